@@ -1,0 +1,97 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Exists, OuterRef
+
+from accounts.models import Address, Store, User
+from accounts.services.users import user_block, user_demote_admin, user_promote_to_admin, user_unblock
+from joycart.errors import DomainError
+
+
+class IsSellerFilter(admin.SimpleListFilter):
+    title = "seller"
+    parameter_name = "seller"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Sellers"), ("no", "Shoppers only")]
+
+    def queryset(self, request, queryset):
+        has_store = Exists(Store.objects.filter(user=OuterRef("pk"), is_active=True))
+        if self.value() == "yes":
+            return queryset.filter(has_store)
+        if self.value() == "no":
+            return queryset.exclude(has_store)
+        return queryset
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "store_name", "is_staff", "is_blocked", "date_joined", "last_login"]
+    list_filter = [IsSellerFilter, "is_staff", "is_blocked", "is_active"]
+    list_select_related = ["store"]
+    search_fields = ["username", "email", "first_name", "last_name"]
+    ordering = ["-date_joined"]
+    # Blocking and admin rights change only through the actions below, which enforce the rules.
+    readonly_fields = [
+        "is_staff", "is_superuser", "is_blocked", "blocked_at", "last_login", "date_joined", "created_at", "updated_at",
+    ]  # fmt: skip
+    actions = ["block_users", "unblock_users", "promote_to_admin", "demote_admin"]
+    fieldsets = [
+        *DjangoUserAdmin.fieldsets,
+        ("Blocking", {"fields": ["is_blocked", "blocked_at"]}),
+        ("Timestamps", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description="store", ordering="store__name")
+    def store_name(self, user: User) -> str:
+        store = getattr(user, "store", None)
+        return store.name if store else "—"
+
+    def _apply(self, request, queryset, service, verb: str) -> None:
+        """Run a service on each selected user; refusals are reported, the rest are logged."""
+        done = 0
+        for user in queryset:
+            try:
+                service(actor=request.user, user=user)
+            except DomainError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+                continue
+            self.log_change(request, user, f"{verb.capitalize()} via admin action.")
+            done += 1
+        if done:
+            self.message_user(request, f"{verb.capitalize()} {done} user(s).", level=messages.SUCCESS)
+
+    @admin.action(description="Block selected users", permissions=["change"])
+    def block_users(self, request, queryset):
+        self._apply(request, queryset, user_block, "blocked")
+
+    @admin.action(description="Unblock selected users", permissions=["change"])
+    def unblock_users(self, request, queryset):
+        self._apply(request, queryset, user_unblock, "unblocked")
+
+    @admin.action(description="Promote selected users to admin", permissions=["change"])
+    def promote_to_admin(self, request, queryset):
+        self._apply(request, queryset, user_promote_to_admin, "promoted")
+
+    @admin.action(description="Demote selected admins", permissions=["change"])
+    def demote_admin(self, request, queryset):
+        self._apply(request, queryset, user_demote_admin, "demoted")
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    list_select_related = ["user"]
+    search_fields = ["name", "slug", "user__username", "user__email"]
+    prepopulated_fields = {"slug": ["name"]}
+    raw_id_fields = ["user"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "city", "state", "pincode", "is_default"]
+    list_filter = ["state", "is_default"]
+    list_select_related = ["user"]
+    search_fields = ["name", "user__username", "city", "pincode"]
+    raw_id_fields = ["user"]

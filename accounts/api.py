@@ -1,0 +1,147 @@
+from django.conf import settings
+from django.middleware.csrf import rotate_token
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts import selectors
+from accounts.auth import clear_auth_cookies, set_auth_cookies
+from accounts.models import Address
+from accounts.serializers import (
+    AddressSerializer,
+    LoginInputSerializer,
+    MeOutputSerializer,
+    RegisterInputSerializer,
+    StoreInputSerializer,
+    StoreOutputSerializer,
+    TokenPairOutputSerializer,
+)
+from accounts.services.addresses import address_create, address_delete, address_set_default, address_update
+from accounts.services.sessions import session_login, session_logout
+from accounts.services.stores import store_create
+from accounts.services.users import user_register
+
+DETAIL_RESPONSE = inline_serializer("Detail", {"detail": serializers.CharField()})
+
+
+def client_ip(request) -> str:
+    # DRF's NUM_PROXIES-aware address, the same one its throttles use.
+    return BaseThrottle().get_ident(request)
+
+
+class RegisterApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
+
+    @extend_schema(request=RegisterInputSerializer, responses={201: MeOutputSerializer})
+    def post(self, request):
+        serializer = RegisterInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_register(**serializer.validated_data)
+        return Response(MeOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginApi(APIView):
+    """Log in with a username or e-mail. The tokens go into HttpOnly cookies, never the body."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=LoginInputSerializer, responses={200: MeOutputSerializer})
+    def post(self, request):
+        serializer = LoginInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user, pair = session_login(
+            identifier=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
+            ip=client_ip(request),
+        )
+        # A new CSRF secret for the new session, as django.contrib.auth.login does.
+        rotate_token(request)
+        response = Response(MeOutputSerializer(user).data)
+        set_auth_cookies(response, pair)
+        return response
+
+
+class LogoutApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={200: DETAIL_RESPONSE})
+    def post(self, request):
+        session_logout(raw_refresh=request.COOKIES.get(settings.JWT_REFRESH_COOKIE))
+        response = Response({"detail": "Logged out."})
+        clear_auth_cookies(response)
+        return response
+
+
+class TokenObtainApi(APIView):
+    """Tokens in the body, for non-browser clients using `Authorization: Bearer`."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=LoginInputSerializer, responses={200: TokenPairOutputSerializer})
+    def post(self, request):
+        serializer = LoginInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _user, pair = session_login(
+            identifier=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
+            ip=client_ip(request),
+        )
+        return Response(TokenPairOutputSerializer(pair).data)
+
+
+class MeApi(APIView):
+    """The caller's profile. It also hands out the CSRF cookie that scripts echo in `X-CSRFToken`."""
+
+    @method_decorator(ensure_csrf_cookie)
+    @extend_schema(responses={200: MeOutputSerializer})
+    def get(self, request):
+        return Response(MeOutputSerializer(request.user).data)
+
+
+class StoreCreateApi(APIView):
+    @extend_schema(
+        request=StoreInputSerializer,
+        responses={201: StoreOutputSerializer, 409: OpenApiResponse(description="You already have a store.")},
+    )
+    def post(self, request):
+        serializer = StoreInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        store = store_create(user=request.user, **serializer.validated_data)
+        return Response(StoreOutputSerializer(store).data, status=status.HTTP_201_CREATED)
+
+
+class AddressViewSet(viewsets.ModelViewSet):
+    """The caller's own addresses. Someone else's address answers 404."""
+
+    serializer_class = AddressSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
+            return Address.objects.none()
+        return selectors.user_addresses(user=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = address_create(user=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = address_update(address=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        address_delete(address=instance)
+
+    @extend_schema(request=None, responses={200: AddressSerializer})
+    @action(detail=True, methods=["post"], url_path="make-default")
+    def make_default(self, request, pk=None):
+        address = address_set_default(address=self.get_object())
+        return Response(AddressSerializer(address).data)

@@ -1,0 +1,102 @@
+"""JWT in HttpOnly cookies, shared by pages and the API (GUIDE §4).
+
+- Browsers carry the access and refresh tokens in two HttpOnly, SameSite=Lax cookies
+  (Secure unless DEBUG). Cookie-authenticated unsafe API requests must pass the CSRF check.
+- Other clients send `Authorization: Bearer <access>`; no CSRF applies to them.
+- `accounts.middleware.JWTCookieMiddleware` refreshes an expired access cookie from the
+  refresh cookie, and makes `request.user` the cookie's user for pages.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import HttpResponse
+from rest_framework.authentication import SessionAuthentication
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import AccessToken, Token
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+
+
+def user_may_authenticate(user) -> bool:
+    """simplejwt's USER_AUTHENTICATION_RULE: blocked and inactive users get no tokens."""
+    return user is not None and user.is_active and not user.is_blocked
+
+
+def _cookie_kwargs() -> dict:
+    return {"httponly": True, "secure": not settings.DEBUG, "samesite": "Lax", "path": "/"}
+
+
+def set_auth_cookies(response: HttpResponse, pair: TokenPair) -> None:
+    response.set_cookie(
+        settings.JWT_ACCESS_COOKIE,
+        pair.access,
+        max_age=int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
+        **_cookie_kwargs(),
+    )
+    response.set_cookie(
+        settings.JWT_REFRESH_COOKIE,
+        pair.refresh,
+        max_age=int(jwt_settings.REFRESH_TOKEN_LIFETIME.total_seconds()),
+        **_cookie_kwargs(),
+    )
+
+
+def clear_auth_cookies(response: HttpResponse) -> None:
+    for name in (settings.JWT_ACCESS_COOKIE, settings.JWT_REFRESH_COOKIE):
+        response.delete_cookie(name, path="/", samesite="Lax")
+
+
+def user_from_access_token(token: Token):
+    """Load the token's user, refusing blocked users and tokens older than a password change."""
+    try:
+        user = get_user_model().objects.select_related("store").get(pk=token[jwt_settings.USER_ID_CLAIM])
+    except (KeyError, get_user_model().DoesNotExist) as exc:
+        raise AuthenticationFailed("User not found.", code="user_not_found") from exc
+    if user.is_blocked:
+        raise AuthenticationFailed("This account is blocked.", code="account_blocked")
+    if not user.is_active:
+        raise AuthenticationFailed("User is inactive.", code="user_inactive")
+    if token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
+        raise AuthenticationFailed("The password has changed; log in again.", code="password_changed")
+    return user
+
+
+def access_token_or_none(raw: str | None) -> AccessToken | None:
+    if not raw:
+        return None
+    try:
+        return AccessToken(raw)
+    except TokenError:
+        # An undecodable, expired or wrong-type token simply means "no token".
+        return None
+
+
+class JWTCookieAuthentication(JWTAuthentication):
+    """Bearer header first; otherwise the access cookie, with DRF's CSRF check."""
+
+    def authenticate(self, request):
+        header = self.get_header(request)
+        if header is not None:
+            raw_token = self.get_raw_token(header)
+            if raw_token is not None:
+                validated = self.get_validated_token(raw_token)
+                return self.get_user(validated), validated
+        token = access_token_or_none(request.COOKIES.get(settings.JWT_ACCESS_COOKIE))
+        if token is None:
+            # A stale cookie is no identity at all; protected endpoints answer 401.
+            return None
+        user = self.get_user(token)
+        SessionAuthentication().enforce_csrf(request)
+        return user, token
+
+    def get_user(self, validated_token):
+        return user_from_access_token(validated_token)

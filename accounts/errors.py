@@ -1,0 +1,46 @@
+from joycart.errors import Conflict, DomainError, PermissionDenied, Throttled
+
+
+class InvalidCredentials(DomainError):
+    status_code = 401
+    code = "invalid_credentials"
+    message = "The username or password is incorrect."
+
+
+class AccountBlocked(PermissionDenied):
+    code = "account_blocked"
+    message = "This account is blocked. Contact support if you think this is a mistake."
+
+
+class LoginThrottled(Throttled):
+    code = "login_throttled"
+    message = "Too many failed login attempts. Try again later."
+
+
+class UsernameTaken(DomainError):
+    code = "username_taken"
+    message = "That username is taken."
+
+
+class EmailTaken(DomainError):
+    code = "email_taken"
+    message = "An account with this e-mail address already exists."
+
+
+class StoreAlreadyExists(Conflict):
+    code = "store_exists"
+    message = "You already have a store."
+
+
+class StoreNameTaken(DomainError):
+    code = "store_name_taken"
+    message = "A store with this name already exists."
+
+
+class DefaultAddressRequired(DomainError):
+    code = "default_address_required"
+    message = "You need a default address. Make another address the default instead."
+
+
+class AdminActionRefused(PermissionDenied):
+    code = "admin_action_refused"

@@ -1,0 +1,106 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
+from django.core.validators import RegexValidator
+
+from accounts.models import Address, User, normalize_indian_mobile
+from accounts.selectors import email_taken, store_name_taken, username_taken
+
+
+class RegisterForm(forms.Form):
+    username = forms.CharField(
+        max_length=150,
+        validators=[RegexValidator(r"^[\w.+-]+$", "Use letters, digits and . + - _ only.")],
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Confirm password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if username_taken(username):
+            raise forms.ValidationError("That username is taken.", code="username_taken")
+        return username
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if email_taken(email):
+            raise forms.ValidationError("An account with this e-mail address already exists.", code="email_taken")
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords do not match.")
+        elif password1:
+            user = User(username=cleaned.get("username", ""), email=cleaned.get("email", ""))
+            try:
+                password_validation.validate_password(password1, user=user)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        label="Username or e-mail",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "email"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if email_taken(email, exclude_user=self.instance):
+            raise forms.ValidationError("An account with this e-mail address already exists.", code="email_taken")
+        return email
+
+
+class PasswordChangeForm(DjangoPasswordChangeForm):
+    """Django's form checks the old password and the validators; the service saves."""
+
+
+class StoreForm(forms.Form):
+    name = forms.CharField(max_length=80, label="Store name")
+    description = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 4}), label="What do you sell?"
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if store_name_taken(name):
+            raise forms.ValidationError("A store with this name already exists.", code="store_name_taken")
+        return name
+
+
+class AddressForm(forms.ModelForm):
+    class Meta:
+        model = Address
+        fields = ["name", "phone", "line1", "line2", "city", "state", "pincode", "is_default"]
+        widgets = {
+            "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel-national"}),
+            "pincode": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
+        }
+        labels = {"is_default": "Make this my default address"}
+
+    def clean_phone(self):
+        return normalize_indian_mobile(self.cleaned_data["phone"])

@@ -1,0 +1,36 @@
+"""Becoming a seller: one store per user, names unique regardless of case."""
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from accounts.errors import StoreAlreadyExists, StoreNameTaken
+from accounts.models import Store, User
+from accounts.selectors import store_name_taken
+
+
+def _unique_store_slug(name: str) -> str:
+    base = slugify(name)[:80] or "store"
+    slug, suffix = base, 2
+    while Store.objects.filter(slug=slug).exists():
+        slug, suffix = f"{base}-{suffix}", suffix + 1
+    return slug
+
+
+def store_create(*, user: User, name: str, description: str = "") -> Store:
+    name = name.strip()
+    if Store.objects.filter(user=user).exists():
+        raise StoreAlreadyExists()
+    if store_name_taken(name):
+        raise StoreNameTaken()
+    try:
+        with transaction.atomic():
+            store = Store.objects.create(
+                user=user, name=name, slug=_unique_store_slug(name), description=description.strip()
+            )
+    except IntegrityError as exc:
+        # A concurrent request won the race; say which rule it broke.
+        if Store.objects.filter(user=user).exists():
+            raise StoreAlreadyExists() from exc
+        raise StoreNameTaken() from exc
+    user.store = store
+    return store

@@ -1,0 +1,210 @@
+"""Account pages. Each view checks who is asking, then calls the same services as the API."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.middleware.csrf import rotate_token
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts import selectors
+from accounts.api import client_ip
+from accounts.auth import clear_auth_cookies, set_auth_cookies
+from accounts.decorators import seller_required
+from accounts.errors import LoginThrottled
+from accounts.forms import AddressForm, LoginForm, PasswordChangeForm, ProfileForm, RegisterForm, StoreForm
+from accounts.services.addresses import address_create, address_delete, address_set_default, address_update
+from accounts.services.sessions import session_login, session_logout, tokens_issue
+from accounts.services.stores import store_create
+from accounts.services.users import (
+    user_password_change,
+    user_password_reset_completed,
+    user_profile_update,
+    user_register,
+)
+from joycart.errors import DomainError
+
+ADDRESSES_PER_PAGE = 10
+
+
+def _safe_next(request, default: str = "home") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse_lazy(default)
+
+
+def register(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_register(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            rotate_token(request)
+            messages.success(request, f"Welcome to JoyCart, {user.username}!")
+            response = redirect("home")
+            set_auth_cookies(response, tokens_issue(user=user))
+            return response
+    return render(request, "accounts/register.html", {"form": form})
+
+
+def login(request):
+    if request.user.is_authenticated:
+        return redirect(_safe_next(request))
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, pair = session_login(
+                identifier=form.cleaned_data["username"], password=form.cleaned_data["password"], ip=client_ip(request)
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            status = 429 if isinstance(exc, LoginThrottled) else 200
+            response = render(request, "accounts/login.html", {"form": form}, status=status)
+            if isinstance(exc, LoginThrottled):
+                response["Retry-After"] = str(exc.retry_after)
+            return response
+        rotate_token(request)
+        messages.success(request, f"Welcome back, {user.display_name}.")
+        response = redirect(_safe_next(request))
+        set_auth_cookies(response, pair)
+        return response
+    return render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")}, status=status)
+
+
+@require_POST
+def logout(request):
+    session_logout(raw_refresh=request.COOKIES.get(settings.JWT_REFRESH_COOKIE))
+    messages.info(request, "You have been logged out.")
+    response = redirect("home")
+    clear_auth_cookies(response)
+    return response
+
+
+@login_required
+def profile(request):
+    profile_form = ProfileForm(instance=request.user, prefix="profile")
+    password_form = PasswordChangeForm(user=request.user, prefix="password")
+    if request.method == "POST" and "profile-email" in request.POST:
+        profile_form = ProfileForm(request.POST, instance=request.user, prefix="profile")
+        if profile_form.is_valid():
+            try:
+                user_profile_update(user=request.user, **profile_form.cleaned_data)
+            except DomainError as exc:
+                profile_form.add_error("email", exc.message)
+            else:
+                messages.success(request, "Your profile has been saved.")
+                return redirect("accounts:profile")
+    elif request.method == "POST":
+        password_form = PasswordChangeForm(user=request.user, data=request.POST, prefix="password")
+        if password_form.is_valid():
+            pair = user_password_change(user=request.user, new_password=password_form.cleaned_data["new_password1"])
+            messages.success(request, "Your password has been changed. Other devices have been logged out.")
+            response = redirect("accounts:profile")
+            set_auth_cookies(response, pair)
+            return response
+    return render(request, "accounts/profile.html", {"profile_form": profile_form, "password_form": password_form})
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user_password_reset_completed(user=form.user)
+        return response
+
+
+# --- Addresses ------------------------------------------------------------------------
+
+
+@login_required
+def address_list(request):
+    page = Paginator(selectors.user_addresses(user=request.user), ADDRESSES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "accounts/address_list.html", {"page": page, "addresses": page.object_list})
+
+
+@login_required
+def address_new(request):
+    form = AddressForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        address_create(user=request.user, **form.cleaned_data)
+        messages.success(request, "Address saved.")
+        return redirect(_safe_next(request, default="accounts:address_list"))
+    return render(request, "accounts/address_form.html", {"form": form, "address": None})
+
+
+@login_required
+def address_edit(request, address_id: int):
+    address = selectors.user_address_get(user=request.user, address_id=address_id)
+    form = AddressForm(request.POST or None, instance=address)
+    if request.method == "POST" and form.is_valid():
+        try:
+            address_update(address=address, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error("is_default", exc.message)
+        else:
+            messages.success(request, "Address updated.")
+            return redirect("accounts:address_list")
+    return render(request, "accounts/address_form.html", {"form": form, "address": address})
+
+
+@login_required
+def address_delete_view(request, address_id: int):
+    address = selectors.user_address_get(user=request.user, address_id=address_id)
+    if request.method == "POST":
+        address_delete(address=address)
+        messages.success(request, "Address deleted.")
+        return redirect("accounts:address_list")
+    return render(request, "accounts/address_confirm_delete.html", {"address": address})
+
+
+@login_required
+@require_POST
+def address_make_default(request, address_id: int):
+    address = selectors.user_address_get(user=request.user, address_id=address_id)
+    address_set_default(address=address)
+    messages.success(request, "Default address updated.")
+    return redirect("accounts:address_list")
+
+
+# --- Becoming a seller ----------------------------------------------------------------
+
+
+@login_required
+def store_create_view(request):
+    if request.user.is_seller:
+        messages.info(request, "You already have a store.")
+        return redirect("seller:home")
+    form = StoreForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            store = store_create(user=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error("name" if exc.code == "store_name_taken" else None, exc.message)
+        else:
+            messages.success(request, f"{store.name} is open. Welcome to the seller portal!")
+            return redirect("seller:home")
+    return render(request, "accounts/store_form.html", {"form": form})
+
+
+@seller_required
+def seller_home(request):
+    return render(request, "seller/home.html", {"store": request.user.store})

@@ -1,0 +1,13 @@
+"""Everything under /api/v1/, in the one "api" namespace. Each app adds its routes here."""
+
+from django.urls import path
+
+from accounts import api_urls as accounts_api
+from joycart import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("", views.ApiRoot.as_view(), name="root"),
+    *accounts_api.urlpatterns,
+]

@@ -1,0 +1,89 @@
+import shutil
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories import TEST_PASSWORD, StoreFactory, UserFactory
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "e2e" in item.keywords and shutil.which(CHROMIUM) is None:
+            item.add_marker(pytest.mark.skip(reason=f"browser test: Debian's Chromium is not at {CHROMIUM}"))
+
+
+def pytest_runtest_setup(item):
+    if "postgres" in item.keywords and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL for real row locks; run with DATABASE_URL=postgres://...")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters and rotation results live in the cache: no test sees another's."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is deliberately slow; tests check behaviour, not hashing cost (see test_settings)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def seller(db):
+    return StoreFactory().user
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(username="staffer", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    """A browser-like client: cookies kept between calls, CSRF enforced as in production."""
+    return APIClient(enforce_csrf_checks=True)
+
+
+def api_login(client: APIClient, user, password: str = TEST_PASSWORD):
+    response = client.post("/api/v1/auth/login/", {"username": user.username, "password": password}, format="json")
+    assert response.status_code == 200, response.content
+    return response
+
+
+def csrf_token(client: APIClient) -> str:
+    """The csrftoken cookie a browser script would echo; login and /auth/me/ hand it out."""
+    if "csrftoken" not in client.cookies:
+        client.get("/api/v1/auth/me/")
+    return client.cookies["csrftoken"].value
+
+
+@pytest.fixture
+def logged_in_client(api_client, user) -> APIClient:
+    api_login(api_client, user)
+    api_client.credentials(HTTP_X_CSRFTOKEN=csrf_token(api_client))
+    return api_client
+
+
+@pytest.fixture
+def bearer_client(user) -> APIClient:
+    client = APIClient(enforce_csrf_checks=True)
+    response = client.post("/api/v1/auth/token/", {"username": user.username, "password": TEST_PASSWORD}, format="json")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.data['access']}")
+    return client
