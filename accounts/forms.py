@@ -13,7 +13,9 @@ class RegisterForm(forms.Form):
         validators=[RegexValidator(r"^[\w.+-]+$", "Use letters, digits and . + - _ only.")],
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label="E-mail address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     password1 = forms.CharField(
         label="Password",
         strip=False,
@@ -59,24 +61,32 @@ class LoginForm(forms.Form):
     password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
-class ProfileForm(forms.ModelForm):
-    class Meta:
-        model = User
-        fields = ["first_name", "last_name", "email"]
+class ProfileForm(forms.Form):
+    """Edits a copy of the values: a rejected form must not alter the logged-in user object."""
 
-    def __init__(self, *args, **kwargs):
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(label="E-mail address", max_length=254)
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        kwargs.setdefault("initial", {"first_name": user.first_name, "last_name": user.last_name, "email": user.email})
         super().__init__(*args, **kwargs)
-        self.fields["email"].required = True
 
     def clean_email(self):
         email = self.cleaned_data["email"]
-        if email_taken(email, exclude_user=self.instance):
+        if email_taken(email, exclude_user=self.user):
             raise forms.ValidationError("An account with this e-mail address already exists.", code="email_taken")
         return email
 
 
 class PasswordChangeForm(DjangoPasswordChangeForm):
     """Django's form checks the old password and the validators; the service saves."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # It sits below the profile form; focusing it would scroll past that.
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)
 
 
 class StoreForm(forms.Form):
@@ -93,11 +103,17 @@ class StoreForm(forms.Form):
 
 
 class AddressForm(forms.ModelForm):
+    # Wider than the stored ten digits: people type "+91 98765 43210"; clean_phone normalises it.
+    phone = forms.CharField(
+        label="Mobile number",
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel-national"}),
+    )
+
     class Meta:
         model = Address
         fields = ["name", "phone", "line1", "line2", "city", "state", "pincode", "is_default"]
         widgets = {
-            "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel-national"}),
             "pincode": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
         }
         labels = {"is_default": "Make this my default address"}

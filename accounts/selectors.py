@@ -21,6 +21,11 @@ def store_name_taken(name: str) -> bool:
     return Store.objects.filter(name__iexact=name.strip()).exists()
 
 
+def user_has_store(*, user: User) -> bool:
+    """True for active and deactivated stores alike: a user never gets a second one."""
+    return Store.objects.filter(user=user).exists()
+
+
 def user_addresses(*, user: User) -> QuerySet[Address]:
     return Address.objects.filter(user=user).order_by("-is_default", "-created_at", "-id")
 

@@ -67,7 +67,7 @@ def login(request):
     if request.user.is_authenticated:
         return redirect(_safe_next(request))
     form = LoginForm(request.POST or None)
-    status = 200
+    context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}
     if request.method == "POST" and form.is_valid():
         try:
             user, pair = session_login(
@@ -76,7 +76,7 @@ def login(request):
         except DomainError as exc:
             form.add_error(None, exc.message)
             status = 429 if isinstance(exc, LoginThrottled) else 200
-            response = render(request, "accounts/login.html", {"form": form}, status=status)
+            response = render(request, "accounts/login.html", context, status=status)
             if isinstance(exc, LoginThrottled):
                 response["Retry-After"] = str(exc.retry_after)
             return response
@@ -85,7 +85,7 @@ def login(request):
         response = redirect(_safe_next(request))
         set_auth_cookies(response, pair)
         return response
-    return render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")}, status=status)
+    return render(request, "accounts/login.html", context)
 
 
 @require_POST
@@ -99,10 +99,10 @@ def logout(request):
 
 @login_required
 def profile(request):
-    profile_form = ProfileForm(instance=request.user, prefix="profile")
+    profile_form = ProfileForm(user=request.user, prefix="profile")
     password_form = PasswordChangeForm(user=request.user, prefix="password")
     if request.method == "POST" and "profile-email" in request.POST:
-        profile_form = ProfileForm(request.POST, instance=request.user, prefix="profile")
+        profile_form = ProfileForm(request.POST, user=request.user, prefix="profile")
         if profile_form.is_valid():
             try:
                 user_profile_update(user=request.user, **profile_form.cleaned_data)
@@ -193,6 +193,9 @@ def store_create_view(request):
     if request.user.is_seller:
         messages.info(request, "You already have a store.")
         return redirect("seller:home")
+    if selectors.user_has_store(user=request.user):
+        messages.error(request, "Your store has been deactivated. Contact JoyCart support to reopen it.")
+        return redirect("home")
     form = StoreForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

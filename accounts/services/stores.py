@@ -5,7 +5,7 @@ from django.utils.text import slugify
 
 from accounts.errors import StoreAlreadyExists, StoreNameTaken
 from accounts.models import Store, User
-from accounts.selectors import store_name_taken
+from accounts.selectors import store_name_taken, user_has_store
 
 
 def _unique_store_slug(name: str) -> str:
@@ -18,7 +18,7 @@ def _unique_store_slug(name: str) -> str:
 
 def store_create(*, user: User, name: str, description: str = "") -> Store:
     name = name.strip()
-    if Store.objects.filter(user=user).exists():
+    if user_has_store(user=user):
         raise StoreAlreadyExists()
     if store_name_taken(name):
         raise StoreNameTaken()
@@ -29,7 +29,7 @@ def store_create(*, user: User, name: str, description: str = "") -> Store:
             )
     except IntegrityError as exc:
         # A concurrent request won the race; say which rule it broke.
-        if Store.objects.filter(user=user).exists():
+        if user_has_store(user=user):
             raise StoreAlreadyExists() from exc
         raise StoreNameTaken() from exc
     user.store = store
