@@ -31,8 +31,11 @@ DETAIL_RESPONSE = inline_serializer("Detail", {"detail": serializers.CharField()
 
 
 def client_ip(request) -> str:
-    # DRF's NUM_PROXIES-aware address, the same one its throttles use.
-    return BaseThrottle().get_ident(request)
+    """DRF's NUM_PROXIES-aware address, the one its throttles use.
+
+    ASGI servers on a unix socket report no client address; such requests share one bucket.
+    """
+    return BaseThrottle().get_ident(request) or "unknown"
 
 
 class RegisterApi(APIView):

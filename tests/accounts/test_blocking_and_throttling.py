@@ -120,3 +120,18 @@ class TestLoginThrottling:
         assert response.status_code == 429
         assert "Retry-After" in response
         assert "Too many failed login attempts" in response.content.decode()
+
+
+def test_login_without_a_client_address_is_refused_cleanly_not_a_500(user):
+    from django.test import RequestFactory
+
+    from accounts.api import LoginApi
+
+    def attempt():
+        request = RequestFactory().post(
+            "/api/v1/auth/login/", {"username": user.username, "password": "wrong"}, content_type="application/json"
+        )
+        del request.META["REMOTE_ADDR"]  # as an ASGI server on a unix socket delivers it
+        return LoginApi.as_view()(request)
+
+    assert attempt().status_code == 401
