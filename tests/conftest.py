@@ -3,6 +3,7 @@ import shutil
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from tests.factories import TEST_PASSWORD, StoreFactory, UserFactory
@@ -59,6 +60,25 @@ def staff(db):
 def api_client() -> APIClient:
     """A browser-like client: cookies kept between calls, CSRF enforced as in production."""
     return APIClient(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def assert_flat_query_count():
+    """`check(fetch, grow, max_queries=N)`: the same number of queries before and after `grow()` adds rows."""
+
+    def check(fetch, grow, *, max_queries: int) -> None:
+        counts = []
+        for step in (None, grow):
+            if step is not None:
+                step()
+            with CaptureQueriesContext(connection) as queries:
+                response = fetch()
+            assert response.status_code == 200, response.status_code
+            counts.append(len(queries))
+        assert counts[0] == counts[1], f"query count grew with rows: {counts}"
+        assert counts[1] <= max_queries, f"{counts[1]} queries, expected at most {max_queries}"
+
+    return check
 
 
 def api_login(client: APIClient, user, password: str = TEST_PASSWORD):

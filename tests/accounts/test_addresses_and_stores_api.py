@@ -105,13 +105,13 @@ class TestAddressApi:
     def test_anonymous_is_401(self, api_client):
         assert api_client.get("/api/v1/addresses/").status_code == 401
 
-    def test_list_query_count_does_not_grow_with_rows(self, logged_in_client, user, django_assert_max_num_queries):
+    def test_list_query_count_does_not_grow_with_rows(self, logged_in_client, user, assert_flat_query_count):
         AddressFactory.create_batch(2, user=user)
-        with django_assert_max_num_queries(4):
-            logged_in_client.get("/api/v1/addresses/")
-        AddressFactory.create_batch(15, user=user)
-        with django_assert_max_num_queries(4):
-            logged_in_client.get("/api/v1/addresses/")
+        assert_flat_query_count(
+            lambda: logged_in_client.get("/api/v1/addresses/"),
+            lambda: AddressFactory.create_batch(15, user=user),
+            max_queries=4,
+        )
 
 
 class TestStoreApi:

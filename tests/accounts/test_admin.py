@@ -99,13 +99,11 @@ class TestUserAdminList:
         assert listed({"is_blocked__exact": "1"}) == {blocked.username}
         assert listed({"is_staff__exact": "1"}) == {"staffer"}
 
-    def test_user_list_query_count_is_flat(self, admin_client, django_assert_max_num_queries):
+    def test_user_list_query_count_is_flat(self, admin_client, assert_flat_query_count):
         StoreFactory.create_batch(3)
-        with django_assert_max_num_queries(12):
-            admin_client.get(CHANGELIST)
-        StoreFactory.create_batch(20)
-        with django_assert_max_num_queries(12):
-            admin_client.get(CHANGELIST)
+        assert_flat_query_count(
+            lambda: admin_client.get(CHANGELIST), lambda: StoreFactory.create_batch(20), max_queries=12
+        )
 
     def test_stores_admin_is_available(self, admin_client):
         store = StoreFactory(name="Admin Visible Store")
