@@ -35,6 +35,9 @@ class UserAdmin(DjangoUserAdmin):
         "is_staff", "is_superuser", "is_blocked", "blocked_at", "last_login", "date_joined", "created_at", "updated_at",
     ]  # fmt: skip
     actions = ["block_users", "unblock_users", "promote_to_admin", "demote_admin"]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "email", "usable_password", "password1", "password2"]}),
+    ]
     fieldsets = [
         *DjangoUserAdmin.fieldsets,
         ("Blocking", {"fields": ["is_blocked", "blocked_at"]}),

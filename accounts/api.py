@@ -7,11 +7,11 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors
-from accounts.auth import clear_auth_cookies, set_auth_cookies
+from accounts.auth import clear_auth_cookies, client_ip, set_auth_cookies
 from accounts.models import Address
 from accounts.serializers import (
     AddressSerializer,
@@ -30,14 +30,6 @@ from accounts.services.users import user_register
 DETAIL_RESPONSE = inline_serializer("Detail", {"detail": serializers.CharField()})
 
 
-def client_ip(request) -> str:
-    """DRF's NUM_PROXIES-aware address, the one its throttles use.
-
-    ASGI servers on a unix socket report no client address; such requests share one bucket.
-    """
-    return BaseThrottle().get_ident(request) or "unknown"
-
-
 class RegisterApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
@@ -52,6 +44,16 @@ class RegisterApi(APIView):
         return Response(MeOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+def _login(request):
+    serializer = LoginInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return session_login(
+        identifier=serializer.validated_data["username"],
+        password=serializer.validated_data["password"],
+        ip=client_ip(request),
+    )
+
+
 class LoginApi(APIView):
     """Log in with a username or e-mail. The tokens go into HttpOnly cookies, never the body."""
 
@@ -60,13 +62,7 @@ class LoginApi(APIView):
 
     @extend_schema(request=LoginInputSerializer, responses={200: MeOutputSerializer})
     def post(self, request):
-        serializer = LoginInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user, pair = session_login(
-            identifier=serializer.validated_data["username"],
-            password=serializer.validated_data["password"],
-            ip=client_ip(request),
-        )
+        user, pair = _login(request)
         # A new CSRF secret for the new session, as django.contrib.auth.login does.
         rotate_token(request)
         response = Response(MeOutputSerializer(user).data)
@@ -93,13 +89,7 @@ class TokenObtainApi(APIView):
 
     @extend_schema(request=LoginInputSerializer, responses={200: TokenPairOutputSerializer})
     def post(self, request):
-        serializer = LoginInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        _user, pair = session_login(
-            identifier=serializer.validated_data["username"],
-            password=serializer.validated_data["password"],
-            ip=client_ip(request),
-        )
+        _user, pair = _login(request)
         return Response(TokenPairOutputSerializer(pair).data)
 
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -29,6 +30,14 @@ class TokenPair:
 def user_may_authenticate(user) -> bool:
     """simplejwt's USER_AUTHENTICATION_RULE: blocked and inactive users get no tokens."""
     return user is not None and user.is_active and not user.is_blocked
+
+
+def client_ip(request) -> str:
+    """DRF's NUM_PROXIES-aware address, the one its throttles use.
+
+    ASGI servers on a unix socket report no client address; such requests share one bucket.
+    """
+    return BaseThrottle().get_ident(request) or "unknown"
 
 
 def _cookie_kwargs() -> dict:

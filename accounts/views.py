@@ -13,8 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
-from accounts.api import client_ip
-from accounts.auth import clear_auth_cookies, set_auth_cookies
+from accounts.auth import clear_auth_cookies, client_ip, set_auth_cookies
 from accounts.decorators import seller_required
 from accounts.errors import LoginThrottled
 from accounts.forms import AddressForm, LoginForm, PasswordChangeForm, ProfileForm, RegisterForm, StoreForm

@@ -115,3 +115,33 @@ class TestUserAdminList:
         response = client.get(CHANGELIST)
         assert response.status_code == 302
         assert "/admin/login/" in response.url
+
+
+class TestUserAdminAddForm:
+    def test_admin_creates_a_user_with_an_email(self, admin_client):
+        response = admin_client.post(
+            "/admin/accounts/user/add/",
+            {
+                "username": "newbie",
+                "email": "newbie@example.com",
+                "usable_password": "true",
+                "password1": "Adm1n-Made-Passw0rd",
+                "password2": "Adm1n-Made-Passw0rd",
+            },
+        )
+        assert response.status_code == 302, response.context["adminform"].form.errors
+        assert User.objects.get(username="newbie").email == "newbie@example.com"
+
+    def test_duplicate_email_in_another_case_is_a_form_error_not_a_crash(self, admin_client, user):
+        response = admin_client.post(
+            "/admin/accounts/user/add/",
+            {
+                "username": "copycat",
+                "email": user.email.upper(),
+                "usable_password": "true",
+                "password1": "Adm1n-Made-Passw0rd",
+                "password2": "Adm1n-Made-Passw0rd",
+            },
+        )
+        assert response.status_code == 200
+        assert not User.objects.filter(username="copycat").exists()
