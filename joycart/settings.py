@@ -153,7 +153,6 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": SECRET_KEY,
     "USER_AUTHENTICATION_RULE": "accounts.auth.user_may_authenticate",
     # A password change invalidates every token issued before it.
@@ -162,7 +161,6 @@ SIMPLE_JWT = {
 # Names and flags of the two JWT cookies; see accounts/auth.py.
 JWT_ACCESS_COOKIE = "jc_access"
 JWT_REFRESH_COOKIE = "jc_refresh"
-JWT_REFRESH_COOKIE_PATH = "/"
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
 from django.core.cache import cache
+from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -89,11 +90,12 @@ def tokens_rotate(*, raw_refresh: str) -> TokenPair:
     user = User.objects.filter(pk=refresh.get("user_id")).first()
     if not user_may_authenticate(user):
         raise RefreshRejected("This account may not log in.")
-    refresh.blacklist()
-    refresh.set_jti()
-    refresh.set_exp()
-    refresh.set_iat()
-    refresh.outstand()
+    with transaction.atomic():
+        refresh.blacklist()
+        refresh.set_jti()
+        refresh.set_exp()
+        refresh.set_iat()
+        refresh.outstand()
     rotated = TokenPair(access=str(refresh.access_token), refresh=str(refresh))
     cache.set(grace_key, rotated, timeout=ROTATION_GRACE_SECONDS)
     return rotated
