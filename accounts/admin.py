@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Exists, OuterRef
 
 from accounts.models import Address, Store, User
+from accounts.services.stores import store_save
 from accounts.services.users import user_block, user_demote_admin, user_promote_to_admin, user_unblock
 from joycart.errors import DomainError
 
@@ -89,6 +90,9 @@ class StoreAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     raw_id_fields = ["user"]
     readonly_fields = ["created_at"]
+
+    def save_model(self, request, obj, form, change):
+        store_save(store=obj, changed_fields=form.changed_data)
 
 
 @admin.register(Address)

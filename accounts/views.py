@@ -26,6 +26,8 @@ from accounts.services.users import (
     user_profile_update,
     user_register,
 )
+from cart.guest import merge_guest_cart_into
+from catalog.selectors import seller_low_stock_count
 from joycart.errors import DomainError
 
 ADDRESSES_PER_PAGE = 10
@@ -58,6 +60,7 @@ def register(request):
             messages.success(request, f"Welcome to JoyCart, {user.username}!")
             response = redirect("home")
             set_auth_cookies(response, tokens_issue(user=user))
+            merge_guest_cart_into(request, response, user)
             return response
     return render(request, "accounts/register.html", {"form": form})
 
@@ -83,6 +86,7 @@ def login(request):
         messages.success(request, f"Welcome back, {user.display_name}.")
         response = redirect(_safe_next(request))
         set_auth_cookies(response, pair)
+        merge_guest_cart_into(request, response, user)
         return response
     return render(request, "accounts/login.html", context)
 
@@ -209,4 +213,5 @@ def store_create_view(request):
 
 @seller_required
 def seller_home(request):
-    return render(request, "seller/home.html", {"store": request.user.store})
+    store = request.user.store
+    return render(request, "seller/home.html", {"store": store, "low_stock_count": seller_low_stock_count(store=store)})

@@ -3,6 +3,8 @@
 from django.urls import path
 
 from accounts import api_urls as accounts_api
+from cart import api_urls as cart_api
+from catalog import api_urls as catalog_api
 from joycart import views
 
 app_name = "api"
@@ -10,4 +12,6 @@ app_name = "api"
 urlpatterns = [
     path("", views.ApiRoot.as_view(), name="root"),
     *accounts_api.urlpatterns,
+    *catalog_api.urlpatterns,
+    *cart_api.urlpatterns,
 ]

@@ -9,10 +9,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from joycart import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("catalog.urls")),
+    path("cart/", include("cart.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("ping", views.ping, name="ping"),
     path("accounts/", include("accounts.urls")),
-    path("seller/", include("accounts.seller_urls")),
+    path("seller/", include("joycart.seller_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

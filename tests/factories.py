@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -44,3 +46,31 @@ class AddressFactory(factory.django.DjangoModelFactory):
     state = "MH"
     pincode = "400001"
     is_default = False
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalog.Category"
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    """A visible product. Use the services in tests of behaviour; this only builds rows."""
+
+    class Meta:
+        model = "catalog.Product"
+
+    store = factory.SubFactory(StoreFactory)
+    category = factory.SubFactory(CategoryFactory)
+    title = factory.Sequence(lambda n: f"Product {n}")
+    slug = factory.Sequence(lambda n: f"product-{n}")
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    brand = "Acme"
+    description = "A fine product."
+    price = factory.LazyFunction(lambda: Decimal("499.00"))
+    mrp = None
+    stock = 10
+    is_active = True

@@ -68,3 +68,23 @@ def test_redis_url_selects_the_redis_cache():
     assert manage("shell", "--no-imports", "-c", code).stdout.strip().endswith("LocMemCache")
     redis = manage("shell", "--no-imports", "-c", code, REDIS_URL="redis://127.0.0.1:6379/3")
     assert redis.stdout.strip() == "django_redis.cache.RedisCache", redis.stderr
+
+
+def test_collectstatic_works_with_cloudinary_configured_and_no_network(tmp_path):
+    env = {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": PRODUCTION_SECRET,
+        "DJANGO_ALLOWED_HOSTS": "example.com",
+        "CLOUDINARY_URL": "cloudinary://123456789012345:fake-secret@joycart-test",
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
+    }
+    result = manage("collectstatic", "--noinput", **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "static" / "css" / "joycart.css").exists()
+    assert (tmp_path / "static" / "staticfiles.json").exists()  # whitenoise's manifest, not Cloudinary's
+
+    storage = "from django.core.files.storage import storages; print(type(storages['default']).__name__)"
+    assert manage("shell", "--no-imports", "-c", storage, **env).stdout.strip() == "MediaCloudinaryStorage"
+    assert manage("shell", "--no-imports", "-c", storage).stdout.strip() == "FileSystemStorage"
+    order = "from django.conf import settings as s; a = s.INSTALLED_APPS; print(a.index('cloudinary_storage') > a.index('django.contrib.staticfiles'))"
+    assert manage("shell", "--no-imports", "-c", order, **env).stdout.strip() == "True"

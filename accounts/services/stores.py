@@ -6,6 +6,7 @@ from django.utils.text import slugify
 from accounts.errors import StoreAlreadyExists, StoreNameTaken
 from accounts.models import Store, User
 from accounts.selectors import store_name_taken, user_has_store
+from accounts.signals import seller_visibility_changed
 
 
 def _unique_store_slug(name: str) -> str:
@@ -33,4 +34,13 @@ def store_create(*, user: User, name: str, description: str = "") -> Store:
             raise StoreAlreadyExists() from exc
         raise StoreNameTaken() from exc
     user.store = store
+    return store
+
+
+def store_save(*, store: Store, changed_fields: list[str]) -> Store:
+    """Save an edited store (the admin's form); opening or closing it changes what shoppers see."""
+    with transaction.atomic():
+        store.save()
+        if "is_active" in changed_fields:
+            transaction.on_commit(lambda: seller_visibility_changed.send(sender=Store, user=store.user))
     return store

@@ -10,6 +10,7 @@ from accounts.errors import AdminActionRefused, EmailTaken, UsernameTaken
 from accounts.models import User
 from accounts.selectors import email_taken, username_taken
 from accounts.services.sessions import tokens_issue, tokens_revoke_all
+from accounts.signals import seller_visibility_changed
 
 
 def _password_validate(password: str, *, user: User, field: str) -> None:
@@ -84,14 +85,21 @@ def user_block(*, actor: User, user: User) -> User:
         user.blocked_at = timezone.now()
         user.save(update_fields=["is_blocked", "blocked_at", "updated_at"])
         tokens_revoke_all(user=user)
+        _announce_seller_visibility(user)
     return user
 
 
 def user_unblock(*, actor: User, user: User) -> User:
-    user.is_blocked = False
-    user.blocked_at = None
-    user.save(update_fields=["is_blocked", "blocked_at", "updated_at"])
+    with transaction.atomic():
+        user.is_blocked = False
+        user.blocked_at = None
+        user.save(update_fields=["is_blocked", "blocked_at", "updated_at"])
+        _announce_seller_visibility(user)
     return user
+
+
+def _announce_seller_visibility(user: User) -> None:
+    transaction.on_commit(lambda: seller_visibility_changed.send(sender=User, user=user))
 
 
 def user_promote_to_admin(*, actor: User, user: User) -> User:

@@ -1,0 +1,91 @@
+"""A visitor's cart, kept in a signed cookie rather than the database or the session.
+
+So browsing anonymously writes no rows and the nav badge costs no query. The cookie holds
+`<product id>:<quantity>` pairs joined by commas, in the order they were added
+(`"12:3,40:1"`), signed with Django's `signing` under its own salt and timestamped, so it
+can be neither forged nor replayed after 30 days. A cookie that fails any check reads as an
+empty cart. Prices are never in it: the cart page always shows current prices.
+"""
+
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+
+from accounts.models import User
+from cart.models import MAX_LINES, MAX_QUANTITY, MIN_QUANTITY
+from cart.services import cart_merge_guest
+
+GUEST_CART_COOKIE = "joycart_guest_cart"
+GUEST_CART_SALT = "joycart.guest-cart"
+GUEST_CART_MAX_AGE = timedelta(days=30)
+
+_PAIR = re.compile(r"([1-9]\d{0,18}):([1-9]\d?)", re.ASCII)
+_REQUEST_CACHE = "_guest_cart_lines"
+
+
+def _encode(lines: dict[int, int]) -> str:
+    return ",".join(f"{product_id}:{quantity}" for product_id, quantity in lines.items())
+
+
+def _decode(value: str) -> dict[int, int]:
+    lines: dict[int, int] = {}
+    for pair in value.split(",")[:MAX_LINES]:
+        match = _PAIR.fullmatch(pair)
+        if match is None:
+            continue
+        quantity = int(match[2])
+        if MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+            lines[int(match[1])] = quantity
+    return lines
+
+
+def guest_cart_read(request: HttpRequest) -> dict[int, int]:
+    """The visitor's lines, `{product_id: quantity}`; read once per request."""
+    if not hasattr(request, _REQUEST_CACHE):
+        value = request.get_signed_cookie(
+            GUEST_CART_COOKIE, default="", salt=GUEST_CART_SALT, max_age=GUEST_CART_MAX_AGE
+        )
+        setattr(request, _REQUEST_CACHE, _decode(value))
+    return dict(getattr(request, _REQUEST_CACHE))
+
+
+def guest_cart_item_count(request: HttpRequest) -> int:
+    return sum(guest_cart_read(request).values())
+
+
+def guest_cart_write(request: HttpRequest, response: HttpResponse, lines: dict[int, int]) -> None:
+    if not lines:
+        guest_cart_clear(request, response)
+        return
+    setattr(request, _REQUEST_CACHE, dict(lines))
+    response.set_signed_cookie(
+        GUEST_CART_COOKIE,
+        _encode(lines),
+        salt=GUEST_CART_SALT,
+        max_age=int(GUEST_CART_MAX_AGE.total_seconds()),
+        httponly=True,
+        secure=not settings.DEBUG,
+        samesite="Lax",
+        path="/",
+    )
+
+
+def guest_cart_clear(request: HttpRequest, response: HttpResponse) -> None:
+    setattr(request, _REQUEST_CACHE, {})
+    if GUEST_CART_COOKIE in request.COOKIES:
+        response.delete_cookie(GUEST_CART_COOKIE, path="/", samesite="Lax")
+
+
+def merge_guest_cart_into(request: HttpRequest, response: HttpResponse, user: User) -> None:
+    """At login or registration on the pages: move the visitor's cart into the account.
+
+    The cookie is cleared whatever it held, and what could not be merged as it was is flashed.
+    """
+    lines = guest_cart_read(request)
+    if lines:
+        for note in cart_merge_guest(user=user, guest_lines=lines):
+            messages.warning(request, note)
+    guest_cart_clear(request, response)

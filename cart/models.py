@@ -1,0 +1,43 @@
+from django.conf import settings
+from django.db import models
+
+from catalog.models import Product
+
+MIN_QUANTITY = 1
+MAX_QUANTITY = 10
+# Keeps the cart page one screen of rows (it is not paginated) and the guest cookie small.
+MAX_LINES = 50
+
+
+class Cart(models.Model):
+    """One per shopper, created on the first add. Guests keep theirs in a signed cookie instead."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Cart of {self.user}"
+
+
+class CartItem(models.Model):
+    """A product and how many. No price is stored: the cart always shows the current price."""
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="cart_items")
+    quantity = models.PositiveSmallIntegerField()
+    added_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "product"], name="cart_item_one_line_per_product"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=MIN_QUANTITY, quantity__lte=MAX_QUANTITY),
+                name="cart_item_quantity_1_to_10",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of {self.product}"

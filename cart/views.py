@@ -1,0 +1,144 @@
+"""Cart pages. Shoppers' carts go through the services; guests' through the same rules, into a cookie.
+
+Every change is a POST that redirects with a flash message, so the pages work without JavaScript
+and a reload never repeats a change.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from cart.guest import guest_cart_read, guest_cart_write
+from cart.models import MAX_QUANTITY, MIN_QUANTITY
+from cart.selectors import cart_view, guest_cart_view, visible_product_slug
+from cart.services import (
+    cart_item_add,
+    cart_item_remove,
+    cart_item_update,
+    guest_cart_item_add,
+    guest_cart_item_remove,
+    guest_cart_item_update,
+    quantity_clean,
+)
+from joycart.errors import DomainError
+
+
+def _safe_next(request) -> str | None:
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return None
+
+
+def _posted_id(request, name: str) -> int:
+    """A posted id, or 0 (which matches nothing) when it is not a number."""
+    value = request.POST.get(name, "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else 0
+
+
+def _back_to_product(request, product_id: int) -> str:
+    """Where a refused add returns: the page it came from, else the product, else the home page."""
+    slug = visible_product_slug(product_id=product_id)
+    return _safe_next(request) or (reverse("product_detail", kwargs={"slug": slug}) if slug else reverse("home"))
+
+
+def cart_detail(request):
+    if request.user.is_authenticated:
+        return render(request, "cart/detail.html", _context(cart_view(user=request.user)))
+    lines = guest_cart_read(request)
+    cart = guest_cart_view(lines=lines)
+    response = render(request, "cart/detail.html", _context(cart))
+    if len(cart.lines) != len(lines):
+        # Products deleted since they were added: drop them from the cookie too.
+        guest_cart_write(request, response, {line.id: line.quantity for line in cart.lines})
+    return response
+
+
+def _context(cart) -> dict:
+    # The nav badge reuses the count just computed rather than asking the database again.
+    return {
+        "cart": cart,
+        "cart_item_count": cart.item_count,
+        "min_quantity": MIN_QUANTITY,
+        "max_quantity": MAX_QUANTITY,
+    }
+
+
+@require_POST
+def cart_add(request):
+    product_id = _posted_id(request, "product_id")
+    guest_lines = None
+    try:
+        quantity = quantity_clean(request.POST.get("quantity") or "1")
+        if request.user.is_authenticated:
+            product = cart_item_add(user=request.user, product_id=product_id, quantity=quantity).product
+        else:
+            guest_lines, product = guest_cart_item_add(
+                lines=guest_cart_read(request), product_id=product_id, quantity=quantity
+            )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(_back_to_product(request, product_id))
+    messages.success(request, f"Added {quantity} of {product.title} to your cart.")
+    response = redirect(_safe_next(request) or reverse("cart:detail"))
+    if guest_lines is not None:
+        guest_cart_write(request, response, guest_lines)
+    return response
+
+
+@login_required
+@require_POST
+def item_update(request, item_id: int):
+    try:
+        item = cart_item_update(
+            user=request.user, item_id=item_id, quantity=quantity_clean(request.POST.get("quantity"))
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{item.product.title}: quantity set to {item.quantity}.")
+    return redirect("cart:detail")
+
+
+@login_required
+@require_POST
+def item_remove(request, item_id: int):
+    item = cart_item_remove(user=request.user, item_id=item_id)
+    messages.success(request, f"Removed {item.product.title} from your cart.")
+    return redirect("cart:detail")
+
+
+def _logged_in_since(request):
+    """A guest form posted after logging in (another tab): the cookie cart is already merged."""
+    messages.info(request, "You are logged in now, so your cart has moved to your account. Please try again.")
+    return redirect("cart:detail")
+
+
+@require_POST
+def guest_item_update(request, product_id: int):
+    if request.user.is_authenticated:
+        return _logged_in_since(request)
+    response = redirect("cart:detail")
+    try:
+        lines, product = guest_cart_item_update(
+            lines=guest_cart_read(request), product_id=product_id, quantity=quantity_clean(request.POST.get("quantity"))
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return response
+    guest_cart_write(request, response, lines)
+    messages.success(request, f"{product.title}: quantity set to {lines[product_id]}.")
+    return response
+
+
+@require_POST
+def guest_item_remove(request, product_id: int):
+    if request.user.is_authenticated:
+        return _logged_in_since(request)
+    response = redirect("cart:detail")
+    guest_cart_write(request, response, guest_cart_item_remove(lines=guest_cart_read(request), product_id=product_id))
+    messages.success(request, "Removed the item from your cart.")
+    return response

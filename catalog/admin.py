@@ -1,0 +1,54 @@
+from django.contrib import admin
+
+from catalog.cache import bump_after_commit
+from catalog.models import Category, Product, ProductImage
+from catalog.services.products import product_update
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "parent", "slug"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "parent":
+            # One level of sub-categories: only top-level categories can be parents.
+            kwargs["queryset"] = Category.objects.filter(parent__isnull=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        bump_after_commit(listing=True)
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    extra = 0
+    fields = ["thumbnail", "alt", "position"]
+    readonly_fields = ["thumbnail"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    """For support staff: sellers manage products in the portal. Stock is read-only here,
+    because a form save would overwrite sales made while it was open."""
+
+    list_display = ["title", "sku", "store", "category", "price", "stock", "is_active", "updated_at"]
+    list_filter = ["is_active", "category", "store"]
+    list_select_related = ["store", "category"]
+    search_fields = ["title", "sku", "brand", "store__name"]
+    readonly_fields = ["store", "slug", "stock", "rating_avg", "rating_count", "created_at", "updated_at"]
+    fields = [
+        "store", "title", "slug", "category", "brand", "sku", "description", "price", "mrp", "stock", "is_active",
+        "rating_avg", "rating_count", "created_at", "updated_at",
+    ]  # fmt: skip
+    inlines = [ProductImageInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # The form has validated the constraints; the service saves, reindexes and refreshes caches.
+        product_update(product=obj, **{name: form.cleaned_data[name] for name in form.changed_data})

@@ -1,0 +1,173 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from accounts.permissions import IsSeller
+from catalog import selectors
+from catalog.cache import cached, listing_version, params_digest, product_versions
+from catalog.filters import ProductFilter
+from catalog.models import Product
+from catalog.serializers import (
+    CategorySerializer,
+    ImageUploadSerializer,
+    ProductDetailSerializer,
+    ProductImageSerializer,
+    ProductListSerializer,
+    SellerProductInputSerializer,
+    SellerProductSerializer,
+    StockChangeSerializer,
+    StockOutputSerializer,
+)
+from catalog.services.images import product_image_add, product_image_delete
+from catalog.services.products import product_create, product_delete, product_update
+from catalog.services.stock import product_stock_adjust, product_stock_set
+
+PRODUCTS_PER_PAGE = 24
+
+
+class CatalogPagination(PageNumberPagination):
+    page_size = PRODUCTS_PER_PAGE
+
+
+def _anonymous_cache_key(request, kind: str, version: object) -> str | None:
+    """Only anonymous reads are cached; the key carries the catalog version and the query."""
+    if request.user.is_authenticated or version is None:
+        return None
+    return f"catalog:{kind}:{version}:{request.get_host()}:{params_digest(request.GET.items())}"
+
+
+class ProductListApi(generics.ListAPIView):
+    """Visible products, filtered, searched and sorted. Anonymous responses come from the cache."""
+
+    permission_classes = [AllowAny]
+    serializer_class = ProductListSerializer
+    filterset_class = ProductFilter
+    pagination_class = CatalogPagination
+
+    def get_queryset(self):
+        return selectors.product_listing()
+
+    def list(self, request, *args, **kwargs):
+        key = _anonymous_cache_key(request, "api-list", listing_version())
+        return Response(cached(key, lambda: super(ProductListApi, self).list(request, *args, **kwargs).data))
+
+
+class ProductDetailApi(generics.RetrieveAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = ProductDetailSerializer
+
+    def get_queryset(self):
+        return selectors.product_listing()
+
+    def retrieve(self, request, *args, **kwargs):
+        versions = product_versions(int(kwargs["pk"]))
+        key = _anonymous_cache_key(request, f"api-product:{kwargs['pk']}", versions and "-".join(map(str, versions)))
+        return Response(cached(key, lambda: super(ProductDetailApi, self).retrieve(request, *args, **kwargs).data))
+
+
+class CategoryListApi(generics.ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = CategorySerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.categories()
+
+
+# --- Seller API -----------------------------------------------------------------------
+
+DEACTIVATED_INSTEAD = inline_serializer(
+    "DeactivatedInstead", {"detail": serializers.CharField(), "code": serializers.CharField()}
+)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("q", str, description="Search title, SKU and brand."),
+        OpenApiParameter("status", str, enum=["active", "inactive", "low", "out"]),
+    ]
+)
+class SellerProductViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """The seller's own products. Another seller's product answers 404."""
+
+    permission_classes = [IsSeller]
+    serializer_class = SellerProductSerializer
+    filter_backends = []
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_value_converter = "int"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Product.objects.none()
+        return selectors.seller_products(
+            store=self.request.user.store,
+            search=self.request.query_params.get("q", "")[:100],
+            status=self.request.query_params.get("status", ""),
+        )
+
+    def get_object(self):
+        return selectors.seller_product_get(store=self.request.user.store, product_id=int(self.kwargs["pk"]))
+
+    @extend_schema(request=SellerProductInputSerializer, responses={201: SellerProductSerializer})
+    def create(self, request):
+        serializer = SellerProductInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = product_create(store=request.user.store, **serializer.validated_data)
+        product = selectors.seller_product_get(store=request.user.store, product_id=product.pk)
+        return Response(self.get_serializer(product).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SellerProductInputSerializer, responses={200: SellerProductSerializer})
+    def partial_update(self, request, pk=None):
+        product = self.get_object()
+        serializer = SellerProductInputSerializer(instance=product, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        product_update(product=product, **serializer.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(responses={204: None, 200: DEACTIVATED_INSTEAD})
+    def destroy(self, request, pk=None):
+        if product_delete(product=self.get_object()):
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(
+            {"detail": "This product has sales, so it was deactivated instead of deleted.", "code": "deactivated"}
+        )
+
+    @extend_schema(request=ImageUploadSerializer, responses={201: ProductImageSerializer})
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser], url_path="images")
+    def images(self, request, pk=None):
+        """Upload an image (multipart: `image`, optional `alt`). JPEG, PNG or WebP, up to 5 MB."""
+        product = self.get_object()
+        serializer = ImageUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        image = product_image_add(
+            product=product, upload=serializer.validated_data["image"], alt=serializer.validated_data["alt"]
+        )
+        return Response(
+            ProductImageSerializer(image, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(responses={204: None})
+    @action(detail=True, methods=["delete"], url_path="images/<int:image_id>")
+    def image_delete(self, request, pk=None, image_id=None):
+        image = selectors.seller_image_get(store=request.user.store, product_id=int(pk), image_id=int(image_id))
+        product_image_delete(image=image)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=StockChangeSerializer, responses={200: StockOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def stock(self, request, pk=None):
+        product = self.get_object()
+        serializer = StockChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        change = serializer.validated_data
+        if "delta" in change:
+            product_stock_adjust(product=product, delta=change["delta"])
+        else:
+            product_stock_set(product=product, value=change["set"], expected=change["expected"])
+        return Response(StockOutputSerializer(product).data)

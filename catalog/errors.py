@@ -1,0 +1,35 @@
+from joycart.errors import Conflict, DomainError
+
+
+class DuplicateSku(DomainError):
+    code = "duplicate_sku"
+    message = "A product with this SKU already exists on JoyCart. SKUs are unique across all sellers."
+
+
+class InvalidPrice(DomainError):
+    code = "invalid_price"
+    message = "The price must be above ₹0, and the MRP, if given, at least the price."
+
+
+class InvalidCategory(DomainError):
+    code = "invalid_category"
+    message = "Choose an existing category."
+
+
+class StockConflict(Conflict):
+    code = "stock_conflict"
+    message = "The stock has changed since you looked. Reload and try again."
+
+
+class InvalidImage(DomainError):
+    code = "invalid_image"
+    message = "Upload a JPEG, PNG or WebP image of at most 5 MB."
+
+
+class CsvImportFailed(DomainError):
+    code = "csv_invalid"
+    message = "The file was not imported. Fix the listed lines and upload it again."
+
+    def __init__(self, errors: list[tuple[int, str]]) -> None:
+        self.errors = errors
+        super().__init__()

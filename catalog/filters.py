@@ -1,0 +1,66 @@
+"""Listing filters, shared by the shop pages and the API (django-filter)."""
+
+import django_filters
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import F, Q
+
+from catalog.models import Product
+
+ORDERING_CHOICES = [
+    ("relevance", "Relevance"),
+    ("price", "Price: low to high"),
+    ("-price", "Price: high to low"),
+    ("-created_at", "Newest first"),
+    ("-rating_avg", "Customer rating"),
+]
+MAX_SEARCH_LENGTH = 100
+
+
+class ProductFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", max_length=MAX_SEARCH_LENGTH, label="Search")
+    category = django_filters.CharFilter(method="filter_category", label="Category (slug)")
+    brand = django_filters.CharFilter(field_name="brand", lookup_expr="iexact")
+    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", min_value=0, label="Min price")
+    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", min_value=0, label="Max price")
+    in_stock = django_filters.BooleanFilter(method="filter_in_stock", label="In stock only")
+    store = django_filters.CharFilter(field_name="store__slug", label="Store (slug)")
+    # Applied last (declaration order), so relevance can use the rank that `search` annotated.
+    ordering = django_filters.ChoiceFilter(choices=ORDERING_CHOICES, method="filter_ordering", label="Sort by")
+
+    class Meta:
+        model = Product
+        fields = ["search", "category", "brand", "min_price", "max_price", "in_stock", "store", "ordering"]
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        if connection.vendor == "postgresql":
+            query = SearchQuery(value, search_type="websearch", config="english")
+            return queryset.filter(Q(search_vector=query) | Q(title__icontains=value)).annotate(
+                rank=SearchRank(F("search_vector"), query)
+            )
+        return queryset.filter(Q(title__icontains=value) | Q(brand__icontains=value) | Q(description__icontains=value))
+
+    def filter_category(self, queryset, name, value):
+        # A parent category lists its sub-categories' products too.
+        return queryset.filter(Q(category__slug=value) | Q(category__parent__slug=value))
+
+    def filter_in_stock(self, queryset, name, value):
+        return queryset.filter(stock__gt=0) if value else queryset
+
+    def filter_ordering(self, queryset, name, value):
+        if value == "relevance":
+            if "rank" in queryset.query.annotations:
+                return queryset.order_by("-rank", "-id")
+            return queryset.order_by("-created_at", "-id")
+        return queryset.order_by(value, "-id")
+
+    @property
+    def qs(self):
+        products = super().qs
+        if not getattr(self.form, "cleaned_data", {}).get("ordering"):
+            # No explicit sort: searches by relevance, browsing newest first.
+            products = self.filter_ordering(products, "ordering", "relevance")
+        return products

@@ -1,0 +1,114 @@
+"""Reads of the catalog. Shoppers see only visible products; sellers only their own."""
+
+from django.core.cache import cache
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Store
+from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage
+
+
+def visible_products() -> QuerySet[Product]:
+    """What shoppers may see: active products of active stores whose sellers are not blocked."""
+    return Product.objects.filter(is_active=True, store__is_active=True, store__user__is_blocked=False)
+
+
+def _with_display_relations(products: QuerySet[Product]) -> QuerySet[Product]:
+    return products.select_related("store", "category", "category__parent").prefetch_related(
+        Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
+    )
+
+
+def product_listing() -> QuerySet[Product]:
+    """The base of every shopper listing; filters and sorting come from `catalog.filters`."""
+    return _with_display_relations(visible_products())
+
+
+def product_detail(*, slug: str) -> Product:
+    return get_object_or_404(_with_display_relations(visible_products()), slug=slug)
+
+
+def visible_product_id_for_slug(*, slug: str) -> int:
+    """Slugs never change, so the slug → id mapping is cached for good (404 when not visible)."""
+    key = f"catalog:slug:{slug}"
+    product_id = cache.get(key)
+    if product_id is None:
+        product_id = get_object_or_404(visible_products().values_list("pk", flat=True), slug=slug)
+        cache.set(key, product_id, timeout=None)
+    return product_id
+
+
+def visible_product_get(*, product_id: int) -> Product:
+    return get_object_or_404(_with_display_relations(visible_products()), pk=product_id)
+
+
+def categories() -> QuerySet[Category]:
+    return Category.objects.select_related("parent").order_by("parent__name", "name")
+
+
+def category_get(*, slug: str) -> Category:
+    return get_object_or_404(Category.objects.select_related("parent"), slug=slug)
+
+
+def top_categories() -> QuerySet[Category]:
+    return Category.objects.filter(parent__isnull=True).prefetch_related("children").order_by("name")
+
+
+def brands() -> list[str]:
+    return list(visible_products().exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct())
+
+
+def sku_taken(sku: str, *, exclude_product: Product | None = None) -> bool:
+    products = Product.objects.filter(sku__iexact=sku.strip())
+    if exclude_product is not None:
+        products = products.exclude(pk=exclude_product.pk)
+    return products.exists()
+
+
+# --- The seller portal ----------------------------------------------------------------
+
+
+def seller_products(*, store: Store, search: str = "", status: str = "") -> QuerySet[Product]:
+    """A seller's own products, any status. `status`: active, inactive, low, out."""
+    products = _with_display_relations(Product.objects.filter(store=store)).order_by("-updated_at", "-id")
+    if search:
+        products = products.filter(Q(title__icontains=search) | Q(sku__icontains=search) | Q(brand__icontains=search))
+    status_filters = {
+        "active": Q(is_active=True),
+        "inactive": Q(is_active=False),
+        "low": Q(stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD),
+        "out": Q(stock=0),
+    }
+    if status in status_filters:
+        products = products.filter(status_filters[status])
+    return products
+
+
+def seller_product_get(*, store: Store, product_id: int) -> Product:
+    """Another seller's product answers 404."""
+    return get_object_or_404(_with_display_relations(Product.objects.filter(store=store)), pk=product_id)
+
+
+def seller_image_get(*, store: Store, product_id: int, image_id: int) -> ProductImage:
+    return get_object_or_404(
+        ProductImage.objects.select_related("product"), pk=image_id, product_id=product_id, product__store=store
+    )
+
+
+# --- seller portal pages ---
+
+
+def seller_products_export(*, store: Store) -> QuerySet:
+    """One query of plain tuples in the CSV's column order (`catalog.services.imports.CSV_EXPORT_COLUMNS`).
+
+    Callers stream it with `.iterator()`, so a large catalogue is never held in memory.
+    """
+    return (
+        Product.objects.filter(store=store)
+        .order_by("pk")
+        .values_list("sku", "title", "description", "category__slug", "brand", "price", "mrp", "stock", "is_active")
+    )
+
+
+def seller_low_stock_count(*, store: Store) -> int:
+    return Product.objects.filter(store=store, stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD).count()

@@ -1,0 +1,27 @@
+"""Seller-portal pages of the catalog (included by joycart/seller_urls.py)."""
+
+from django.urls import path
+
+from catalog import seller_views as views
+
+urlpatterns = [
+    path("products/", views.product_list, name="products"),
+    path("products/new/", views.product_new, name="product_create"),
+    path("products/export.csv", views.products_export, name="products_export"),
+    path("products/import/", views.products_import, name="products_import"),
+    path("products/<int:product_id>/edit/", views.product_edit, name="product_edit"),
+    path("products/<int:product_id>/stock/", views.product_stock, name="product_stock"),
+    path("products/<int:product_id>/toggle-active/", views.product_toggle_active, name="product_toggle_active"),
+    path("products/<int:product_id>/delete/", views.product_delete_view, name="product_delete"),
+    path("products/<int:product_id>/images/", views.product_image_upload, name="product_image_upload"),
+    path(
+        "products/<int:product_id>/images/<int:image_id>/move/",
+        views.product_image_move_view,
+        name="product_image_move",
+    ),
+    path(
+        "products/<int:product_id>/images/<int:image_id>/delete/",
+        views.product_image_delete_view,
+        name="product_image_delete",
+    ),
+]

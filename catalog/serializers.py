@@ -1,0 +1,134 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from catalog.models import MAX_STOCK, Category, Product, ProductImage
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "parent"]
+
+
+class StoreBriefSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+
+
+class CategoryBriefSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+
+
+class ProductImageSerializer(serializers.ModelSerializer):
+    url = serializers.ImageField(source="image", read_only=True)
+    thumbnail_url = serializers.ImageField(source="thumbnail", read_only=True)
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "thumbnail_url", "alt", "position"]
+
+
+class ProductListSerializer(serializers.ModelSerializer):
+    store = StoreBriefSerializer(read_only=True)
+    category = CategoryBriefSerializer(read_only=True)
+    in_stock = serializers.BooleanField(read_only=True)
+    discount_percent = serializers.IntegerField(read_only=True)
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Product
+        fields = [
+            "id", "slug", "title", "brand", "price", "mrp", "discount_percent", "in_stock",
+            "rating_avg", "rating_count", "category", "store", "thumbnail_url",
+        ]  # fmt: skip
+
+    def get_thumbnail_url(self, product: Product) -> str | None:
+        images = product.images.all()  # prefetched, ordered by position
+        if not images:
+            return None
+        url = images[0].thumbnail.url
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+class ProductDetailSerializer(ProductListSerializer):
+    images = ProductImageSerializer(many=True, read_only=True)
+
+    class Meta(ProductListSerializer.Meta):
+        fields = [*ProductListSerializer.Meta.fields, "description", "stock", "sku", "images", "created_at"]
+
+
+# --- Seller API -----------------------------------------------------------------------
+
+
+class SellerProductSerializer(ProductDetailSerializer):
+    """What a seller sees of their own product: everything, including inactive ones."""
+
+    is_low_stock = serializers.BooleanField(read_only=True)
+
+    class Meta(ProductDetailSerializer.Meta):
+        fields = [*ProductDetailSerializer.Meta.fields, "is_active", "is_low_stock", "updated_at"]
+
+
+class SellerProductInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
+    brand = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    sku = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+        max_length=64,
+        error_messages={"invalid": "Use letters, digits and . _ / - only, starting with a letter or digit."},
+    )
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    mrp = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True, default=None
+    )
+    stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, default=0)
+    is_active = serializers.BooleanField(required=False, default=True)
+
+    def validate(self, attrs):
+        if self.partial and "stock" in self.initial_data:
+            raise serializers.ValidationError(
+                {"stock": "Change stock with POST .../stock/ (a delta, or a value with the expected current stock)."},
+                code="stock_read_only",
+            )
+        price = attrs.get("price", getattr(self.instance, "price", None))
+        mrp = attrs.get("mrp", getattr(self.instance, "mrp", None))
+        if price is not None and mrp is not None and mrp < price:
+            raise serializers.ValidationError({"mrp": "The MRP cannot be below the price."}, code="invalid_price")
+        return attrs
+
+
+class StockChangeSerializer(serializers.Serializer):
+    """Either {"delta": ±N} or {"set": N, "expected": M}."""
+
+    delta = serializers.IntegerField(required=False, min_value=-MAX_STOCK, max_value=MAX_STOCK)
+    set = serializers.IntegerField(required=False, min_value=0, max_value=MAX_STOCK)
+    expected = serializers.IntegerField(required=False, min_value=0, max_value=MAX_STOCK)
+
+    def validate(self, attrs):
+        has_delta, has_set = "delta" in attrs, "set" in attrs
+        if has_delta == has_set:
+            raise serializers.ValidationError("Send either delta, or set with expected.", code="invalid_stock_change")
+        if has_set and "expected" not in attrs:
+            raise serializers.ValidationError({"expected": "Send the stock you expect to replace."}, code="required")
+        if has_delta and attrs["delta"] == 0:
+            raise serializers.ValidationError({"delta": "A delta of 0 changes nothing."}, code="invalid")
+        return attrs
+
+
+class StockOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    stock = serializers.IntegerField()
+    is_low_stock = serializers.BooleanField()
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    # A plain FileField: the service checks the bytes with Pillow and answers `invalid_image`.
+    image = serializers.FileField()
+    alt = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -1,0 +1,1 @@
+"""Every write of the catalog. Split by topic; import from the submodules."""

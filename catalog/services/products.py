@@ -1,0 +1,150 @@
+"""Creating and editing products. Stock lives in `stock.py`, images in `images.py`."""
+
+from decimal import Decimal
+
+from django.contrib.postgres.search import SearchVector
+from django.db import IntegrityError, connection, transaction
+from django.db.models import ProtectedError, QuerySet
+from django.utils.text import slugify
+
+from accounts.models import Store
+from catalog.cache import bump_after_commit
+from catalog.errors import DuplicateSku, InvalidCategory, InvalidPrice
+from catalog.models import Category, Product
+from catalog.selectors import sku_taken
+
+EDITABLE_FIELDS = ("title", "description", "category", "brand", "sku", "price", "mrp", "is_active")
+
+
+def search_vector_refresh(products: QuerySet[Product]) -> None:
+    """Weighted full-text document: title outranks brand, brand outranks description."""
+    if connection.vendor != "postgresql":
+        return
+    products.update(
+        search_vector=SearchVector("title", weight="A", config="english")
+        + SearchVector("brand", weight="B", config="english")
+        + SearchVector("description", weight="C", config="english")
+    )
+
+
+def slug_base(title: str, sku: str) -> str:
+    """Title and SKU make a readable slug that is almost always unique already."""
+    base = slugify(title)[:150] or "product"
+    return f"{base}-{slugify(sku)[:60] or 'item'}"
+
+
+def _unique_slug(title: str, sku: str) -> str:
+    base = slug_base(title, sku)
+    slug, suffix = base, 2
+    while Product.objects.filter(slug=slug).exists():
+        slug, suffix = f"{base}-{suffix}", suffix + 1
+    return slug
+
+
+def _check_prices(price: Decimal, mrp: Decimal | None) -> None:
+    if price is None or price <= 0 or (mrp is not None and mrp < price):
+        raise InvalidPrice()
+
+
+def _check_category(category: Category | None) -> None:
+    if category is None or not isinstance(category, Category) or category.pk is None:
+        raise InvalidCategory()
+
+
+def product_create(
+    *,
+    store: Store,
+    title: str,
+    category: Category,
+    sku: str,
+    price: Decimal,
+    stock: int = 0,
+    description: str = "",
+    brand: str = "",
+    mrp: Decimal | None = None,
+    is_active: bool = True,
+) -> Product:
+    sku = sku.strip()
+    _check_prices(price, mrp)
+    _check_category(category)
+    if sku_taken(sku):
+        raise DuplicateSku()
+    product = Product(
+        store=store,
+        title=title.strip(),
+        slug=_unique_slug(title, sku),
+        description=description.strip(),
+        category=category,
+        brand=brand.strip(),
+        sku=sku,
+        price=price,
+        mrp=mrp,
+        stock=stock,
+        is_active=is_active,
+    )
+    try:
+        with transaction.atomic():
+            product.save()
+            search_vector_refresh(Product.objects.filter(pk=product.pk))
+            bump_after_commit(product_ids=[product.pk])
+    except IntegrityError as exc:
+        # The only unique rule a valid product can break here is a concurrent twin SKU.
+        raise DuplicateSku() from exc
+    return product
+
+
+def product_update(*, product: Product, **changes) -> Product:
+    """Edit a product's details. Stock is not editable here: see `stock.py`."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable here: {', '.join(sorted(unknown))}")
+    changes = {name: value.strip() if isinstance(value, str) else value for name, value in changes.items()}
+    # Check the would-be values first: a refused edit leaves the caller's object untouched.
+    _check_prices(changes.get("price", product.price), changes.get("mrp", product.mrp))
+    _check_category(changes.get("category", product.category))
+    if "sku" in changes and sku_taken(changes["sku"], exclude_product=product):
+        raise DuplicateSku()
+    previous = {name: getattr(product, name) for name in changes}
+    for name, value in changes.items():
+        setattr(product, name, value)
+    try:
+        with transaction.atomic():
+            # Never write stock from this (possibly stale) object: sales may have changed it.
+            product.save(update_fields=[*changes.keys(), "updated_at"])
+            search_vector_refresh(Product.objects.filter(pk=product.pk))
+            bump_after_commit(product_ids=[product.pk])
+    except IntegrityError as exc:
+        for name, value in previous.items():
+            setattr(product, name, value)
+        raise DuplicateSku() from exc
+    return product
+
+
+def product_set_active(*, product: Product, is_active: bool) -> Product:
+    return product_update(product=product, is_active=is_active)
+
+
+def product_delete(*, product: Product) -> bool:
+    """Delete a product that never sold; one with sales is deactivated instead.
+
+    Sales protect their product (order lines point at it with on_delete=PROTECT), so the
+    database itself says whether a product has sold. Returns True when it was deleted.
+    """
+    files = [(image.image, image.thumbnail) for image in product.images.all()]
+    product_id = product.pk
+    try:
+        with transaction.atomic():
+            product.delete()
+            bump_after_commit(product_ids=[product_id])
+    except ProtectedError:
+        product_set_active(product=product, is_active=False)
+        return False
+
+    def delete_files() -> None:
+        for original, thumbnail in files:
+            original.delete(save=False)
+            thumbnail.delete(save=False)
+
+    # Storage (maybe Cloudinary) is only touched once the rows are really gone.
+    transaction.on_commit(delete_files)
+    return True

@@ -1,0 +1,108 @@
+"""Shop pages: the listing (home, search, category) and the product page.
+
+For anonymous visitors the product-dependent parts of each page are rendered once and
+cached under versioned keys (see catalog.cache); per-visitor parts (navigation, the
+add-to-cart form with its CSRF token) are rendered around them on every request.
+"""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from catalog import selectors
+from catalog.api import PRODUCTS_PER_PAGE
+from catalog.cache import cached, listing_version, params_digest, product_versions
+from catalog.filters import ORDERING_CHOICES, ProductFilter
+from catalog.models import Category
+
+
+def _fragment_key(request, kind: str, version: object) -> str | None:
+    if request.user.is_authenticated or version is None:
+        return None
+    return f"catalog:page-{kind}:{version}:{params_digest(request.GET.items())}"
+
+
+def _listing_fragment(request, *, category: Category | None) -> str:
+    params = request.GET.copy()
+    if category is not None:
+        params["category"] = category.slug
+    filterset = ProductFilter(params, queryset=selectors.product_listing())
+    page = Paginator(filterset.qs, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    query_without_page = params.copy()
+    query_without_page.pop("page", None)
+    return render_to_string(
+        "catalog/_listing.html",
+        {
+            "filter_form": filterset.form,
+            "page": page,
+            "products": page.object_list,
+            "category": category,
+            "top_categories": selectors.top_categories(),
+            "brands": selectors.brands(),
+            "ordering_choices": ORDERING_CHOICES,
+            "query": query_without_page.urlencode(),
+            "searching": bool(params.get("search", "").strip()),
+        },
+        request=None,  # the fragment may be shared between visitors: no per-request context in it
+    )
+
+
+def product_list(request):
+    """The home page: every visible product, with search, filters and sorting."""
+    fragment = cached(
+        _fragment_key(request, "listing", listing_version()), lambda: _listing_fragment(request, category=None)
+    )
+    return render(request, "catalog/product_list.html", {"listing": mark_safe(fragment)})  # noqa: S308 - our template's output
+
+
+def category_detail(request, slug: str):
+    category = selectors.category_get(slug=slug)
+    version = listing_version()
+    fragment = cached(
+        _fragment_key(request, f"category:{slug}", version), lambda: _listing_fragment(request, category=category)
+    )
+    return render(
+        request,
+        "catalog/category_detail.html",
+        {"category": category, "listing": mark_safe(fragment)},  # noqa: S308 - our template's output
+    )
+
+
+def _product_page_data(slug: str) -> dict:
+    product = selectors.product_detail(slug=slug)
+    return {
+        "details": render_to_string("catalog/_product_detail.html", {"product": product}),
+        "product": {
+            "id": product.pk,
+            "slug": product.slug,
+            "title": product.title,
+            "stock": product.stock,
+            "in_stock": product.in_stock,
+            "seller_id": product.store.user_id,
+            "meta_description": product.description[:160],
+        },
+    }
+
+
+def product_detail(request, slug: str):
+    """Anonymous visitors are served from the cache without touching the database."""
+    if request.user.is_authenticated:
+        data = _product_page_data(slug)
+    else:
+        product_id = selectors.visible_product_id_for_slug(slug=slug)
+        versions = product_versions(product_id)
+        key = _fragment_key(request, f"product:{product_id}", versions and "-".join(map(str, versions)))
+        data = cached(key, lambda: _product_page_data(slug))
+    product = data["product"]
+    own_product = request.user.is_authenticated and product["seller_id"] == request.user.pk
+    return render(
+        request,
+        "catalog/product_detail.html",
+        {
+            "product": product,
+            "details": mark_safe(data["details"]),  # noqa: S308 - our own template's output
+            "own_product": own_product,
+            "quantity_choices": range(1, min(product["stock"], 10) + 1),
+        },
+    )

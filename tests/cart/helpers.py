@@ -1,0 +1,53 @@
+"""Arrangement helpers shared by the cart tests."""
+
+from decimal import Decimal
+
+from cart.models import Cart, CartItem
+from catalog.models import ProductImage
+from tests.factories import TEST_PASSWORD, ProductFactory
+
+
+def put_in_cart(user, product, quantity: int = 1) -> CartItem:
+    """Arrange a cart row directly, so a test of one rule does not depend on another."""
+    cart, _ = Cart.objects.get_or_create(user=user)
+    return CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+
+
+def cart_lines(user) -> dict[int, int]:
+    return dict(CartItem.objects.filter(cart__user=user).values_list("product_id", "quantity"))
+
+
+def product_with_image(**kwargs):
+    product = ProductFactory(**kwargs)
+    ProductImage.objects.create(
+        product=product,
+        image=f"products/{product.pk}/front.jpg",
+        thumbnail=f"products/{product.pk}/front-thumb.webp",
+        alt=product.title,
+    )
+    return product
+
+
+def page_login(client, user, password: str = TEST_PASSWORD, **extra):
+    response = client.post("/accounts/login/", {"username": user.username, "password": password, **extra})
+    assert response.status_code == 302, response.content.decode()
+    return response
+
+
+def hide(product, how: str) -> None:
+    """The three ways a product stops being visible to shoppers."""
+    if how == "inactive product":
+        product.is_active = False
+        product.save(update_fields=["is_active"])
+    elif how == "inactive store":
+        product.store.is_active = False
+        product.store.save(update_fields=["is_active"])
+    elif how == "blocked seller":
+        product.store.user.is_blocked = True
+        product.store.user.save(update_fields=["is_blocked"])
+    else:
+        raise AssertionError(how)
+
+
+HIDDEN = ["inactive product", "inactive store", "blocked seller"]
+PRICE = Decimal("499.00")

@@ -1,0 +1,218 @@
+"""Shoppers' listing: filters, sorting, search and pagination, on the page and the API."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from catalog.models import Product
+from catalog.services.products import product_update, search_vector_refresh
+from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def api_slugs(client, **params) -> list[str]:
+    response = client.get("/api/v1/products/", params)
+    assert response.status_code == 200, response.content
+    return [row["slug"] for row in response.json()["results"]]
+
+
+def page_slugs(client, path="/", **params) -> list[str]:
+    response = client.get(path, params)
+    assert response.status_code == 200
+    return [p.slug for p in response.context["products"]] if "products" in (response.context or {}) else []
+
+
+@pytest.fixture
+def shelf():
+    """A small catalog with known prices, brands, categories and stock."""
+    clothing = CategoryFactory(name="Clothing", slug="clothing")
+    sarees = CategoryFactory(name="Sarees", slug="sarees", parent=clothing)
+    audio = CategoryFactory(name="Audio", slug="audio")
+    store = StoreFactory(name="Kanchi Looms", slug="kanchi-looms")
+    products = {
+        "silk": ProductFactory(
+            title="Kanjivaram silk saree", slug="silk", brand="Kanchi", price=Decimal("8999.00"),
+            category=sarees, store=store, description="Pure mulberry silk with zari border",
+        ),
+        "cotton": ProductFactory(
+            title="Handloom cotton saree", slug="cotton", brand="Kanchi", price=Decimal("1299.00"),
+            category=sarees, store=store, stock=0,
+        ),
+        "kurta": ProductFactory(title="Linen kurta", slug="kurta", brand="Fabindia", price=Decimal("1899.00"), category=clothing),
+        "buds": ProductFactory(
+            title="Wireless earbuds", slug="buds", brand="boAt", price=Decimal("1499.00"), category=audio,
+            description="Bluetooth earbuds with a silk-touch case",
+        ),
+    }  # fmt: skip
+    search_vector_refresh(Product.objects.all())
+    return products
+
+
+class TestFilters:
+    def test_category_includes_its_sub_categories(self, client, shelf):
+        assert set(api_slugs(client, category="clothing")) == {"silk", "cotton", "kurta"}
+        assert set(api_slugs(client, category="sarees")) == {"silk", "cotton"}
+
+    def test_price_range_brand_store_and_stock(self, client, shelf):
+        assert set(api_slugs(client, min_price="1400", max_price="2000")) == {"kurta", "buds"}
+        assert set(api_slugs(client, brand="kanchi")) == {"silk", "cotton"}
+        assert set(api_slugs(client, store="kanchi-looms")) == {"silk", "cotton"}
+        assert set(api_slugs(client, in_stock="true")) == {"silk", "kurta", "buds"}
+
+    def test_bad_filter_value_is_400_on_the_api(self, client, shelf):
+        response = client.get("/api/v1/products/", {"min_price": "cheap"})
+        assert response.status_code == 400
+        assert "min_price" in response.json()
+
+    def test_page_shows_a_bad_filter_as_a_form_error_and_still_lists(self, client, shelf):
+        response = client.get("/", {"min_price": "cheap"})
+        assert response.status_code == 200
+        assert "Enter a number" in response.content.decode()
+        assert len(response.context["products"]) == 4
+
+    def test_the_same_filters_drive_the_page(self, client, shelf):
+        assert set(page_slugs(client, brand="Kanchi", in_stock="true")) == {"silk"}
+        assert set(page_slugs(client, "/categories/sarees/")) == {"silk", "cotton"}
+
+
+class TestSorting:
+    def test_price_both_ways_and_newest(self, client, shelf):
+        assert api_slugs(client, ordering="price") == ["cotton", "buds", "kurta", "silk"]
+        assert api_slugs(client, ordering="-price") == ["silk", "kurta", "buds", "cotton"]
+        assert api_slugs(client, ordering="-created_at")[0] == "buds"
+
+    def test_rating(self, client, shelf):
+        Product.objects.filter(slug="kurta").update(rating_avg=Decimal("4.80"), rating_count=12)
+        assert api_slugs(client, ordering="-rating_avg")[0] == "kurta"
+
+    def test_unknown_ordering_is_400(self, client, shelf):
+        assert client.get("/api/v1/products/", {"ordering": "stock"}).status_code == 400
+
+
+class TestSearch:
+    def test_matches_title_brand_and_description(self, client, shelf):
+        assert set(api_slugs(client, search="saree")) == {"silk", "cotton"}
+        assert set(api_slugs(client, search="boAt")) == {"buds"}
+        assert "buds" in api_slugs(client, search="bluetooth")
+
+    def test_no_match_says_so_on_the_page(self, client, shelf):
+        response = client.get("/", {"search": "tractor"})
+        assert response.context["products"] == [] or not response.context["products"]
+        assert "No products match" in response.content.decode()
+
+    @pytest.mark.postgres
+    def test_postgres_ranks_title_matches_above_description_matches(self, client, shelf):
+        # "silk" is in the saree's title and only in the earbuds' description.
+        assert api_slugs(client, search="silk")[:2] == ["silk", "buds"]
+
+    def test_edits_are_searchable_at_once(self, client, shelf):
+        product_update(product=shelf["kurta"], title="Linen kurta with block print")
+        assert api_slugs(client, search="block print") == ["kurta"]
+
+
+class TestPagination:
+    def test_24_per_page(self, client):
+        ProductFactory.create_batch(30)
+        first = client.get("/api/v1/products/").json()
+        assert first["count"] == 30 and len(first["results"]) == 24
+        second = client.get("/api/v1/products/", {"page": 2}).json()
+        assert len(second["results"]) == 6
+        page = client.get("/", {"page": 2})
+        assert len(page.context["products"]) == 6
+        assert "Page 2 of 2" in page.content.decode()
+
+    def test_page_links_keep_the_filters(self, client):
+        ProductFactory.create_batch(30, brand="Acme")
+        html = client.get("/", {"brand": "Acme"}).content.decode()
+        assert "brand=Acme&amp;page=2" in html
+
+
+class TestVisibility:
+    def test_inactive_products_stores_and_blocked_sellers_are_hidden_everywhere(self, client, shelf):
+        ProductFactory(slug="hidden-product", is_active=False)
+        ProductFactory(slug="closed-store", store=StoreFactory(is_active=False))
+        ProductFactory(slug="blocked-seller", store=StoreFactory(user=UserFactory(is_blocked=True)))
+        hidden = {"hidden-product", "closed-store", "blocked-seller"}
+        assert not hidden & set(api_slugs(client))
+        assert not hidden & set(page_slugs(client))
+        for slug in hidden:
+            assert client.get(f"/products/{slug}/").status_code == 404
+            product_id = Product.objects.get(slug=slug).pk
+            assert client.get(f"/api/v1/products/{product_id}/").status_code == 404
+
+    def test_out_of_stock_product_says_so_and_offers_no_add_to_cart(self, client, shelf):
+        html = client.get("/products/cotton/").content.decode()
+        assert "Out of stock" in html
+        assert 'data-testid="add-to-cart"' not in html
+        assert 'data-testid="add-to-cart"' in client.get("/products/silk/").content.decode()
+
+
+class TestProductDetail:
+    def test_api_detail_has_stock_prices_ratings_and_images(self, client, shelf):
+        data = client.get(f"/api/v1/products/{shelf['silk'].pk}/").json()
+        assert {"stock", "slug", "price", "mrp", "rating_avg", "rating_count", "images"} <= set(data)
+        assert data["price"] == "8999.00" and data["stock"] == 10
+
+    def test_page_shows_the_discount_and_rupees(self, client):
+        ProductFactory(slug="deal", price=Decimal("1499.00"), mrp=Decimal("2999.00"))
+        html = client.get("/products/deal/").content.decode()
+        assert "₹1,499.00" in html and "₹2,999.00" in html
+        assert "50% off" in html
+
+    def test_user_text_is_escaped(self, client):
+        ProductFactory(slug="xss", title="<img src=x onerror=alert(1)>", description="<script>bad()</script>")
+        html = client.get("/products/xss/").content.decode() + client.get("/").content.decode()
+        assert "<script>bad()" not in html and "<img src=x onerror" not in html
+
+    def test_categories_api(self, client, shelf):
+        data = client.get("/api/v1/categories/").json()
+        by_slug = {row["slug"]: row for row in data["results"]}
+        assert by_slug["sarees"]["parent"] == "clothing"
+
+
+class TestQueryBudget:
+    @pytest.mark.parametrize("path", ["/", "/api/v1/products/", "/categories/flat/"])
+    def test_listings_query_count_is_flat(self, client, path, assert_flat_query_count):
+        category = CategoryFactory(slug="flat")
+        ProductFactory.create_batch(5, category=category)
+        assert_flat_query_count(
+            lambda: client.get(path), lambda: ProductFactory.create_batch(45, category=category), max_queries=8
+        )
+
+    def test_logged_in_listing_query_count_is_flat(self, client, assert_flat_query_count):
+        user = UserFactory()
+        client.force_login(user)  # the admin session; shop pages read JWT cookies
+        from django.http import HttpResponse
+
+        from accounts.auth import set_auth_cookies
+        from accounts.services.sessions import tokens_issue
+
+        response = HttpResponse()
+        set_auth_cookies(response, tokens_issue(user=user))
+        for name, morsel in response.cookies.items():
+            client.cookies[name] = morsel.value
+        ProductFactory.create_batch(5)
+        assert_flat_query_count(lambda: client.get("/"), lambda: ProductFactory.create_batch(45), max_queries=10)
+
+    def test_product_page_query_count_does_not_grow_with_the_catalog(self, client, assert_flat_query_count):
+        product = ProductFactory(slug="steady")
+        ProductFactory.create_batch(5)
+        assert_flat_query_count(
+            lambda: client.get(f"/products/{product.slug}/"),
+            lambda: ProductFactory.create_batch(45),
+            max_queries=6,
+        )
+
+
+def test_search_sql_uses_full_text_on_postgres(client, shelf, django_assert_num_queries):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/api/v1/products/", {"search": "saree"})
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    if connection.vendor == "postgresql":
+        assert "@@" in sql and "ts_rank" in sql
+    else:
+        assert "LIKE" in sql
