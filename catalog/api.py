@@ -8,7 +8,6 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsSeller
 from catalog import selectors
-from catalog.cache import cached, listing_version, params_digest, product_versions
 from catalog.filters import ProductFilter
 from catalog.models import Product
 from catalog.serializers import (
@@ -33,15 +32,8 @@ class CatalogPagination(PageNumberPagination):
     page_size = PRODUCTS_PER_PAGE
 
 
-def _anonymous_cache_key(request, kind: str, version: object) -> str | None:
-    """Only anonymous reads are cached; the key carries the catalog version and the query."""
-    if request.user.is_authenticated or version is None:
-        return None
-    return f"catalog:{kind}:{version}:{request.get_host()}:{params_digest(request.GET.items())}"
-
-
 class ProductListApi(generics.ListAPIView):
-    """Visible products, filtered, searched and sorted. Anonymous responses come from the cache."""
+    """Visible products, filtered, searched and sorted. See the urls for the shared response cache."""
 
     permission_classes = [AllowAny]
     serializer_class = ProductListSerializer
@@ -51,10 +43,6 @@ class ProductListApi(generics.ListAPIView):
     def get_queryset(self):
         return selectors.product_listing()
 
-    def list(self, request, *args, **kwargs):
-        key = _anonymous_cache_key(request, "api-list", listing_version())
-        return Response(cached(key, lambda: super(ProductListApi, self).list(request, *args, **kwargs).data))
-
 
 class ProductDetailApi(generics.RetrieveAPIView):
     permission_classes = [AllowAny]
@@ -62,11 +50,6 @@ class ProductDetailApi(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.product_listing()
-
-    def retrieve(self, request, *args, **kwargs):
-        versions = product_versions(int(kwargs["pk"]))
-        key = _anonymous_cache_key(request, f"api-product:{kwargs['pk']}", versions and "-".join(map(str, versions)))
-        return Response(cached(key, lambda: super(ProductDetailApi, self).retrieve(request, *args, **kwargs).data))
 
 
 class CategoryListApi(generics.ListAPIView):

@@ -18,6 +18,8 @@ from django.db import transaction
 
 LISTING_VERSION_KEY = "catalog:listing-version"
 CACHE_TTL_SECONDS = 15 * 60
+# A version that expires is simply replaced by a fresh one, which misses every old key.
+VERSION_TTL_SECONDS = 7 * 24 * 3600
 
 
 def _product_version_key(product_id: int) -> str:
@@ -29,7 +31,7 @@ def _bump(key: str) -> None:
         cache.incr(key)
     except ValueError:
         # Unknown key (first bump, or evicted): any new value differs from every key built so far.
-        cache.set(key, _fresh_version(), timeout=None)
+        cache.set(key, _fresh_version(), timeout=VERSION_TTL_SECONDS)
 
 
 def _fresh_version() -> int:
@@ -59,7 +61,7 @@ def listing_version() -> int | None:
     version = cache.get(LISTING_VERSION_KEY)
     if version is None:
         version = _fresh_version()
-        if not cache.add(LISTING_VERSION_KEY, version, timeout=None):
+        if not cache.add(LISTING_VERSION_KEY, version, timeout=VERSION_TTL_SECONDS):
             version = cache.get(LISTING_VERSION_KEY)
     return version
 
@@ -72,7 +74,7 @@ def product_versions(product_id: int) -> tuple[int, int] | None:
     version = found.get(key)
     if version is None:
         version = _fresh_version()
-        if not cache.add(key, version, timeout=None):
+        if not cache.add(key, version, timeout=VERSION_TTL_SECONDS):
             version = cache.get(key)
     if listing is None or version is None:
         return None

@@ -1,9 +1,16 @@
 from django.urls import path
 
 from catalog import views
+from catalog.response_cache import listing_response_key, product_response_key, shared_response_cache
+
+shared_listing = shared_response_cache(listing_response_key)
 
 urlpatterns = [
-    path("", views.product_list, name="home"),
-    path("products/<slug:slug>/", views.product_detail, name="product_detail"),
-    path("categories/<slug:slug>/", views.category_detail, name="category_detail"),
+    path("", shared_listing(views.product_list), name="home"),
+    path(
+        "products/<slug:slug>/",
+        shared_response_cache(product_response_key)(views.product_detail),
+        name="product_detail",
+    ),
+    path("categories/<slug:slug>/", shared_listing(views.category_detail), name="category_detail"),
 ]

@@ -97,7 +97,7 @@ TEMPLATES = [
                 "cart.context_processors.cart_summary",
             ],
             # Money formatting ({{ amount|inr }}) is needed on nearly every page.
-            "builtins": ["joycart.templatetags.money"],
+            "builtins": ["joycart.templatetags.money", "joycart.templatetags.csrf_slot"],
         },
     },
 ]

@@ -127,3 +127,30 @@ def test_pages_are_served_when_redis_is_down(client, product, settings, caplog):
             assert response.status_code == 200, path
             assert "Terracotta planter" in response.content.decode()
     assert any("redis" in record.getMessage().lower() or record.exc_info for record in caplog.records)
+
+
+def test_a_shared_product_page_still_carries_each_visitors_own_csrf_token(product):
+    from django.test import Client
+
+    first_visitor = Client(enforce_csrf_checks=True)
+    first_visitor.get(f"/products/{product.slug}/")  # fills the shared cache
+    visitor = Client(enforce_csrf_checks=True)
+    count, html = queries_for(visitor, f"/products/{product.slug}/")
+    assert count == 0  # served whole from the cache
+    token = html.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    response = visitor.post("/cart/add/", {"product_id": product.pk, "quantity": 1, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302  # not 403: the token matches this visitor's cookie
+    assert 'data-testid="nav-cart-count">1<' in visitor.get("/cart/").content.decode()
+
+
+def test_a_guest_with_a_cart_sees_their_own_count_not_the_shared_page(client, product):
+    client.get("/")  # a cookieless visit fills the shared cache
+    client.post("/cart/add/", {"product_id": product.pk, "quantity": 2})
+    html = client.get("/").content.decode()
+    assert 'data-testid="nav-cart-count">2<' in html
+
+
+def test_the_browsable_api_is_not_shared(client, product):
+    client.get("/api/v1/products/")
+    html = client.get("/api/v1/products/", HTTP_ACCEPT="text/html").content.decode()
+    assert "<html" in html.lower()
