@@ -15,6 +15,7 @@ MAKEFLAGS += --no-print-directory
 PYTHON ?=
 PYTHON_CANDIDATES := python3.14 python3.13 python3.12 python3 python
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
@@ -63,7 +64,7 @@ serve: $(RUNTIME_STAMP) ## Production-style: collectstatic, migrate, gunicorn on
 	DJANGO_DEBUG=0 $(VENV)/bin/gunicorn joycart.wsgi:application --bind 127.0.0.1:8000 --workers 2 --access-logfile -
 
 bench: $(DEV_STAMP) ## Run the load benchmarks in bench/
-	@if [ -f bench/run.py ]; then $(VENV_PY) bench/run.py; else echo "No benchmarks yet."; fi
+	$(VENV_PY) bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove .venv, collected static files, caches and test artifacts (keeps db.sqlite3)
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis test-artifacts

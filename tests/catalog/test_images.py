@@ -23,11 +23,6 @@ def picture(fmt: str = "PNG", size=(900, 600), name: str | None = None) -> Simpl
     return SimpleUploadedFile(name or f"photo.{extension}", buffer.getvalue())
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 @pytest.fixture
 def product():
     return ProductFactory()

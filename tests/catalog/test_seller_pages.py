@@ -48,12 +48,6 @@ def media_files(root) -> list:
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
 def store():
     return StoreFactory(name="Kanchi Looms")
 
@@ -104,7 +98,7 @@ STORE_PAGES = ["seller:products", "seller:product_create", "seller:products_impo
 
 
 @pytest.fixture
-def others_image(media):
+def others_image(media_root):
     """Another seller's product with one image."""
     other = ProductFactory(title="Not yours", stock=5)
     return product_image_add(product=other, upload=image_upload())
@@ -222,7 +216,7 @@ class TestProductList:
 
 
 class TestCreate:
-    def test_create_with_a_first_image(self, seller_client, store, sarees, media):
+    def test_create_with_a_first_image(self, seller_client, store, sarees, media_root):
         response = seller_client.post(
             reverse("seller:product_create"),
             {**product_form(sarees, mrp="1499.00"), "stock": "12", "image": image_upload(), "image_alt": "Folded"},
@@ -235,10 +229,10 @@ class TestCreate:
         assert (product.store, product.stock, product.mrp, product.is_active) == (store, 12, Decimal("1499.00"), True)
         image = product.images.get()
         assert image.alt == "Folded"
-        assert (media / image.image.name).is_file()
-        assert (media / image.thumbnail.name).is_file()
+        assert (media_root / image.image.name).is_file()
+        assert (media_root / image.thumbnail.name).is_file()
 
-    def test_a_text_file_named_jpg_is_a_form_error_and_nothing_is_saved(self, seller_client, sarees, media):
+    def test_a_text_file_named_jpg_is_a_form_error_and_nothing_is_saved(self, seller_client, sarees, media_root):
         response = seller_client.post(
             reverse("seller:product_create"), {**product_form(sarees), "stock": "1", "image": text_named_jpg()}
         )
@@ -247,7 +241,7 @@ class TestCreate:
         assert "JPEG, PNG or WebP" in response.context["form"].errors["image"][0]
         assert not Product.objects.exists()
         assert not ProductImage.objects.exists()
-        assert media_files(media) == []
+        assert media_files(media_root) == []
 
     def test_another_sellers_sku_in_another_case_is_a_form_error(self, seller_client, sarees):
         ProductFactory(sku="COTTON-1")
@@ -277,7 +271,9 @@ class TestCreate:
         assert list(response.context["form"].errors) == [field]
         assert not Product.objects.exists()
 
-    def test_if_storing_the_checked_image_fails_the_product_is_undone(self, seller_client, sarees, media, monkeypatch):
+    def test_if_storing_the_checked_image_fails_the_product_is_undone(
+        self, seller_client, sarees, media_root, monkeypatch
+    ):
         def storage_down(**kwargs):
             raise OSError("storage unavailable")
 
@@ -395,7 +391,7 @@ def test_toggle_needs_post(seller_client, product):
 
 
 def test_delete_asks_then_deletes_the_product_and_its_images(
-    seller_client, product, media, django_capture_on_commit_callbacks
+    seller_client, product, media_root, django_capture_on_commit_callbacks
 ):
     product_image_add(product=product, upload=image_upload())
     url = reverse("seller:product_delete", kwargs={"product_id": product.pk})
@@ -410,7 +406,7 @@ def test_delete_asks_then_deletes_the_product_and_its_images(
     assert response.url == reverse("seller:products")
     assert any("has been deleted" in message for message in flashes(response))
     assert not Product.objects.filter(pk=product.pk).exists()
-    assert media_files(media) == []
+    assert media_files(media_root) == []
 
 
 def test_deleting_a_product_with_sales_deactivates_it_and_says_so(seller_client, product, monkeypatch):
@@ -428,7 +424,7 @@ class TestImages:
     def upload_url(self, product) -> str:
         return reverse("seller:product_image_upload", kwargs={"product_id": product.pk})
 
-    def test_upload_adds_an_image_with_a_thumbnail(self, seller_client, product, media):
+    def test_upload_adds_an_image_with_a_thumbnail(self, seller_client, product, media_root):
         response = seller_client.post(
             self.upload_url(product), {"image": image_upload("p.jpg", "JPEG"), "alt": "Front"}
         )
@@ -440,16 +436,16 @@ class TestImages:
         page = seller_client.get(edit_url(product)).content.decode()
         assert image.thumbnail.url in page
 
-    def test_a_text_file_named_jpg_is_refused_and_nothing_is_saved(self, seller_client, product, media):
+    def test_a_text_file_named_jpg_is_refused_and_nothing_is_saved(self, seller_client, product, media_root):
         response = seller_client.post(self.upload_url(product), {"image": text_named_jpg()})
 
         [message] = flashes(response)
         assert "JPEG, PNG or WebP" in message
         assert "5 MB" in message
         assert not product.images.exists()
-        assert media_files(media) == []
+        assert media_files(media_root) == []
 
-    def test_the_ninth_image_is_refused(self, seller_client, product, media):
+    def test_the_ninth_image_is_refused(self, seller_client, product, media_root):
         for _ in range(8):
             ProductImage.objects.create(product=product, image="products/a.png", thumbnail="products/a.webp")
         assert 'name="image"' not in seller_client.get(edit_url(product)).content.decode()
@@ -459,7 +455,7 @@ class TestImages:
         assert any("at most 8 images" in message for message in flashes(response))
         assert product.images.count() == 8
 
-    def test_move_up_and_down(self, seller_client, product, media):
+    def test_move_up_and_down(self, seller_client, product, media_root):
         first, second, third = (product_image_add(product=product, upload=image_upload()) for _ in range(3))
 
         def move(image, direction):
@@ -479,7 +475,7 @@ class TestImages:
         assert response.status_code == 302
         assert order() == [third.pk, first.pk, second.pk]
 
-    def test_a_move_racing_another_change_is_a_flash_error(self, seller_client, product, media, monkeypatch):
+    def test_a_move_racing_another_change_is_a_flash_error(self, seller_client, product, media_root, monkeypatch):
         image = product_image_add(product=product, upload=image_upload())
 
         def stale(**kwargs):
@@ -491,7 +487,7 @@ class TestImages:
         assert response.status_code == 302
         assert any("changed meanwhile" in message for message in flashes(response))
 
-    def test_delete_an_image(self, seller_client, product, media, django_capture_on_commit_callbacks):
+    def test_delete_an_image(self, seller_client, product, media_root, django_capture_on_commit_callbacks):
         image = product_image_add(product=product, upload=image_upload())
         url = reverse("seller:product_image_delete", kwargs={"product_id": product.pk, "image_id": image.pk})
 
@@ -500,7 +496,7 @@ class TestImages:
 
         assert "Image deleted." in flashes(response)
         assert not product.images.exists()
-        assert media_files(media) == []
+        assert media_files(media_root) == []
 
 
 # --- CSV export and import ---------------------------------------------------------------

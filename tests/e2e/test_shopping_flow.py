@@ -13,11 +13,6 @@ from tests.factories import CategoryFactory, StoreFactory, UserFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 @pytest.fixture
 def shop():
     clothing = CategoryFactory(name="Clothing", slug="clothing")

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from accounts.models import Address, User
 from accounts.services.addresses import address_create
 from accounts.services.stores import store_create
+from catalog.demo import catalog_summary, seed_catalog
 
 DEMO_PASSWORD = "joycart-demo-2026"  # noqa: S105 - a published demo password, printed on purpose
 
@@ -67,11 +68,11 @@ def seed_users() -> None:
             _ensure_user(spec)
 
 
-DEMO_STEPS = [seed_users]
+DEMO_STEPS = [seed_users, seed_catalog]
 
 
 class Command(BaseCommand):
-    help = "Create demo users, stores and addresses (idempotent) and print their logins."
+    help = "Create demo users, stores, addresses and products (idempotent) and print the logins."
 
     def handle(self, *args, **options):
         for step in DEMO_STEPS:
@@ -82,3 +83,4 @@ class Command(BaseCommand):
             extra = f" ({spec.store})" if spec.store else ""
             self.stdout.write(f"  {spec.role:<8} {spec.username}{extra}")
         self.stdout.write("The admin also logs in to the Django admin at http://127.0.0.1:8000/admin/")
+        self.stdout.write(catalog_summary())

@@ -1,0 +1,202 @@
+"""Load generators for the benchmark: `wrk` when it is installed, else a small Python one.
+
+Both return the same `LoadResult`. The Python generator is only a fallback for machines
+without wrk (CI): it shares the CPU and the GIL with itself, so its ceiling is lower. Compare
+ratios between endpoints, not absolute numbers between the two tools.
+
+Standard library only, so `bench/run.py` can use it without importing Django.
+"""
+
+import http.client
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    tool: str
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int  # answered, with a status outside 200-299
+    errors: int  # no answer: connect, read, write errors and timeouts
+    statuses: dict[int, int] = field(default_factory=dict)
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default); 0.0 for no values."""
+    if not sorted_values:
+        return 0.0
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError("fraction must be within 0..1")
+    position = (len(sorted_values) - 1) * fraction
+    lower = int(position)
+    upper = min(lower + 1, len(sorted_values) - 1)
+    return sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * (position - lower)
+
+
+def summarize(*, latencies: list[float], statuses: list[int], errors: int, seconds: float) -> LoadResult:
+    """`latencies` in seconds, one per answered request, in the same order as `statuses`."""
+    ordered = sorted(latencies)
+    answered = len(statuses)
+    return LoadResult(
+        tool="python",
+        requests=answered,
+        seconds=seconds,
+        rps=answered / seconds if seconds > 0 else 0.0,
+        p50_ms=percentile(ordered, 0.50) * 1000,
+        p99_ms=percentile(ordered, 0.99) * 1000,
+        non_2xx=sum(1 for status in statuses if not 200 <= status < 300),
+        errors=errors,
+        statuses=dict(sorted(Counter(statuses).items())),
+    )
+
+
+class _Budget:
+    """Shared stop rule: a deadline, a request count, or both."""
+
+    def __init__(self, *, seconds: float | None, requests: int | None) -> None:
+        if seconds is None and requests is None:
+            raise ValueError("give a duration, a request count, or both")
+        self.deadline = None if seconds is None else time.perf_counter() + seconds
+        self.left = requests
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        if self.deadline is not None and time.perf_counter() >= self.deadline:
+            return False
+        if self.left is None:
+            return True
+        with self.lock:
+            if self.left <= 0:
+                return False
+            self.left -= 1
+            return True
+
+
+def python_load(
+    url: str,
+    *,
+    connections: int,
+    seconds: float | None = None,
+    requests: int | None = None,
+    timeout: float = 10.0,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """GET `url` from `connections` threads, each with its own keep-alive connection.
+
+    Stops at the deadline or after `requests` in total. A request in flight at the deadline is
+    finished and counted. A server that closes the connection (gunicorn's sync workers do, after
+    every response) is simply reconnected to, as a browser would.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        raise ValueError("only plain http on loopback is supported")
+    target = parts.path or "/"
+    if parts.query:
+        target = f"{target}?{parts.query}"
+    budget = _Budget(seconds=seconds, requests=requests)
+    send_headers = {"User-Agent": "joycart-bench", **(headers or {})}
+    results: list[tuple[list[float], list[int], int]] = []
+    results_lock = threading.Lock()
+
+    def worker() -> None:
+        latencies: list[float] = []
+        statuses: list[int] = []
+        errors = 0
+        conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+        try:
+            while budget.take():
+                started = time.perf_counter()
+                try:
+                    conn.request("GET", target, headers=send_headers)
+                    response = conn.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException):
+                    errors += 1
+                    conn.close()
+                    continue
+                latencies.append(time.perf_counter() - started)
+                statuses.append(response.status)
+                if response.will_close:
+                    conn.close()
+        finally:
+            conn.close()
+            with results_lock:
+                results.append((latencies, statuses, errors))
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return summarize(
+        latencies=[value for latencies, _, _ in results for value in latencies],
+        statuses=[value for _, statuses, _ in results for value in statuses],
+        errors=sum(errors for _, _, errors in results),
+        seconds=elapsed,
+    )
+
+
+# --- wrk ------------------------------------------------------------------------------
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+_DURATION = r"([\d.]+)(us|ms|s|m|h)"
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * _UNITS_MS[unit]
+
+
+def parse_wrk_output(text: str) -> LoadResult:
+    """Read `wrk --latency` output. wrk counts 3xx as success; run.py's warm-up catches redirects."""
+    total = re.search(r"(\d+) requests in " + _DURATION, text)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p50 = re.search(r"^\s*50(?:\.0+)?%\s+" + _DURATION, text, re.MULTILINE)
+    p99 = re.search(r"^\s*99(?:\.0+)?%\s+" + _DURATION, text, re.MULTILINE)
+    if not (total and rps and p50 and p99):
+        raise ValueError(f"not wrk --latency output:\n{text}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    return LoadResult(
+        tool="wrk",
+        requests=int(total.group(1)),
+        seconds=_ms(total.group(2), total.group(3)) / 1000,
+        rps=float(rps.group(1)),
+        p50_ms=_ms(p50.group(1), p50.group(2)),
+        p99_ms=_ms(p99.group(1), p99.group(2)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        errors=sum(int(count) for count in socket_errors.groups()) if socket_errors else 0,
+    )
+
+
+def wrk_path() -> str | None:
+    return shutil.which("wrk")
+
+
+def wrk_load(url: str, *, connections: int, seconds: float, threads: int = 2) -> LoadResult:
+    wrk = wrk_path()
+    if wrk is None:
+        raise FileNotFoundError("wrk is not installed")
+    command = [
+        wrk,
+        f"-t{max(1, min(threads, connections))}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        url,
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)  # noqa: S603
+    return parse_wrk_output(completed.stdout)

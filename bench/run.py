@@ -1,0 +1,485 @@
+"""JoyCart load benchmark (`make bench`): gunicorn with production settings on loopback.
+
+Steps: collectstatic and migrate, seed N products (bench/seed.py), start gunicorn on a free
+port of 127.0.0.1, warm up and load each endpoint in turn, read each worker's peak memory, stop
+gunicorn, print a table and the targets, write bench/results.json. A measuring tool: a missed
+target is reported, never an error exit.
+
+Database: DATABASE_URL as given, else bench/bench.sqlite3. Cache: REDIS_URL if set, else local
+memory (one cache per worker, so each worker warms its own).
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+# Run as `python bench/run.py`, so bench/ itself is on sys.path: loadgen is a sibling module.
+import loadgen
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS_PATH = BENCH_DIR / "results.json"
+BIN = Path(sys.executable).parent
+WORKER_RSS_LIMIT_MB = 200
+PROC = Path("/proc")  # Linux: worker PIDs, peak RSS and CPU accounting come from here
+DISTURBED_CORES = 0.2  # other processes' CPU during a load above which its numbers are not trusted
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    target: float | None  # minimum requests/s as a share of the ceiling; None: no target
+
+
+def endpoints(*, slug: str, search: str) -> list[Endpoint]:
+    return [
+        Endpoint("ceiling: /ping", "/ping", None),
+        Endpoint("health: /healthz", "/healthz", None),
+        Endpoint("listing page", "/", 0.8),
+        Endpoint("listing API", "/api/v1/products/", 0.8),
+        Endpoint("product page", f"/products/{quote(slug)}/", 0.5),
+        Endpoint("search", f"/?search={quote(search)}", 0.3),
+    ]
+
+
+def say(line: str = "") -> None:
+    """The benchmark's report goes to stdout as it happens."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--products", type=int, default=5000, help="products in the bench store")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="gunicorn workers; one sync worker per core measured best (see README, Benchmarks)",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker; above 1 uses gthread workers")
+    parser.add_argument("--duration", type=float, default=10, help="seconds of load per endpoint")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
+    parser.add_argument("--warmup", type=int, default=300, help="warm-up requests per endpoint, before measuring")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="load every endpoint this many times, round-robin; report the best"
+    )
+    parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto", help="load generator")
+    parser.add_argument("--search", default="", help="search term (default: a brand the seed spread widely)")
+    parser.add_argument("--results", type=Path, default=RESULTS_PATH, help="where to write the JSON results")
+    args = parser.parse_args(argv)
+    if min(args.products, args.workers, args.threads, args.connections, args.rounds) < 1 or args.duration <= 0:
+        parser.error("--products, --workers, --threads, --connections, --rounds and --duration must be positive")
+    return args
+
+
+def bench_environment() -> dict[str, str]:
+    """Production settings over plain http on loopback. The secret is fresh and never printed."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="joycart.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        PYTHONUNBUFFERED="1",
+    )
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / 'bench.sqlite3'}"
+    if not env.get("DJANGO_MEDIA_ROOT"):
+        env["DJANGO_MEDIA_ROOT"] = str(BENCH_DIR / "media")
+    env.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+    return env
+
+
+def database_vendor(url: str) -> str:
+    scheme = url.split(":", 1)[0].lower()
+    if scheme.startswith("postgres") or scheme == "pgsql":
+        return "postgresql"
+    return scheme.split("+", 1)[0]
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    command = [sys.executable, str(ROOT / "manage.py"), *args]
+    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if completed.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}")
+    return completed.stdout
+
+
+def seed(env: dict[str, str], products: int) -> dict:
+    code = f"from bench.seed import bench_seed; bench_seed(products={products})"
+    out = manage(env, "shell", "--no-imports", "-v", "0", "-c", code)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn in its own process group, so stopping it can never miss a worker."""
+
+    def __init__(self, env: dict[str, str], *, workers: int, threads: int) -> None:
+        self.env = env
+        self.workers = workers
+        self.threads = threads
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix="joycart-bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 60) -> None:
+        command = [
+            str(BIN / "gunicorn"),
+            "joycart.wsgi:application",
+            f"--bind=127.0.0.1:{self.port}",
+            f"--workers={self.workers}",
+            f"--threads={self.threads}",
+            f"--worker-class={'sync' if self.threads == 1 else 'gthread'}",
+            "--graceful-timeout=5",
+            "--log-level=warning",
+            "--no-control-socket",
+        ]
+        self.process = subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+            workers_up = not PROC.is_dir() or len(self.worker_pids()) == self.workers
+            if workers_up and _status(self.base_url + "/healthz") == 200:
+                return
+            time.sleep(0.2)
+        raise SystemExit(f"gunicorn did not answer /healthz within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def worker_pids(self) -> list[int]:
+        """The master's children, read from /proc (Linux)."""
+        if self.process is None:
+            return []
+        pids = []
+        for stat in PROC.glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                pids.append(int(stat.parent.name))
+        return sorted(pids)
+
+    def peak_rss_mb(self) -> dict[int, float]:
+        peaks = {}
+        for pid in self.worker_pids():
+            try:
+                status = (PROC / str(pid) / "status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[pid] = round(int(line.split()[1]) / 1024, 1)
+        return peaks
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """SIGTERM (a graceful shutdown), then SIGKILL for whatever is left of the group."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)  # any orphaned worker
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+def _status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback http only
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+LOCAL_SERVICES = {"postgres", "postmaster", "redis-server"}  # process names of a local database or cache
+
+
+class CpuMeter:
+    """Where the CPU went during a load, besides gunicorn and the load generator.
+
+    On a shared machine (CI, or colleagues' test runs) other work steals the cores gunicorn
+    needs, and the numbers drop: "other" is that noise. All busy time in /proc/stat, minus
+    gunicorn's, minus the load generator's, minus a local PostgreSQL's or Redis's (reported
+    apart as "services": they are part of what is measured).
+    """
+
+    HZ = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, server: Gunicorn) -> None:
+        self.server = server
+        self.readings: tuple[float, int, int, int, float] | None = None
+
+    @staticmethod
+    def _busy_ticks() -> int:
+        fields = [int(value) for value in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle, iowait = fields[3], fields[4]
+        return sum(fields[:8]) - idle - iowait
+
+    def _process_ticks(self) -> tuple[int, int]:
+        """(gunicorn's ticks, local services' ticks), from one pass over /proc."""
+        master = self.server.process.pid if self.server.process else -1
+        server = services = 0
+        for stat in PROC.glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                text = stat.read_text()
+                name = text[text.index("(") + 1 : text.rindex(")")]
+                fields = text.rsplit(")", 1)[1].split()
+                ticks = int(fields[11]) + int(fields[12])  # utime, stime
+                if int(stat.parent.name) == master or int(fields[1]) == master:
+                    server += ticks
+                elif name in LOCAL_SERVICES:
+                    services += ticks
+        return server, services
+
+    @staticmethod
+    def _own_seconds() -> float:
+        times = os.times()  # this process (the Python generator) and reaped children (wrk)
+        return times.user + times.system + times.children_user + times.children_system
+
+    def _read(self) -> tuple[float, int, int, int, float]:
+        return (time.monotonic(), self._busy_ticks(), *self._process_ticks(), self._own_seconds())
+
+    def start(self) -> None:
+        try:
+            self.readings = self._read()
+        except OSError:
+            self.readings = None  # no /proc: not Linux
+
+    def cores(self) -> dict[str, float] | None:
+        """Average cores used since start() by local services and by other processes."""
+        if self.readings is None:
+            return None
+        now, busy, server, services, own = self._read()
+        then, busy0, server0, services0, own0 = self.readings
+        seconds = max(now - then, 1e-9)
+        services_s = (services - services0) / self.HZ
+        other_s = (busy - busy0 - (server - server0)) / self.HZ - services_s - (own - own0)
+        return {"services": round(services_s / seconds, 2), "other": round(max(other_s, 0.0) / seconds, 2)}
+
+
+def warm_up(url: str, args: argparse.Namespace) -> loadgen.LoadResult:
+    """The Python generator sees every status code (wrk counts a redirect as a success)."""
+    return loadgen.python_load(url, connections=min(args.connections, 8), requests=args.warmup)
+
+
+def load(url: str, args: argparse.Namespace, tool: str) -> loadgen.LoadResult:
+    if tool == "wrk":
+        return loadgen.wrk_load(url, connections=args.connections, seconds=args.duration)
+    return loadgen.python_load(url, connections=args.connections, seconds=args.duration)
+
+
+def run_endpoints(server: Gunicorn, targets: list[Endpoint], args: argparse.Namespace, tool: str) -> list[dict]:
+    """Warm up every endpoint, then load them in turn, `--rounds` times round-robin.
+
+    Each endpoint reports its best round: other processes on the machine can only slow a
+    round down, so the best is the least disturbed. Failures are summed over all rounds.
+    """
+    rows = []
+    meter = CpuMeter(server)
+    for endpoint in targets:
+        warmup = warm_up(server.base_url + endpoint.path, args)
+        rows.append(
+            {
+                "name": endpoint.name,
+                "path": endpoint.path,
+                "target": endpoint.target,
+                # A page that is not built yet answers 404 throughout: report it, do not load it.
+                "available": warmup.errors > 0 or any(status != 404 for status in warmup.statuses),
+                "warmup_statuses": warmup.statuses,
+                "warmup_non_2xx": warmup.non_2xx + warmup.errors,
+                "rounds": [],
+            }
+        )
+        say(f"  warm-up {endpoint.name:<16} statuses {warmup.statuses}")
+    for number in range(1, args.rounds + 1):
+        for row in rows:
+            if not row["available"]:
+                continue
+            meter.start()
+            result = load(server.base_url + row["path"], args, tool)
+            cores = meter.cores() or {"services": None, "other": None}
+            row["rounds"].append({**asdict(result), "services_cpu": cores["services"], "other_cpu": cores["other"]})
+            noise = (
+                ""
+                if cores["other"] is None
+                else f"  db/cache {cores['services']:.2f}, other {cores['other']:.2f} cores"
+            )
+            say(f"  round {number} {row['name']:<16} {result.rps:8.0f} req/s  p99 {result.p99_ms:6.1f} ms{noise}")
+    for row in rows:
+        if row["rounds"]:
+            row.update(max(row["rounds"], key=lambda result: result["rps"]))
+            row["non_2xx"] = sum(result["non_2xx"] for result in row["rounds"])
+            row["errors"] = sum(result["errors"] for result in row["rounds"])
+    return rows
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def report(rows: list[dict], ceiling: float | None) -> None:
+    header = (
+        f"{'endpoint':<16} {'path':<36} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>7} {'errors':>6} "
+        f"{'x ceil':>6} {'db/cache':>8} {'other':>6}"
+    )
+    say(header)
+    say("-" * len(header))
+    for row in rows:
+        path = row["path"] if len(row["path"]) <= 36 else row["path"][:35] + "…"
+        if not row["available"]:
+            say(f"{row['name']:<16} {path:<36} not available: answered {row['warmup_statuses']}")
+            continue
+        ratio = row["rps"] / ceiling if ceiling else None
+        say(
+            f"{row['name']:<16} {path:<36} {row['rps']:>8.0f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} "
+            f"{row['non_2xx']:>7} {row['errors']:>6} {_cell(ratio, '>6.2f')} "
+            f"{_cell(row['services_cpu'], '>8.2f')} {_cell(row['other_cpu'], '>6.2f')}"
+        )
+    say("db/cache, other: cores that a local PostgreSQL/Redis and all other processes used during the load.")
+    say(f"Other above {DISTURBED_CORES} means something else was running: that row is disturbed.")
+
+
+def check_targets(rows: list[dict], ceiling: float | None, rss: dict[int, float]) -> list[dict]:
+    targets = []
+    for row in rows:
+        if row["target"] is None:
+            continue
+        if not row["available"]:
+            targets.append({"target": f"{row['name']} ≥ {row['target']}x ceiling", "ok": False, "actual": "missing"})
+            continue
+        ratio = row["rps"] / ceiling if ceiling else 0.0
+        targets.append(
+            {
+                "target": f"{row['name']} ≥ {row['target']}x ceiling",
+                "ok": ratio >= row["target"],
+                "actual": f"{ratio:.2f}x",
+            }
+        )
+    failed = sum(row["non_2xx"] + row["errors"] + row["warmup_non_2xx"] for row in rows if row["available"])
+    targets.append({"target": "no non-2xx responses or errors", "ok": failed == 0, "actual": str(failed)})
+    worst = max(rss.values(), default=0.0)
+    targets.append(
+        {
+            "target": f"each worker < {WORKER_RSS_LIMIT_MB} MB peak RSS",
+            "ok": bool(rss) and worst < WORKER_RSS_LIMIT_MB,
+            "actual": f"{worst:.0f} MB" if rss else "not measured (no /proc)",
+        }
+    )
+    return targets
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # A CI timeout or Ctrl-C must still stop gunicorn: turn SIGTERM into an exception too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    tool = "wrk" if args.tool == "wrk" or (args.tool == "auto" and loadgen.wrk_path()) else "python"
+    if tool == "wrk" and not loadgen.wrk_path():
+        raise SystemExit("--tool wrk: wrk is not installed")
+    env = bench_environment()
+    settings = {
+        "database": database_vendor(env["DATABASE_URL"]),
+        "cache": "redis" if env.get("REDIS_URL") else "locmem (per worker)",
+        "workers": args.workers,
+        "threads": args.threads,
+        "worker_class": "sync" if args.threads == 1 else "gthread",
+        "products": args.products,
+        "tool": tool,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "warmup_requests": args.warmup,
+        "rounds": args.rounds,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    say("JoyCart benchmark: " + ", ".join(f"{key}={value}" for key, value in settings.items()))
+    say("collectstatic, migrate ...")
+    manage(env, "collectstatic", "--noinput", "-v", "0")
+    manage(env, "migrate", "--noinput", "-v", "0")
+    say(f"seeding {args.products} products ...")
+    seeded = seed(env, args.products)
+    settings["products"] = seeded["products"]
+    say(f"  {seeded['created']} created in {seeded['seconds']} s; {seeded['products']} visible in Bench Store")
+    search = args.search or seeded["search"]
+
+    server = Gunicorn(env, workers=args.workers, threads=args.threads)
+    rows: list[dict] = []
+    rss: dict[int, float] = {}
+    try:
+        server.start()
+        say(f"gunicorn on {server.base_url}, workers {server.worker_pids()}")
+        rows = run_endpoints(server, endpoints(slug=seeded["slug"], search=search), args, tool)
+        rss = server.peak_rss_mb()
+    finally:
+        server.stop()
+
+    ceiling = next((row["rps"] for row in rows if row["path"] == "/ping" and row["available"]), None)
+    say()
+    report(rows, ceiling)
+    say()
+    say("worker peak RSS (VmHWM): " + ", ".join(f"pid {pid}: {mb:.0f} MB" for pid, mb in rss.items()))
+    targets = check_targets(rows, ceiling, rss)
+    say()
+    for target in targets:
+        say(f"  {'PASS' if target['ok'] else 'MISS'}  {target['target']}  (actual: {target['actual']})")
+    disturbed = [row["name"] for row in rows if (row.get("other_cpu") or 0) > DISTURBED_CORES]
+    if disturbed:
+        say(f"\nWARNING: other processes were busy during {', '.join(disturbed)}; rerun on a quiet machine.")
+    results = {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "settings": settings,
+        "seed": seeded,
+        "ceiling_rps": ceiling,
+        "endpoints": rows,
+        "worker_peak_rss_mb": {str(pid): mb for pid, mb in rss.items()},
+        "targets": targets,
+        "disturbed": disturbed,
+    }
+    args.results.write_text(json.dumps(results, indent=2) + "\n")
+    say(f"\nresults: {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
