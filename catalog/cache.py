@@ -13,10 +13,15 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 
+from catalog import version_feed
+
 LISTING_VERSION_KEY = "catalog:listing-version"
+# With Redis, values stored under versioned keys are also kept in each process (settings
+# CACHES["local"], bounded): a hit then costs no round trip at all (see catalog.version_feed).
+local_cache = caches["local"]
 CACHE_TTL_SECONDS = 15 * 60
 # A version that expires is simply replaced by a fresh one, which misses every old key.
 VERSION_TTL_SECONDS = 7 * 24 * 3600
@@ -27,6 +32,9 @@ def _product_version_key(product_id: int) -> str:
 
 
 def _bump(key: str) -> None:
+    if version_feed.enabled():
+        version_feed.bump(key, fresh_version=_fresh_version(), timeout=VERSION_TTL_SECONDS)
+        return
     try:
         cache.incr(key)
     except ValueError:
@@ -56,29 +64,52 @@ def listing_changed(**_signal_kwargs) -> None:
     _bump(LISTING_VERSION_KEY)
 
 
+def _versions(keys: list[str]) -> list[int] | None:
+    """The current version of each key, starting missing ones; None when the cache is unreachable."""
+    found = version_feed.feed.read(keys) if version_feed.enabled() else cache.get_many(keys)
+    versions = []
+    for key in keys:
+        version = found.get(key)
+        if version is None:
+            version = _fresh_version()
+            if not cache.add(key, version, timeout=VERSION_TTL_SECONDS):
+                version = cache.get(key)
+            if version is None:
+                return None
+            if version_feed.enabled():
+                version_feed.feed.remember({key: version})
+        versions.append(version)
+    return versions
+
+
 def listing_version() -> int | None:
     """None when the cache is unreachable: callers then skip caching."""
-    version = cache.get(LISTING_VERSION_KEY)
-    if version is None:
-        version = _fresh_version()
-        if not cache.add(LISTING_VERSION_KEY, version, timeout=VERSION_TTL_SECONDS):
-            version = cache.get(LISTING_VERSION_KEY)
-    return version
+    versions = _versions([LISTING_VERSION_KEY])
+    return None if versions is None else versions[0]
 
 
 def product_versions(product_id: int) -> tuple[int, int] | None:
-    """(listing version, product version) in one round trip; None when the cache is unreachable."""
-    key = _product_version_key(product_id)
-    found = cache.get_many([LISTING_VERSION_KEY, key])
-    listing = found.get(LISTING_VERSION_KEY) or listing_version()
-    version = found.get(key)
-    if version is None:
-        version = _fresh_version()
-        if not cache.add(key, version, timeout=VERSION_TTL_SECONDS):
-            version = cache.get(key)
-    if listing is None or version is None:
-        return None
-    return listing, version
+    """(listing version, product version); None when the cache is unreachable."""
+    versions = _versions([LISTING_VERSION_KEY, _product_version_key(product_id)])
+    return None if versions is None else (versions[0], versions[1])
+
+
+def local_then_shared_get(key: str) -> Any:
+    """Read a value that never changes under its key: this process's memory first, then the cache."""
+    if not version_feed.enabled():
+        return cache.get(key)
+    value = local_cache.get(key)
+    if value is None:
+        value = cache.get(key)
+        if value is not None:
+            local_cache.set(key, value, timeout=CACHE_TTL_SECONDS)
+    return value
+
+
+def local_and_shared_set(key: str, value: Any, *, timeout: int | None = CACHE_TTL_SECONDS) -> None:
+    cache.set(key, value, timeout=timeout)
+    if version_feed.enabled():
+        local_cache.set(key, value, timeout=CACHE_TTL_SECONDS if timeout is None else timeout)
 
 
 def params_digest(params: Iterable[tuple[str, str]]) -> str:
@@ -91,8 +122,8 @@ def cached(key: str | None, build: Callable[[], Any]) -> Any:
     """Return the cached value for `key`, building and storing it on a miss."""
     if key is None:
         return build()
-    value = cache.get(key)
+    value = local_then_shared_get(key)
     if value is None:
         value = build()
-        cache.set(key, value, timeout=CACHE_TTL_SECONDS)
+        local_and_shared_set(key, value)
     return value

@@ -1,10 +1,10 @@
 """Reads of the catalog. Shoppers see only visible products; sellers only their own."""
 
-from django.core.cache import cache
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Store
+from catalog.cache import local_and_shared_set, local_then_shared_get
 from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage
 
 
@@ -28,13 +28,18 @@ def product_detail(*, slug: str) -> Product:
     return get_object_or_404(_with_display_relations(visible_products()), slug=slug)
 
 
-def visible_product_id_for_slug(*, slug: str) -> int:
-    """Slugs never change, so the slug → id mapping is cached for good (404 when not visible)."""
-    key = f"catalog:slug:{slug}"
-    product_id = cache.get(key)
+def visible_product_id_for_slug(*, slug: str, listing_version: int | None) -> int:
+    """The id of a visible product by slug (404 otherwise), cached per listing version.
+
+    Creating, deleting or hiding a product bumps the listing version, so a slug freed by a
+    deleted product and taken by a new one can never point at the old id.
+    """
+    key = None if listing_version is None else f"catalog:slug:{listing_version}:{slug}"
+    product_id = None if key is None else local_then_shared_get(key)
     if product_id is None:
         product_id = get_object_or_404(visible_products().values_list("pk", flat=True), slug=slug)
-        cache.set(key, product_id, timeout=None)
+        if key is not None:
+            local_and_shared_set(key, product_id)
     return product_id
 
 

@@ -90,7 +90,7 @@ def product_detail(request, slug: str):
     if request.user.is_authenticated:
         data = _product_page_data(slug)
     else:
-        product_id = selectors.visible_product_id_for_slug(slug=slug)
+        product_id = selectors.visible_product_id_for_slug(slug=slug, listing_version=listing_version())
         versions = product_versions(product_id)
         key = _fragment_key(request, f"product:{product_id}", versions and "-".join(map(str, versions)))
         data = cached(key, lambda: _product_page_data(slug))

@@ -135,6 +135,13 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "joycart"}}
+# Each process's own copy of immutable catalog cache values (responses under versioned keys),
+# used only in front of Redis: about 500 pages of ~25 KB at most per worker.
+CACHES["local"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "joycart-local",
+    "OPTIONS": {"MAX_ENTRIES": 500},
+}
 
 # --- Authentication -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

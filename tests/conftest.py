@@ -1,11 +1,12 @@
 import shutil
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from catalog import version_feed
 from tests.factories import TEST_PASSWORD, StoreFactory, UserFactory
 
 CHROMIUM = "/usr/bin/chromium"
@@ -20,14 +21,22 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_setup(item):
     if "postgres" in item.keywords and connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL for real row locks; run with DATABASE_URL=postgres://...")
+    if "redis" in item.keywords and not version_feed.enabled():
+        pytest.skip("needs Redis; run with REDIS_URL=redis://...")
+
+
+def _clear_caches() -> None:
+    for each in caches.all():
+        each.clear()
+    version_feed.feed.reset()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttle counters and rotation results live in the cache: no test sees another's."""
-    cache.clear()
+    """Throttle counters, rotation results and catalog pages live in caches: no test sees another's."""
+    _clear_caches()
     yield
-    cache.clear()
+    _clear_caches()
 
 
 @pytest.fixture(autouse=True)
@@ -78,7 +87,7 @@ def assert_flat_query_count():
         for step in (None, grow):
             if step is not None:
                 step()
-            cache.clear()  # measure the database work, not a cache hit
+            _clear_caches()  # measure the database work, not a cache hit
             with CaptureQueriesContext(connection) as queries:
                 response = fetch()
             assert response.status_code == 200, response.status_code
