@@ -4,18 +4,28 @@ Both return the same `LoadResult`. The Python generator is only a fallback for m
 without wrk (CI): it shares the CPU and the GIL with itself, so its ceiling is lower. Compare
 ratios between endpoints, not absolute numbers between the two tools.
 
+Both can also make every request a new path (`UncachedPaths`, and bench/uncached.lua for
+wrk), to measure what a response cache would otherwise hide.
+
 Standard library only, so `bench/run.py` can use it without importing Django.
 """
 
 import http.client
+import itertools
 import re
+import secrets
 import shutil
 import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
+
+UNCACHED_LUA = Path(__file__).resolve().with_name("uncached.lua")
+CACHE_BUSTER = "bench"  # the query parameter that makes each path unique; the shop ignores it
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,34 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     lower = int(position)
     upper = min(lower + 1, len(sorted_values) - 1)
     return sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * (position - lower)
+
+
+@dataclass(frozen=True)
+class UncachedPaths:
+    """Request number n -> a path never requested before: `paths` in turn, plus a unique parameter.
+
+    The shop keys its cached pages on the whole query string, so every such request misses.
+    `paths` must be URL-encoded already. The nonce tells runs (and rounds, and warm-ups)
+    apart, so one never requests another's paths. bench/uncached.lua does the same for wrk.
+    """
+
+    paths: tuple[str, ...]
+    nonce: str = field(default_factory=lambda: secrets.token_hex(4))
+
+    def __post_init__(self) -> None:
+        if not self.paths or not all(path.startswith("/") for path in self.paths):
+            raise ValueError("give at least one path, each starting with /")
+        if not self.nonce or not self.nonce.replace("-", "").isalnum():
+            raise ValueError("the nonce must be letters, digits and dashes")
+
+    def __call__(self, number: int) -> str:
+        path = self.paths[number % len(self.paths)]
+        separator = "&" if "?" in path else "?"
+        return f"{path}{separator}{CACHE_BUSTER}={self.nonce}-{number}"
+
+    def wrk_args(self) -> list[str]:
+        """The arguments bench/uncached.lua reads after wrk's `--`."""
+        return [self.nonce, *self.paths]
 
 
 def summarize(*, latencies: list[float], statuses: list[int], errors: int, seconds: float) -> LoadResult:
@@ -82,6 +120,16 @@ class _Budget:
             return True
 
 
+def _path_source(paths: Callable[[int], str] | Sequence[str] | str) -> Callable[[int], str]:
+    """Request number -> path, from one path, a list of paths (in turn) or a callable."""
+    if callable(paths):
+        return paths
+    listed = [paths] if isinstance(paths, str) else list(paths)
+    if not listed:
+        raise ValueError("paths: a callable or a non-empty list of paths")
+    return lambda number: listed[number % len(listed)]
+
+
 def python_load(
     url: str,
     *,
@@ -90,12 +138,16 @@ def python_load(
     requests: int | None = None,
     timeout: float = 10.0,
     headers: dict[str, str] | None = None,
+    paths: Callable[[int], str] | Sequence[str] | None = None,
 ) -> LoadResult:
     """GET `url` from `connections` threads, each with its own keep-alive connection.
 
     Stops at the deadline or after `requests` in total. A request in flight at the deadline is
     finished and counted. A server that closes the connection (gunicorn's sync workers do, after
     every response) is simply reconnected to, as a browser would.
+
+    `paths`, when given, replaces the path of `url`: request number n (counted from 0 over all
+    connections) asks for `paths(n)`, or for a list's paths in turn.
     """
     parts = urlsplit(url)
     if parts.scheme != "http":
@@ -103,6 +155,9 @@ def python_load(
     target = parts.path or "/"
     if parts.query:
         target = f"{target}?{parts.query}"
+    path_for = _path_source(target if paths is None else paths)
+    numbers = itertools.count()
+    numbers_lock = threading.Lock()
     budget = _Budget(seconds=seconds, requests=requests)
     send_headers = {"User-Agent": "joycart-bench", **(headers or {})}
     results: list[tuple[list[float], list[int], int]] = []
@@ -115,9 +170,12 @@ def python_load(
         conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
         try:
             while budget.take():
+                with numbers_lock:
+                    number = next(numbers)
+                path = path_for(number)
                 started = time.perf_counter()
                 try:
-                    conn.request("GET", target, headers=send_headers)
+                    conn.request("GET", path, headers=send_headers)
                     response = conn.getresponse()
                     response.read()
                 except (OSError, http.client.HTTPException):
@@ -184,10 +242,20 @@ def wrk_path() -> str | None:
     return shutil.which("wrk")
 
 
-def wrk_load(url: str, *, connections: int, seconds: float, threads: int = 2) -> LoadResult:
+def wrk_load(
+    url: str,
+    *,
+    connections: int,
+    seconds: float,
+    threads: int = 2,
+    paths: UncachedPaths | None = None,
+) -> LoadResult:
+    """`paths`: request those (bench/uncached.lua) rather than `url`'s path; `url` gives the server."""
     wrk = wrk_path()
     if wrk is None:
         raise FileNotFoundError("wrk is not installed")
+    script = [] if paths is None else ["--script", str(UNCACHED_LUA)]
+    script_args = [] if paths is None else ["--", *paths.wrk_args()]
     command = [
         wrk,
         f"-t{max(1, min(threads, connections))}",
@@ -196,7 +264,9 @@ def wrk_load(url: str, *, connections: int, seconds: float, threads: int = 2) ->
         "--timeout",
         "10s",
         "--latency",
+        *script,
         url,
+        *script_args,
     ]
     completed = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)  # noqa: S603
     return parse_wrk_output(completed.stdout)

@@ -43,11 +43,15 @@ DISTURBED_CORES = 0.2  # other processes' CPU during a load above which its numb
 @dataclass(frozen=True)
 class Endpoint:
     name: str
-    path: str
+    path: str  # what is requested; for an uncached endpoint, only what the table shows
     target: float | None  # minimum requests/s as a share of the ceiling; None: no target
+    # Set: every request is a new path, these in turn with a unique parameter, so none is a cache hit.
+    uncached: tuple[str, ...] = ()
 
 
-def endpoints(*, slug: str, search: str) -> list[Endpoint]:
+def endpoints(*, slug: str, search: str, search_terms: list[str]) -> list[Endpoint]:
+    """`search` is the cached search row's one query; `search_terms` the uncached row's rotation."""
+    shown = quote(search_terms[0]) if len(search_terms) == 1 else f"<{len(search_terms)} terms>"
     return [
         Endpoint("ceiling: /ping", "/ping", None),
         Endpoint("health: /healthz", "/healthz", None),
@@ -55,6 +59,14 @@ def endpoints(*, slug: str, search: str) -> list[Endpoint]:
         Endpoint("listing API", "/api/v1/products/", 0.8),
         Endpoint("product page", f"/products/{quote(slug)}/", 0.5),
         Endpoint("search", f"/?search={quote(search)}", 0.3),
+        # For information: what a search costs when the response cache cannot help (the
+        # database's search and the page's rendering, and storing both in the cache).
+        Endpoint(
+            "search, uncached",
+            f"/?search={shown}&{loadgen.CACHE_BUSTER}=<unique>",
+            None,
+            uncached=tuple(f"/?search={quote(term)}" for term in search_terms),
+        ),
     ]
 
 
@@ -83,7 +95,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rounds", type=int, default=1, help="load every endpoint this many times, round-robin; report the best"
     )
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto", help="load generator")
-    parser.add_argument("--search", default="", help="search term (default: a brand the seed spread widely)")
+    parser.add_argument(
+        "--search",
+        default="",
+        help="the search rows' term (default: a brand the seed spread widely for the cached row, "
+        "every seeded brand in turn for the uncached one)",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS_PATH, help="where to write the JSON results")
     args = parser.parse_args(argv)
     if min(args.products, args.workers, args.threads, args.connections, args.rounds) < 1 or args.duration <= 0:
@@ -125,9 +142,21 @@ def manage(env: dict[str, str], *args: str) -> str:
     return completed.stdout
 
 
+# After seeding: the brands of the visible bench products, sorted, as the uncached search row's
+# terms. Deterministic for a given --products (the seed is), and every one of them finds something.
+SEED_CODE = """\
+import json, sys
+from bench.seed import BENCH_SELLER, bench_seed
+from catalog.models import Product
+report = bench_seed(products={products})
+visible = Product.objects.filter(store__user__username=BENCH_SELLER, is_active=True).exclude(brand="")
+report["search_terms"] = sorted(set(visible.values_list("brand", flat=True)))
+sys.stdout.write(json.dumps(report) + "\\n")
+"""
+
+
 def seed(env: dict[str, str], products: int) -> dict:
-    code = f"from bench.seed import bench_seed; bench_seed(products={products})"
-    out = manage(env, "shell", "--no-imports", "-v", "0", "-c", code)
+    out = manage(env, "shell", "--no-imports", "-v", "0", "-c", SEED_CODE.format(products=products))
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -299,15 +328,28 @@ class CpuMeter:
         return {"services": round(services_s / seconds, 2), "other": round(max(other_s, 0.0) / seconds, 2)}
 
 
-def warm_up(url: str, args: argparse.Namespace) -> loadgen.LoadResult:
-    """The Python generator sees every status code (wrk counts a redirect as a success)."""
-    return loadgen.python_load(url, connections=min(args.connections, 8), requests=args.warmup)
+def warm_up(server: Gunicorn, endpoint: Endpoint, args: argparse.Namespace) -> loadgen.LoadResult:
+    """The Python generator sees every status code (wrk counts a redirect as a success).
+
+    An uncached endpoint has nothing to warm (no path is ever asked for twice): it gets a
+    status check only, each of its paths once, with a nonce of its own, so the load that
+    follows still misses every time.
+    """
+    connections = min(args.connections, 8)
+    if endpoint.uncached:
+        paths = loadgen.UncachedPaths(endpoint.uncached)
+        requests = min(args.warmup, len(endpoint.uncached))
+        return loadgen.python_load(server.base_url + "/", connections=connections, requests=requests, paths=paths)
+    return loadgen.python_load(server.base_url + endpoint.path, connections=connections, requests=args.warmup)
 
 
-def load(url: str, args: argparse.Namespace, tool: str) -> loadgen.LoadResult:
+def load(server: Gunicorn, row: dict, args: argparse.Namespace, tool: str) -> loadgen.LoadResult:
+    """An uncached row gets a fresh nonce each round: no round requests another's paths."""
+    paths = loadgen.UncachedPaths(tuple(row["uncached"])) if row["uncached"] else None
+    url = server.base_url + ("/" if paths else row["path"])
     if tool == "wrk":
-        return loadgen.wrk_load(url, connections=args.connections, seconds=args.duration)
-    return loadgen.python_load(url, connections=args.connections, seconds=args.duration)
+        return loadgen.wrk_load(url, connections=args.connections, seconds=args.duration, paths=paths)
+    return loadgen.python_load(url, connections=args.connections, seconds=args.duration, paths=paths)
 
 
 def run_endpoints(server: Gunicorn, targets: list[Endpoint], args: argparse.Namespace, tool: str) -> list[dict]:
@@ -319,11 +361,12 @@ def run_endpoints(server: Gunicorn, targets: list[Endpoint], args: argparse.Name
     rows = []
     meter = CpuMeter(server)
     for endpoint in targets:
-        warmup = warm_up(server.base_url + endpoint.path, args)
+        warmup = warm_up(server, endpoint, args)
         rows.append(
             {
                 "name": endpoint.name,
                 "path": endpoint.path,
+                "uncached": list(endpoint.uncached),
                 "target": endpoint.target,
                 # A page that is not built yet answers 404 throughout: report it, do not load it.
                 "available": warmup.errors > 0 or any(status != 404 for status in warmup.statuses),
@@ -338,7 +381,7 @@ def run_endpoints(server: Gunicorn, targets: list[Endpoint], args: argparse.Name
             if not row["available"]:
                 continue
             meter.start()
-            result = load(server.base_url + row["path"], args, tool)
+            result = load(server, row, args, tool)
             cores = meter.cores() or {"services": None, "other": None}
             row["rounds"].append({**asdict(result), "services_cpu": cores["services"], "other_cpu": cores["other"]})
             noise = (
@@ -442,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     settings["products"] = seeded["products"]
     say(f"  {seeded['created']} created in {seeded['seconds']} s; {seeded['products']} visible in Bench Store")
     search = args.search or seeded["search"]
+    search_terms = [args.search] if args.search else seeded["search_terms"] or [search]
 
     server = Gunicorn(env, workers=args.workers, threads=args.threads)
     rows: list[dict] = []
@@ -449,7 +493,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.start()
         say(f"gunicorn on {server.base_url}, workers {server.worker_pids()}")
-        rows = run_endpoints(server, endpoints(slug=seeded["slug"], search=search), args, tool)
+        to_load = endpoints(slug=seeded["slug"], search=search, search_terms=search_terms)
+        rows = run_endpoints(server, to_load, args, tool)
         rss = server.peak_rss_mb()
     finally:
         server.stop()

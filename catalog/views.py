@@ -18,7 +18,8 @@ from catalog.models import Category
 
 
 def _fragment_key(request, kind: str, version: object) -> str | None:
-    if request.user.is_authenticated or version is None:
+    # A shared response is cached whole (catalog.response_cache): its fragment would be a second copy.
+    if request.user.is_authenticated or version is None or getattr(request, "response_is_shared", False):
         return None
     return f"catalog:page-{kind}:{version}:{params_digest(request.GET.items())}"
 

@@ -1,12 +1,22 @@
-"""The benchmark's pure parts: wrk output parsing, the summary maths, the Python load generator."""
+"""The benchmark's pure parts: wrk output parsing, the summary maths, the load generators."""
 
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from bench.loadgen import parse_wrk_output, percentile, python_load, summarize
+from bench.loadgen import (
+    CACHE_BUSTER,
+    UncachedPaths,
+    parse_wrk_output,
+    percentile,
+    python_load,
+    summarize,
+    wrk_load,
+    wrk_path,
+)
 
 WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8000/
@@ -151,3 +161,98 @@ def test_python_load_counts_refused_connections_as_errors():
     result = python_load(f"http://127.0.0.1:{port}/", connections=2, requests=6, timeout=1)
 
     assert (result.requests, result.errors) == (0, 6)
+
+
+# --- every request a new path (the uncached search row) ---------------------------------
+
+SEARCH_PATHS = tuple(f"/?search={quote(term)}" for term in ("Zentra", "Kanchi Weaves", "Desi Drape"))
+TERMS = {"Zentra", "Kanchi Weaves", "Desi Drape"}
+
+
+def _assert_search_paths_unique(paths: list[str], *, nonce: str) -> None:
+    """Each a valid URL path asking for one of TERMS, with a cache-busting value seen only once."""
+    busters = []
+    for path in paths:
+        parts = urlsplit(path)
+        assert (parts.scheme, parts.netloc, parts.path) == ("", "", "/"), path
+        query = parse_qs(parts.query, strict_parsing=True)
+        assert set(query) == {"search", CACHE_BUSTER}, path
+        assert len(query["search"]) == len(query[CACHE_BUSTER]) == 1, path
+        assert query["search"][0] in TERMS, path
+        assert query[CACHE_BUSTER][0].startswith(f"{nonce}-"), path
+        busters.append(query[CACHE_BUSTER][0])
+    assert len(set(paths)) == len(set(busters)) == len(paths), "a path was requested twice: a cache hit"
+
+
+def test_uncached_paths_are_all_different_and_rotate_the_terms():
+    paths = UncachedPaths(SEARCH_PATHS, nonce="ab12")
+
+    built = [paths(number) for number in range(9)]
+
+    assert built[:4] == [
+        "/?search=Zentra&bench=ab12-0",
+        "/?search=Kanchi%20Weaves&bench=ab12-1",
+        "/?search=Desi%20Drape&bench=ab12-2",
+        "/?search=Zentra&bench=ab12-3",
+    ]
+    _assert_search_paths_unique(built, nonce="ab12")
+    assert UncachedPaths(("/api/v1/products/",), nonce="x")(7) == "/api/v1/products/?bench=x-7"
+    assert paths.wrk_args() == ["ab12", *SEARCH_PATHS]
+
+
+def test_uncached_paths_get_a_fresh_nonce_each_time():
+    first, second = UncachedPaths(SEARCH_PATHS), UncachedPaths(SEARCH_PATHS)
+
+    assert first.nonce != second.nonce
+    assert {first(number) for number in range(50)}.isdisjoint(second(number) for number in range(50))
+
+
+def test_uncached_paths_refuse_what_would_not_be_a_path():
+    with pytest.raises(ValueError):
+        UncachedPaths(())
+    with pytest.raises(ValueError):
+        UncachedPaths(("search=Zentra",))
+    with pytest.raises(ValueError):
+        UncachedPaths(SEARCH_PATHS, nonce="a&b")
+
+
+def test_python_load_asks_for_each_generated_path_once(server):
+    paths = UncachedPaths(SEARCH_PATHS, nonce="py")
+
+    result = python_load(_url(server, "/ignored"), connections=4, requests=60, paths=paths)
+
+    assert (result.requests, result.non_2xx, result.errors) == (60, 0, 0)
+    assert "/ignored" not in server.hits
+    assert sorted(server.hits) == sorted(paths(number) for number in range(60))
+    assert set(server.hits.values()) == {1}
+    _assert_search_paths_unique(list(server.hits), nonce="py")
+
+
+def test_python_load_takes_a_list_of_paths_in_turn(server):
+    result = python_load(_url(server, "/"), connections=2, requests=7, paths=["/a", "/b"])
+
+    assert result.requests == 7
+    assert server.hits == {"/a": 4, "/b": 3}
+
+
+@pytest.mark.skipif(wrk_path() is None, reason="wrk is not installed")
+def test_wrk_with_the_lua_script_asks_for_each_path_once(server):
+    paths = UncachedPaths(SEARCH_PATHS, nonce="lua")
+
+    result = wrk_load(_url(server, "/ignored"), connections=4, seconds=1, paths=paths)
+
+    assert "/ignored" not in server.hits
+    assert result.requests > 10
+    # wrk counts what it read back; a request still in flight when it stops reaches the server uncounted.
+    assert result.requests <= sum(server.hits.values()) <= result.requests + 4
+    assert (result.non_2xx, result.errors) == (0, 0)
+    assert set(server.hits.values()) == {1}
+    _assert_search_paths_unique(list(server.hits), nonce="lua")
+    # Both wrk threads, each rotating through every term from the first.
+    threads = {query[CACHE_BUSTER][0].split("-")[1] for query in map(_query, server.hits)}
+    assert threads == {"1", "2"}
+    assert {_query(path)["search"][0] for path in server.hits} == TERMS
+
+
+def _query(path: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(path).query)
