@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
@@ -113,8 +113,17 @@ class SellerProductViewSet(
         product_update(product=product, **serializer.validated_data)
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(responses={204: None, 200: DEACTIVATED_INSTEAD})
+    @extend_schema(
+        responses={
+            204: None,
+            200: DEACTIVATED_INSTEAD,
+            409: OpenApiResponse(
+                DEACTIVATED_INSTEAD, description="product_has_open_orders: orders still to deliver need it."
+            ),
+        }
+    )
     def destroy(self, request, pk=None):
+        """Delete a product that never sold; one that sold is deactivated instead (200)."""
         if product_delete(product=self.get_object()):
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(

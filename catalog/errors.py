@@ -21,6 +21,11 @@ class StockConflict(Conflict):
     message = "The stock has changed since you looked. Reload and try again."
 
 
+class ProductHasOpenOrders(Conflict):
+    code = "product_has_open_orders"
+    message = "This product has orders still to deliver, so it cannot be deleted. Deactivate it instead."
+
+
 class InvalidImage(DomainError):
     code = "invalid_image"
     message = "Upload a JPEG, PNG or WebP image of at most 5 MB."

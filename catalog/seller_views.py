@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import seller_required
-from catalog.errors import CsvImportFailed, InvalidImage, StockConflict
+from catalog.errors import CsvImportFailed, InvalidImage, ProductHasOpenOrders, StockConflict
 from catalog.forms import (
     ImageUploadForm,
     ProductCreateForm,
@@ -214,7 +214,12 @@ def product_toggle_active(request, product: Product):
 def product_delete_view(request, product: Product):
     if request.method == "POST":
         title = product.title
-        if product_delete(product=product):
+        try:
+            deleted = product_delete(product=product)
+        except ProductHasOpenOrders as exc:
+            messages.error(request, f"“{title}” was not deleted. {exc.message}")
+            return _back_to_edit(product, "visibility")
+        if deleted:
             messages.success(request, f"“{title}” has been deleted.")
         else:
             messages.warning(

@@ -6,6 +6,7 @@ from accounts import api_urls as accounts_api
 from cart import api_urls as cart_api
 from catalog import api_urls as catalog_api
 from joycart import views
+from orders import api_urls as orders_api
 
 app_name = "api"
 
@@ -14,4 +15,5 @@ urlpatterns = [
     *accounts_api.urlpatterns,
     *catalog_api.urlpatterns,
     *cart_api.urlpatterns,
+    *orders_api.urlpatterns,
 ]

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "cart",
+    "orders",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +214,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One named enum per choice set, whichever field uses it.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "OrderItemStatusEnum": "orders.models.OrderItemStatus",
+        "PaymentMethodEnum": "orders.models.PaymentMethod",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+        "ActorRoleEnum": "orders.models.ActorRole",
+    },
 }
 
 # --- Internationalisation -------------------------------------------------------------

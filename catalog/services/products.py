@@ -9,9 +9,10 @@ from django.utils.text import slugify
 
 from accounts.models import Store
 from catalog.cache import bump_after_commit
-from catalog.errors import DuplicateSku, InvalidCategory, InvalidPrice
+from catalog.errors import DuplicateSku, InvalidCategory, InvalidPrice, ProductHasOpenOrders
 from catalog.models import Category, Product
 from catalog.selectors import sku_taken
+from orders.models import OrderItem, OrderItemStatus
 
 EDITABLE_FIELDS = ("title", "description", "category", "brand", "sku", "price", "mrp", "is_active")
 
@@ -125,15 +126,25 @@ def product_set_active(*, product: Product, is_active: bool) -> Product:
 
 
 def product_delete(*, product: Product) -> bool:
-    """Delete a product that never sold; one with sales is deactivated instead.
+    """Delete a product that never sold; one whose sales are all settled is deactivated instead.
 
-    Sales protect their product (order lines point at it with on_delete=PROTECT), so the
-    database itself says whether a product has sold. Returns True when it was deleted.
+    A product with an open order item (neither cancelled nor delivered) is refused with
+    `ProductHasOpenOrders` (409): those orders still need it, and the seller should not
+    lose sight of them. Otherwise sales protect their product (order lines point at it
+    with on_delete=PROTECT), so the database itself says whether a product has sold.
+    The product row is locked first, so a checkout of it either finishes before (and its
+    items count as open) or finds the product gone. Returns True when it was deleted.
     """
     files = [(image.image, image.thumbnail) for image in product.images.all()]
     product_id = product.pk
     try:
         with transaction.atomic():
+            Product.objects.select_for_update().filter(pk=product_id).first()
+            open_items = OrderItem.objects.filter(product_id=product_id).exclude(
+                status__in=[OrderItemStatus.CANCELLED, OrderItemStatus.DELIVERED]
+            )
+            if open_items.exists():
+                raise ProductHasOpenOrders()
             product.delete()
             bump_after_commit(product_ids=[product_id])
     except ProtectedError:

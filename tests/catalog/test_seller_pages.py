@@ -15,6 +15,7 @@ from catalog.errors import InvalidImage
 from catalog.models import Product, ProductImage
 from catalog.services.images import product_image_add
 from tests.factories import TEST_PASSWORD, CategoryFactory, ProductFactory, StoreFactory, UserFactory
+from tests.orders.helpers import buy_now, make_buyer
 
 pytestmark = pytest.mark.django_db
 
@@ -415,6 +416,17 @@ def test_deleting_a_product_with_sales_deactivates_it_and_says_so(seller_client,
     response = seller_client.post(reverse("seller:product_delete", kwargs={"product_id": product.pk}))
     assert response.url == reverse("seller:products")
     assert any("deactivated instead" in message for message in flashes(response))
+
+
+def test_deleting_a_product_with_open_orders_is_refused_with_a_message(seller_client, product):
+    """The real service, not a stub: an order still to deliver keeps the product, active."""
+    buy_now(make_buyer(), product)
+    response = seller_client.post(reverse("seller:product_delete", kwargs={"product_id": product.pk}))
+    assert response.status_code == 302
+    assert response.url == f"{edit_url(product)}#visibility"
+    assert any("was not deleted" in message and "orders still to deliver" in message for message in flashes(response))
+    product.refresh_from_db()
+    assert product.is_active is True
 
 
 # --- Images -------------------------------------------------------------------------------

@@ -1,0 +1,56 @@
+"""Checkout and lifecycle errors. Cart rules (quantity, stock, own product) reuse `cart.errors`."""
+
+from joycart.errors import Conflict, DomainError, PermissionDenied
+
+
+class InvalidCheckout(DomainError):
+    code = "invalid_checkout"
+    message = "Choose where to check out from: your cart, or Buy now with one product."
+
+
+class InvalidAddress(DomainError):
+    """400, not 404: the address is part of the request body, and the message is the same
+    whether it does not exist or belongs to someone else, so nothing leaks."""
+
+    code = "invalid_address"
+    message = "Choose one of your saved delivery addresses."
+
+
+class CartEmpty(DomainError):
+    code = "cart_empty"
+    message = "Your cart is empty. Add something before checking out."
+
+
+class PaymentMethodUnavailable(DomainError):
+    code = "payment_method_unavailable"
+    message = "Only Cash on Delivery is available for now."
+
+
+class IdempotencyKeyRequired(DomainError):
+    code = "idempotency_key_required"
+    message = "Send an Idempotency-Key header (1 to 100 printable characters) with each checkout."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was already used for a different checkout. Use a new key for a new order."
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    message = "This item cannot make that move from its current status."
+
+
+class TransitionNotAllowed(PermissionDenied):
+    code = "transition_not_allowed"
+    message = "You cannot make that change to this item."
+
+
+class ReasonRequired(DomainError):
+    code = "reason_required"
+    message = "Give a reason for cancelling (up to 500 characters)."
+
+
+class InvalidShipment(DomainError):
+    code = "invalid_shipment"
+    message = "The carrier and tracking number can each be at most 60 characters."

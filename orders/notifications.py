@@ -1,0 +1,104 @@
+"""E-mails about orders: to the buyer when an order is placed and when an item ships, is
+delivered or is cancelled; to a seller when new items arrive and when someone else cancels one.
+
+Services call the `*_notify` functions inside their transaction; the mail is built and
+sent only after commit (`transaction.on_commit`), from fresh rows, so a rolled-back order
+never mails anyone. A mail server that is down must not undo or fail an order, so send
+errors are logged and swallowed, and the callbacks are registered as robust.
+"""
+
+import logging
+from itertools import groupby
+from smtplib import SMTPException
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from orders.models import ActorRole, Order, OrderEvent, OrderItemStatus
+
+logger = logging.getLogger(__name__)
+
+BUYER_MAIL_ON = frozenset({OrderItemStatus.SHIPPED, OrderItemStatus.DELIVERED, OrderItemStatus.CANCELLED})
+
+
+def order_placed_notify(*, order_id: int) -> None:
+    transaction.on_commit(lambda: _order_placed_send(order_id=order_id), robust=True)
+
+
+def order_item_moved_notify(*, event_id: int) -> None:
+    transaction.on_commit(lambda: _item_moved_send(event_id=event_id), robust=True)
+
+
+def _send(*, template: str, subject: str, to: str, context: dict) -> None:
+    if not to:
+        return
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"orders/email/{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+    )
+    message.attach_alternative(render_to_string(f"orders/email/{template}.html", context), "text/html")
+    try:
+        message.send()
+    except (SMTPException, OSError):
+        logger.exception("Could not send the %r e-mail to %s", template, to)
+
+
+def _order_placed_send(*, order_id: int) -> None:
+    order = (
+        Order.objects.select_related("buyer", "payment")
+        .prefetch_related("items__seller__user")
+        .filter(pk=order_id)
+        .first()
+    )
+    if order is None:
+        return
+    items = list(order.items.all())
+    _send(
+        template="order_placed",
+        subject=f"Your JoyCart order {order.number} is placed",
+        to=order.buyer.email,
+        context={"order": order, "items": items, "name": order.buyer.display_name},
+    )
+    for _seller_id, group in groupby(sorted(items, key=lambda item: item.seller_id), key=lambda item: item.seller_id):
+        seller_items = list(group)
+        store = seller_items[0].seller
+        count = sum(item.quantity for item in seller_items)
+        _send(
+            template="seller_new_items",
+            subject=f"New order {order.number}: {count} item{'s' if count != 1 else ''} to confirm",
+            to=store.user.email,
+            context={"order": order, "items": seller_items, "store": store, "name": store.user.display_name},
+        )
+
+
+def _item_moved_send(*, event_id: int) -> None:
+    event = OrderEvent.objects.select_related("order__buyer", "item__seller__user", "actor").filter(pk=event_id).first()
+    if event is None or event.item is None:
+        return
+    order, item = event.order, event.item
+    context = {"order": order, "item": item, "event": event}
+    if event.to_status in BUYER_MAIL_ON:
+        label = OrderItemStatus(event.to_status).label
+        _send(
+            template=f"item_{event.to_status.lower()}",
+            subject=f"{label}: {item.title} ({order.number})",
+            to=order.buyer.email,
+            context={**context, "name": order.buyer.display_name},
+        )
+    seller_told = (
+        event.to_status == OrderItemStatus.CANCELLED
+        and event.actor_role != ActorRole.SELLER
+        and event.from_status != OrderItemStatus.PENDING_PAYMENT
+    )
+    if seller_told:
+        seller = item.seller.user
+        _send(
+            template="seller_item_cancelled",
+            subject=f"Order {order.number}: {item.title} was cancelled",
+            to=seller.email,
+            context={**context, "name": seller.display_name},
+        )

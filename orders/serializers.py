@@ -1,0 +1,163 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cart.selectors import MAX_ID
+from cart.serializers import QuantityField
+from orders.models import ActorRole, OrderItemStatus, OrderStatus, PaymentMethod
+from orders.services.checkout import SOURCE_BUY_NOW, SOURCES
+from orders.transitions import allowed_targets
+from payments.models import PaymentStatus
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+# The seller API's action paths, by the status each one moves an item to.
+SELLER_ACTIONS = {
+    OrderItemStatus.CONFIRMED: "confirm",
+    OrderItemStatus.SHIPPED: "ship",
+    OrderItemStatus.DELIVERED: "deliver",
+    OrderItemStatus.CANCELLED: "cancel",
+}
+
+
+# --- Input ------------------------------------------------------------------------------
+
+
+class CheckoutInputSerializer(serializers.Serializer):
+    """No prices and no seller: the server takes them from the catalog. The address is one of yours."""
+
+    source = serializers.ChoiceField(choices=SOURCES)
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
+    quantity = QuantityField(required=False)
+    address_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
+
+    def validate(self, attrs):
+        if attrs["source"] == SOURCE_BUY_NOW and attrs.get("product_id") is None:
+            raise serializers.ValidationError({"product_id": "Choose the product to buy now."})
+        return attrs
+
+
+class CancelInputSerializer(serializers.Serializer):
+    """The reason is checked by the service, so a missing or blank one is `reason_required`."""
+
+    reason = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
+
+
+class ShipInputSerializer(serializers.Serializer):
+    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+    tracking_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+
+# --- Output -----------------------------------------------------------------------------
+
+
+class PaymentSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    status = serializers.ChoiceField(choices=PaymentStatus.choices)
+    amount = serializers.DecimalField(**MONEY)
+    currency = serializers.CharField()
+    collected_at = serializers.DateTimeField(allow_null=True)
+
+
+class ShippingAddressSerializer(serializers.Serializer):
+    """The address as it was at checkout (`source="*"` on an order)."""
+
+    name = serializers.CharField(source="ship_name")
+    phone = serializers.CharField(source="ship_phone")
+    line1 = serializers.CharField(source="ship_line1")
+    line2 = serializers.CharField(source="ship_line2")
+    city = serializers.CharField(source="ship_city")
+    state = serializers.CharField(source="ship_state")
+    pincode = serializers.CharField(source="ship_pincode")
+
+
+class OrderEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    item_id = serializers.IntegerField(allow_null=True)
+    actor_role = serializers.ChoiceField(choices=ActorRole.choices)
+    actor_name = serializers.SerializerMethodField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.CharField())
+    def get_actor_name(self, event) -> str:
+        """Who acted, as others may see it: a person's name, or JoyCart for staff and the system."""
+        if event.actor_role in (ActorRole.STAFF, ActorRole.SYSTEM) or event.actor is None:
+            return "JoyCart"
+        return event.actor.display_name
+
+
+class OrderItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    product_id = serializers.IntegerField()
+    title = serializers.CharField()
+    sku = serializers.CharField()
+    seller_name = serializers.CharField(source="seller.name")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(**MONEY)
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    status = serializers.ChoiceField(choices=OrderItemStatus.choices)
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    can_cancel = serializers.SerializerMethodField()
+
+    def get_can_cancel(self, item) -> bool:
+        return OrderItemStatus.CANCELLED in allowed_targets(from_status=item.status, role=ActorRole.BUYER)
+
+
+class OrderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    total = serializers.DecimalField(**MONEY)
+    payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    payment = PaymentSerializer()
+    items = OrderItemSerializer(many=True)
+    address = ShippingAddressSerializer(source="*")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class OrderDetailSerializer(OrderSerializer):
+    """An order with its whole timeline: every item's moves, oldest first."""
+
+    events = OrderEventSerializer(many=True)
+
+
+class SellerOrderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class SellerPaymentSerializer(serializers.Serializer):
+    """Method and status only: the amount covers other sellers' items too."""
+
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    status = serializers.ChoiceField(choices=PaymentStatus.choices)
+
+
+class SellerOrderItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    order = SellerOrderSerializer()
+    product_id = serializers.IntegerField()
+    title = serializers.CharField()
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(**MONEY)
+    amount = serializers.DecimalField(source="line_total", max_digits=14, decimal_places=2)
+    status = serializers.ChoiceField(choices=OrderItemStatus.choices)
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    buyer_name = serializers.CharField(source="order.buyer.display_name")
+    shipping_address = ShippingAddressSerializer(source="order")
+    payment = SellerPaymentSerializer(source="order.payment")
+    actions = serializers.SerializerMethodField()
+    events = OrderEventSerializer(many=True, help_text="This item's timeline, oldest first.")
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(SELLER_ACTIONS.values()))))
+    def get_actions(self, item) -> list[str]:
+        """What the seller can do with the item now: the POST sub-resources that will succeed."""
+        return [SELLER_ACTIONS[target] for target in allowed_targets(from_status=item.status, role=ActorRole.SELLER)]

@@ -1,0 +1,1 @@
+"""Every write to orders: `checkout` places them, `lifecycle` moves their items."""

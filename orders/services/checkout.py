@@ -1,0 +1,293 @@
+"""Placing an order: one transaction that takes every line's stock or none.
+
+- Products are locked with SELECT ... FOR UPDATE in primary-key order, whatever order the
+  cart lists them in, so two checkouts of the same products queue up instead of deadlocking.
+  Each line's stock is then taken with a conditional UPDATE (`stock >= quantity`) as well,
+  which keeps the rule true even where row locks do not exist (SQLite).
+- The request is idempotent per buyer and `Idempotency-Key`. A retry is recognised by the
+  (buyer, key) unique constraint and the request's fingerprint: the same body returns the
+  order already made, a different body is refused. When two identical requests race, the
+  loser waits on the winner's locks, fails (on the constraint, or because the winner took
+  the stock or emptied the cart), rolls back everything it did, and then finds and returns
+  the winner's order.
+"""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Literal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from accounts.errors import AccountBlocked
+from accounts.models import Address, User
+from cart.errors import OutOfStock, OwnProduct, ProductUnavailable
+from cart.models import Cart, CartItem
+from cart.selectors import is_valid_id
+from cart.services import quantity_clean
+from catalog.cache import bump_after_commit
+from catalog.models import Product
+from catalog.selectors import visible_products
+from joycart.errors import DomainError
+from orders import notifications
+from orders.errors import (
+    CartEmpty,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    InvalidAddress,
+    InvalidCheckout,
+    PaymentMethodUnavailable,
+)
+from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
+from orders.services.lifecycle import order_status_derive
+from payments.models import Payment, PaymentStatus
+
+CheckoutSource = Literal["cart", "buy_now"]
+SOURCE_CART: CheckoutSource = "cart"
+SOURCE_BUY_NOW: CheckoutSource = "buy_now"
+SOURCES = (SOURCE_CART, SOURCE_BUY_NOW)
+MAX_IDEMPOTENCY_KEY_LENGTH = 100
+
+# Online payment is the next issue: its items will start at PENDING_PAYMENT (stock reserved
+# until the capture moves them to PLACED, or the reservation expires). Enabling it is
+# adding it to ENABLED_PAYMENT_METHODS and creating its gateway order after commit.
+ENABLED_PAYMENT_METHODS = frozenset({PaymentMethod.COD})
+INITIAL_ITEM_STATUS = {
+    PaymentMethod.COD: OrderItemStatus.PLACED,
+    PaymentMethod.ONLINE: OrderItemStatus.PENDING_PAYMENT,
+}
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """A checkout request after cleaning; its fingerprint identifies it for idempotent retries."""
+
+    source: str
+    address_id: int
+    payment_method: str
+    product_id: int | None = None
+    quantity: int | None = None
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CheckoutLine:
+    product: Product
+    quantity: int
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.product.price * self.quantity
+
+
+def idempotency_key_clean(value: object) -> str:
+    """The header's value: 1 to 100 printable ASCII characters, or `IdempotencyKeyRequired`."""
+    if not isinstance(value, str):
+        raise IdempotencyKeyRequired()
+    value = value.strip()
+    if not 0 < len(value) <= MAX_IDEMPOTENCY_KEY_LENGTH or not (value.isascii() and value.isprintable()):
+        raise IdempotencyKeyRequired()
+    return value
+
+
+def checkout_request_clean(
+    *, source: str, address_id: int, payment_method: str, product_id: int | None = None, quantity: int | None = None
+) -> CheckoutRequest:
+    """Shape checks that need no database. A cart checkout ignores `product_id` and `quantity`."""
+    if source not in SOURCES:
+        raise InvalidCheckout()
+    if payment_method not in ENABLED_PAYMENT_METHODS:
+        raise PaymentMethodUnavailable()
+    if not is_valid_id(address_id):
+        raise InvalidAddress()
+    if source == SOURCE_CART:
+        return CheckoutRequest(source=source, address_id=address_id, payment_method=payment_method)
+    if not is_valid_id(product_id):
+        raise ProductUnavailable()
+    return CheckoutRequest(
+        source=source,
+        address_id=address_id,
+        payment_method=payment_method,
+        product_id=product_id,
+        quantity=quantity_clean(1 if quantity is None else quantity),
+    )
+
+
+def _replay(*, buyer: User, idempotency_key: str, fingerprint: str) -> Order | None:
+    """The order this key already made, if the request is the same; a different request is a 409."""
+    order = Order.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
+    if order is not None and order.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return order
+
+
+def checkout_place(
+    *,
+    buyer: User,
+    source: CheckoutSource,
+    address_id: int,
+    payment_method: str,
+    idempotency_key: str,
+    product_id: int | None = None,
+    quantity: int | None = None,
+) -> tuple[Order, bool]:
+    """Place an order from the buyer's cart or one "Buy now" product. Returns (order, created).
+
+    `created` is False when the same request with the same key was already placed: the
+    existing order is returned and nothing new is made.
+    """
+    key = idempotency_key_clean(idempotency_key)
+    request = checkout_request_clean(
+        source=source, address_id=address_id, payment_method=payment_method, product_id=product_id, quantity=quantity
+    )
+    if buyer.is_blocked:
+        raise AccountBlocked()
+    fingerprint = request.fingerprint()
+    existing = _replay(buyer=buyer, idempotency_key=key, fingerprint=fingerprint)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            order = _order_place(buyer=buyer, request=request, idempotency_key=key, fingerprint=fingerprint)
+    except (DomainError, IntegrityError):
+        # A twin request with this key may have committed while this one waited on its
+        # locks; everything done here is rolled back, and the twin's order is the answer.
+        existing = _replay(buyer=buyer, idempotency_key=key, fingerprint=fingerprint)
+        if existing is not None:
+            return existing, False
+        raise
+    return order, True
+
+
+def _address_get(*, buyer: User, address_id: int) -> Address:
+    address = Address.objects.filter(user=buyer, pk=address_id).first()
+    if address is None:
+        raise InvalidAddress()
+    return address
+
+
+def _wanted_from_cart(*, buyer: User) -> tuple[Cart, dict[int, int]]:
+    """The cart's lines, with the cart locked: a second checkout of the same cart waits, then finds it empty."""
+    cart = Cart.objects.select_for_update().filter(user=buyer).first()
+    wanted = dict(CartItem.objects.filter(cart=cart).values_list("product_id", "quantity")) if cart else {}
+    if cart is None or not wanted:
+        raise CartEmpty()
+    return cart, wanted
+
+
+def _products_lock(*, product_ids: list[int]) -> dict[int, Product]:
+    """Lock the visible products in primary-key order; missing ones are not visible (or gone)."""
+    products = (
+        visible_products()
+        .select_related("store")
+        .select_for_update(of=("self",))
+        .filter(pk__in=product_ids)
+        .order_by("pk")
+    )
+    return {product.pk: product for product in products}
+
+
+def _unavailable(*, product_id: int, source: str) -> ProductUnavailable:
+    title = Product.objects.filter(pk=product_id).values_list("title", flat=True).first()
+    if title is None:
+        return ProductUnavailable()
+    if source == SOURCE_CART:
+        return ProductUnavailable(f"{title} is no longer available. Remove it from your cart.")
+    return ProductUnavailable(f"{title} is no longer available.")
+
+
+def _lines_check(
+    *, buyer: User, wanted: dict[int, int], products: dict[int, Product], source: str
+) -> list[CheckoutLine]:
+    lines = []
+    for product_id in sorted(wanted):
+        product, quantity = products.get(product_id), quantity_clean(wanted[product_id])
+        if product is None:
+            raise _unavailable(product_id=product_id, source=source)
+        if product.store.user_id == buyer.pk:
+            raise OwnProduct(f"{product.title} is sold by your store, so you cannot buy it.")
+        if product.stock < quantity:
+            raise OutOfStock.for_stock(title=product.title, stock=product.stock)
+        lines.append(CheckoutLine(product=product, quantity=quantity))
+    return lines
+
+
+def _stock_take(*, lines: list[CheckoutLine]) -> list[int]:
+    """Take each line's stock, in primary-key order. Returns the products that sold out."""
+    sold_out = []
+    for line in lines:
+        taken = Product.objects.filter(pk=line.product.pk, stock__gte=line.quantity).update(
+            stock=F("stock") - line.quantity
+        )
+        if not taken:
+            stock = Product.objects.filter(pk=line.product.pk).values_list("stock", flat=True).get()
+            raise OutOfStock.for_stock(title=line.product.title, stock=stock)
+        line.product.stock -= line.quantity
+        if line.product.stock == 0:
+            sold_out.append(line.product.pk)
+    return sold_out
+
+
+def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str, fingerprint: str) -> Order:
+    address = _address_get(buyer=buyer, address_id=request.address_id)
+    cart = None
+    if request.source == SOURCE_CART:
+        cart, wanted = _wanted_from_cart(buyer=buyer)
+    else:
+        wanted = {request.product_id: request.quantity}
+    products = _products_lock(product_ids=sorted(wanted))
+    lines = _lines_check(buyer=buyer, wanted=wanted, products=products, source=request.source)
+    sold_out = _stock_take(lines=lines)
+
+    item_status = INITIAL_ITEM_STATUS[request.payment_method]
+    order = Order.objects.create(
+        buyer=buyer,
+        status=order_status_derive([item_status]),
+        payment_method=request.payment_method,
+        total=sum((line.line_total for line in lines), Decimal("0.00")),
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        ship_name=address.name,
+        ship_phone=address.phone,
+        ship_line1=address.line1,
+        ship_line2=address.line2,
+        ship_city=address.city,
+        ship_state=address.state,
+        ship_pincode=address.pincode,
+    )
+    order.number = f"JC-{order.pk:06d}"
+    Order.objects.filter(pk=order.pk).update(number=order.number)
+    items = OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                order=order,
+                product=line.product,
+                seller=line.product.store,
+                title=line.product.title,
+                sku=line.product.sku,
+                unit_price=line.product.price,
+                quantity=line.quantity,
+                status=item_status,
+            )
+            for line in lines
+        ]
+    )
+    Payment.objects.create(order=order, method=request.payment_method, status=PaymentStatus.PENDING, amount=order.total)
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(order=order, item=item, actor=buyer, actor_role=ActorRole.BUYER, to_status=item_status)
+            for item in items
+        ]
+    )
+    if cart is not None:
+        CartItem.objects.filter(cart=cart, product_id__in=list(wanted)).delete()
+        cart.save(update_fields=["updated_at"])
+    bump_after_commit(product_ids=list(wanted), listing=bool(sold_out))
+    if item_status == OrderItemStatus.PLACED:
+        notifications.order_placed_notify(order_id=order.pk)
+    return order
