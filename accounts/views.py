@@ -29,6 +29,7 @@ from accounts.services.users import (
 from cart.guest import merge_guest_cart_into
 from catalog.selectors import seller_low_stock_count
 from joycart.errors import DomainError
+from orders.selectors import seller_order_item_counts
 
 ADDRESSES_PER_PAGE = 10
 
@@ -151,7 +152,9 @@ def address_new(request):
         address_create(user=request.user, **form.cleaned_data)
         messages.success(request, "Address saved.")
         return redirect(_safe_next(request, default="accounts:address_list"))
-    return render(request, "accounts/address_form.html", {"form": form, "address": None})
+    # Cancelling goes back where the form was opened from (checkout, say), as saving does.
+    context = {"form": form, "address": None, "back_url": _safe_next(request, default="accounts:address_list")}
+    return render(request, "accounts/address_form.html", context)
 
 
 @login_required
@@ -214,4 +217,9 @@ def store_create_view(request):
 @seller_required
 def seller_home(request):
     store = request.user.store
-    return render(request, "seller/home.html", {"store": store, "low_stock_count": seller_low_stock_count(store=store)})
+    context = {
+        "store": store,
+        "low_stock_count": seller_low_stock_count(store=store),
+        "order_counts": seller_order_item_counts(store=store),
+    }
+    return render(request, "seller/home.html", context)

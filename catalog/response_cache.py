@@ -44,7 +44,7 @@ def is_shareable(request: HttpRequest) -> bool:
         and "HTTP_AUTHORIZATION" not in request.META
         and not any(name in request.COOKIES for name in PERSONAL_COOKIES)
         # The browsable API renders per-request HTML; only JSON is shared.
-        and (not request.path.startswith("/api/") or "text/html" not in request.headers.get("Accept", ""))
+        and (not request.path.startswith("/api/") or "text/html" not in request.META.get("HTTP_ACCEPT", ""))
     )
 
 

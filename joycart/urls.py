@@ -11,6 +11,7 @@ from joycart import views
 urlpatterns = [
     path("", include("catalog.urls")),
     path("cart/", include("cart.urls")),
+    path("", include("orders.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
     path("accounts/", include("accounts.urls")),

@@ -4,12 +4,23 @@ ordered from their store, staff everything. Another owner's order or item answer
 Each read fetches its relations in a fixed number of queries, however many rows it shows.
 """
 
-from django.db.models import Prefetch, Q, QuerySet
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Store, User
+from cart.models import CartItem
 from cart.selectors import is_valid_id
+from cart.services import quantity_clean
+from catalog.models import Product, ProductImage
+from catalog.selectors import visible_products
+from joycart.errors import DomainError
+from orders.errors import CartEmpty, InvalidCheckout
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus
+from orders.services.checkout import SOURCE_BUY_NOW, SOURCE_CART, line_refusal, unavailable_error
+from orders.transitions import sources_for
 
 
 def _events() -> QuerySet[OrderEvent]:
@@ -42,11 +53,19 @@ def buyer_order_get(*, buyer: User, order_id: int | None = None, number: str | N
     return order
 
 
-def buyer_order_item_get(*, buyer: User, order_id: int, item_id: int) -> OrderItem:
-    """An item of one of the buyer's orders: both ids must match, or 404."""
-    if not (is_valid_id(order_id) and is_valid_id(item_id)):
+def buyer_order_item_get(
+    *, buyer: User, item_id: int, order_id: int | None = None, number: str | None = None
+) -> OrderItem:
+    """An item of one of the buyer's orders, named by the order's id (API) or number (pages): both must match, or 404."""
+    if order_id is not None and is_valid_id(order_id):
+        order_lookup = Q(order_id=order_id)
+    elif order_id is None and isinstance(number, str) and number:
+        order_lookup = Q(order__number=number)
+    else:
         raise Http404("No such order item.")
-    item = OrderItem.objects.filter(pk=item_id, order_id=order_id, order__buyer=buyer).first()
+    if not is_valid_id(item_id):
+        raise Http404("No such order item.")
+    item = OrderItem.objects.filter(order_lookup, pk=item_id, order__buyer=buyer).first()
     if item is None:
         raise Http404("No such order item.")
     return item
@@ -65,6 +84,21 @@ def seller_order_items(*, store: Store, status: str | None = None) -> QuerySet[O
             return items.none()
         items = items.filter(status=status)
     return items
+
+
+def order_items_movable(*, order_ids: list[int], to_status: str, role: str) -> QuerySet[OrderItem]:
+    """The items of these orders that `role` may move to `to_status` now (staff cancelling from the admin)."""
+    return (
+        OrderItem.objects.filter(order_id__in=order_ids, status__in=sources_for(to_status=to_status, role=role))
+        .select_related("order", "seller")
+        .order_by("order_id", "id")
+    )
+
+
+def seller_order_item_counts(*, store: Store) -> dict[str, int]:
+    """How many of the store's items are in each status (one query), for the portal's tabs and dashboard."""
+    rows = OrderItem.objects.filter(seller=store).values("status").annotate(count=Count("id")).order_by()
+    return {row["status"]: row["count"] for row in rows}
 
 
 def seller_order_item_get(*, store: Store, item_id: int) -> OrderItem:
@@ -86,3 +120,149 @@ def order_events_visible(*, order: Order, viewer: User) -> QuerySet[OrderEvent]:
     if store is None:
         return events.none()
     return events.filter(item__seller=store)
+
+
+# --- The checkout page ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    product: Product
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+    problem: str | None
+    thumbnail_url: str | None
+
+
+@dataclass(frozen=True)
+class PreviewGroup:
+    """The lines one seller will ship."""
+
+    store: Store
+    lines: list[PreviewLine]
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.line_total for line in self.lines if not line.problem), Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class CheckoutPreview:
+    """What placing the order would buy, at today's prices, and what stands in the way.
+
+    `problem` is what stops the whole checkout (an empty cart, a bad "Buy now" link); each
+    line's `problem` is the refusal checkout itself would raise for that line. The total
+    counts only lines without a problem, like the cart's subtotal.
+    """
+
+    source: str
+    groups: list[PreviewGroup]
+    problem: str | None = None
+    product_id: int | None = None
+    quantity: int | None = None
+
+    @property
+    def lines(self) -> list[PreviewLine]:
+        return [line for group in self.groups for line in group.lines]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((group.subtotal for group in self.groups), Decimal("0.00"))
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def has_line_problems(self) -> bool:
+        return any(line.problem for line in self.lines)
+
+    @property
+    def can_place(self) -> bool:
+        return self.problem is None and bool(self.lines) and not self.has_line_problems
+
+
+def _is_visible(product_ref: str) -> Exists:
+    return Exists(visible_products().filter(pk=OuterRef(product_ref)))
+
+
+def _images(lookup: str) -> Prefetch:
+    return Prefetch(lookup, queryset=ProductImage.objects.order_by("position", "id"))
+
+
+def _preview_line(*, buyer: User, product: Product, quantity: int, is_visible: bool, source: str) -> PreviewLine:
+    refusal = (
+        line_refusal(buyer=buyer, product=product, quantity=quantity)
+        if is_visible
+        else unavailable_error(title=product.title, source=source)
+    )
+    images = product.images.all()  # prefetched, ordered by position
+    return PreviewLine(
+        product=product,
+        quantity=quantity,
+        unit_price=product.price,
+        line_total=product.price * quantity,
+        problem=refusal.message if refusal is not None else None,
+        thumbnail_url=images[0].thumbnail.url if images else None,
+    )
+
+
+def _grouped(lines: list[PreviewLine]) -> list[PreviewGroup]:
+    """Group by seller, sellers in the order their first line appears."""
+    groups: dict[int, PreviewGroup] = {}
+    for line in lines:
+        store = line.product.store
+        groups.setdefault(store.pk, PreviewGroup(store=store, lines=[])).lines.append(line)
+    return list(groups.values())
+
+
+def checkout_preview(
+    *, buyer: User, source: str, product_id: int | None = None, quantity: object = None
+) -> CheckoutPreview:
+    """The checkout page's summary, in three queries however many lines (products, images, and the cart or not).
+
+    The rules are `orders.services.checkout`'s own (`line_refusal`, `unavailable_error`,
+    `quantity_clean`); placing the order checks them again under the locks.
+    """
+    if source == SOURCE_CART:
+        items = (
+            CartItem.objects.filter(cart__user=buyer)
+            .select_related("product__store")
+            .annotate(product_is_visible=_is_visible("product_id"))
+            .prefetch_related(_images("product__images"))
+            .order_by("added_at", "id")
+        )
+        lines = [
+            _preview_line(
+                buyer=buyer,
+                product=item.product,
+                quantity=item.quantity,
+                is_visible=item.product_is_visible,
+                source=source,
+            )
+            for item in items
+        ]
+        return CheckoutPreview(source=source, groups=_grouped(lines), problem=None if lines else CartEmpty.message)
+    if source != SOURCE_BUY_NOW:
+        return CheckoutPreview(source=source, groups=[], problem=InvalidCheckout.message)
+    try:
+        quantity = quantity_clean(1 if quantity in (None, "") else quantity)
+    except DomainError as exc:
+        return CheckoutPreview(source=source, groups=[], problem=exc.message, product_id=product_id)
+    product = (
+        Product.objects.filter(pk=product_id)
+        .select_related("store")
+        .annotate(is_visible=_is_visible("pk"))
+        .prefetch_related(_images("images"))
+        .first()
+        if is_valid_id(product_id)
+        else None
+    )
+    if product is None or not product.is_visible:
+        error = unavailable_error(title=product.title if product else None, source=source)
+        return CheckoutPreview(
+            source=source, groups=[], problem=error.message, product_id=product_id, quantity=quantity
+        )
+    line = _preview_line(buyer=buyer, product=product, quantity=quantity, is_visible=True, source=source)
+    return CheckoutPreview(source=source, groups=_grouped([line]), product_id=product_id, quantity=quantity)

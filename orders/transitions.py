@@ -50,3 +50,8 @@ def role_may_reach(*, to_status: str, role: str) -> bool:
 def allowed_targets(*, from_status: str, role: str) -> list[str]:
     """The moves `role` may make from `from_status` now, in lifecycle order."""
     return [target for (source, target), roles in TRANSITIONS.items() if source == from_status and role in roles]
+
+
+def sources_for(*, to_status: str, role: str) -> list[str]:
+    """The statuses from which `role` may move an item to `to_status` (what staff can still cancel, say)."""
+    return [source for (source, target), roles in TRANSITIONS.items() if target == to_status and role in roles]

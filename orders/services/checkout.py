@@ -192,13 +192,31 @@ def _products_lock(*, product_ids: list[int]) -> dict[int, Product]:
     return {product.pk: product for product in products}
 
 
-def _unavailable(*, product_id: int, source: str) -> ProductUnavailable:
-    title = Product.objects.filter(pk=product_id).values_list("title", flat=True).first()
+def unavailable_error(*, title: str | None, source: str) -> ProductUnavailable:
+    """The refusal for a product shoppers can no longer see (inactive, closed store, gone)."""
     if title is None:
         return ProductUnavailable()
     if source == SOURCE_CART:
         return ProductUnavailable(f"{title} is no longer available. Remove it from your cart.")
     return ProductUnavailable(f"{title} is no longer available.")
+
+
+def line_refusal(*, buyer: User, product: Product, quantity: int) -> DomainError | None:
+    """Why `buyer` cannot buy `quantity` of this visible product now, or None.
+
+    Checkout raises it; the checkout page (`orders.selectors.checkout_preview`) shows it
+    beside the line, so both apply the same rules.
+    """
+    if product.store.user_id == buyer.pk:
+        return OwnProduct(f"{product.title} is sold by your store, so you cannot buy it.")
+    if product.stock < quantity:
+        return OutOfStock.for_stock(title=product.title, stock=product.stock)
+    return None
+
+
+def _unavailable(*, product_id: int, source: str) -> ProductUnavailable:
+    title = Product.objects.filter(pk=product_id).values_list("title", flat=True).first()
+    return unavailable_error(title=title, source=source)
 
 
 def _lines_check(
@@ -209,10 +227,9 @@ def _lines_check(
         product, quantity = products.get(product_id), quantity_clean(wanted[product_id])
         if product is None:
             raise _unavailable(product_id=product_id, source=source)
-        if product.store.user_id == buyer.pk:
-            raise OwnProduct(f"{product.title} is sold by your store, so you cannot buy it.")
-        if product.stock < quantity:
-            raise OutOfStock.for_stock(title=product.title, stock=product.stock)
+        refusal = line_refusal(buyer=buyer, product=product, quantity=quantity)
+        if refusal is not None:
+            raise refusal
         lines.append(CheckoutLine(product=product, quantity=quantity))
     return lines
 

@@ -64,12 +64,10 @@ class TestCartPage:
         assert 'name="quantity" value="2"' in html
         assert 'min="1" max="10"' in html
 
-    def test_checkout_is_not_open_yet(self, shopper, user, product):
+    def test_the_cart_proceeds_to_checkout(self, shopper, user, product):
         put_in_cart(user, product)
         html = page(shopper)
-        assert "Checkout opens soon" in html
-        start = html.index('data-testid="checkout-button"')
-        assert "disabled" in html[html.rindex("<button", 0, start) : start]
+        assert '<a class="button cart-checkout" href="/checkout/" data-testid="checkout-button">' in html
 
     def test_a_price_change_after_adding_shows_the_new_price(self, shopper, user, product):
         put_in_cart(user, product, 2)

@@ -26,7 +26,10 @@ def test_shop_pages_load_without_csp_violations(page, login):
     seller = StoreFactory().user
     AddressFactory(user=seller, is_default=True)
     login(seller)
-    paths = ["/", "/accounts/profile/", "/accounts/addresses/", "/accounts/addresses/new/", "/seller/", "/api/v1/docs/"]
+    paths = [
+        "/", "/accounts/profile/", "/accounts/addresses/", "/accounts/addresses/new/", "/seller/", "/seller/orders/",
+        "/checkout/", "/orders/", "/api/v1/docs/",
+    ]  # fmt: skip
     assert violations_on(page, paths) == {}
     assert page.locator(".swagger-ui").first.is_visible()
 
@@ -37,5 +40,8 @@ def test_admin_pages_load_without_csp_violations(page):
     page.fill("input[name=username]", admin.username)
     page.fill("input[name=password]", TEST_PASSWORD)
     page.click("input[type=submit]")
-    paths = ["/admin/", "/admin/accounts/user/", f"/admin/accounts/user/{admin.pk}/change/", "/admin/accounts/store/"]
+    paths = [
+        "/admin/", "/admin/accounts/user/", f"/admin/accounts/user/{admin.pk}/change/", "/admin/accounts/store/",
+        "/admin/orders/order/", "/admin/payments/payment/",
+    ]  # fmt: skip
     assert violations_on(page, paths) == {}

@@ -3,17 +3,21 @@
 import pytest
 from django.http import Http404
 
+from orders.models import ActorRole, OrderItemStatus
 from orders.selectors import (
     buyer_order_get,
     buyer_order_item_get,
     buyer_orders,
+    checkout_preview,
     order_events_visible,
+    order_items_movable,
+    seller_order_item_counts,
     seller_order_item_get,
     seller_order_items,
 )
-from orders.services.lifecycle import order_item_confirm
+from orders.services.lifecycle import order_item_confirm, order_item_ship
 from tests.factories import ProductFactory, StoreFactory, UserFactory
-from tests.orders.helpers import buy_now, items_of, make_buyer, order_of
+from tests.orders.helpers import buy_now, items_of, make_buyer, order_of, put_in_cart
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +83,58 @@ def test_the_timeline_shows_each_viewer_their_part(two_seller_order, buyer):
     seller_view = list(order_events_visible(order=order, viewer=mine.user))
     assert len(seller_view) == 2 and {event.item.seller for event in seller_view} == {mine}
     assert list(order_events_visible(order=order, viewer=make_buyer())) == []
+
+
+# --- The checkout page's preview ------------------------------------------------------------
+
+
+def test_preview_groups_cart_lines_by_seller_with_checkouts_own_refusals(buyer):
+    kanchi, own = StoreFactory(), StoreFactory(user=buyer)
+    fine, short, mine = ProductFactory(store=kanchi), ProductFactory(store=kanchi, stock=1), ProductFactory(store=own)
+    for product in (fine, mine, short):
+        put_in_cart(buyer, product, 2)
+    preview = checkout_preview(buyer=buyer, source="cart")
+    assert [group.store for group in preview.groups] == [kanchi, own]
+    assert [line.product for line in preview.groups[0].lines] == [fine, short]
+    problems = {line.product: line.problem for line in preview.lines}
+    assert problems == {
+        fine: None,
+        short: f"Only 1 of {short.title} left in stock.",
+        mine: f"{mine.title} is sold by your store, so you cannot buy it.",
+    }
+    assert preview.total == fine.price * 2
+    assert not preview.can_place
+
+
+@pytest.mark.parametrize(
+    ("product_id", "quantity", "problem"),
+    [
+        (None, 1, "This product is no longer available."),
+        (2**70, 1, "This product is no longer available."),
+        ("own", "1", None),
+        ("ok", "0", "Choose a quantity from 1 to 10."),
+        ("ok", "ten", "Choose a quantity from 1 to 10."),
+    ],
+)
+def test_preview_of_buy_now(buyer, product, product_id, quantity, problem):
+    own = ProductFactory(store=StoreFactory(user=buyer))
+    target = {"ok": product.pk, "own": own.pk}.get(product_id, product_id)
+    preview = checkout_preview(buyer=buyer, source="buy_now", product_id=target, quantity=quantity)
+    assert preview.problem == problem
+    if product_id == "own":
+        assert preview.lines[0].problem.endswith("so you cannot buy it.")
+        assert not preview.can_place
+
+
+def test_preview_of_an_empty_cart_or_an_unknown_source(buyer):
+    assert checkout_preview(buyer=buyer, source="cart").problem.startswith("Your cart is empty")
+    assert checkout_preview(buyer=buyer, source="wishlist").problem.startswith("Choose where to check out from")
+
+
+def test_seller_counts_and_what_staff_may_still_cancel(two_seller_order, buyer):
+    order, mine, _theirs = two_seller_order
+    shipped = items_of(order)[0]
+    order_item_ship(item_id=shipped.pk, actor=shipped.seller.user)
+    assert seller_order_item_counts(store=mine) == {"SHIPPED": 1}
+    movable = order_items_movable(order_ids=[order.pk], to_status=OrderItemStatus.CANCELLED, role=ActorRole.STAFF)
+    assert list(movable) == items_of(order)[1:]

@@ -1,0 +1,124 @@
+"""The seller portal's order pages: the items ordered from this store, and moving them along.
+
+Every POST calls the lifecycle service as the SELLER and comes back to the list it was
+sent from with a flash message. Another seller's item answers 404 before anything else.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import seller_required
+from joycart.errors import DomainError
+from orders import selectors
+from orders.forms import SELLER_STATUS_TABS, CancelForm, SellerOrderFilterForm, ShipForm
+from orders.models import ActorRole, OrderItem, OrderItemStatus
+from orders.services.lifecycle import order_item_cancel, order_item_confirm, order_item_deliver, order_item_ship
+from orders.transitions import allowed_targets
+
+ITEMS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class StatusTab:
+    value: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SellerItemRow:
+    item: OrderItem
+    actions: list[str]  # the statuses the seller may move the item to now
+
+    @property
+    def cancel_reason(self) -> str:
+        """Why a cancelled item was cancelled (its events are prefetched)."""
+        reasons = [event.reason for event in self.item.events.all() if event.to_status == OrderItemStatus.CANCELLED]
+        return reasons[-1] if reasons else ""
+
+
+@seller_required
+def order_list(request):
+    store = request.user.active_store
+    filters = SellerOrderFilterForm(request.GET)
+    status = filters.cleaned_data["status"] if filters.is_valid() else ""
+    page = Paginator(selectors.seller_order_items(store=store, status=status or None), ITEMS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    rows = [
+        SellerItemRow(item=item, actions=allowed_targets(from_status=item.status, role=ActorRole.SELLER))
+        for item in page.object_list
+    ]
+    counts = selectors.seller_order_item_counts(store=store)
+    tabs = [StatusTab(value="", label="All", count=sum(counts.values()))] + [
+        StatusTab(value=value, label=OrderItemStatus(value).label, count=counts.get(value, 0))
+        for value in SELLER_STATUS_TABS
+    ]
+    context = {
+        "page": page,
+        "rows": rows,
+        "tabs": tabs,
+        "status": status,
+        "status_label": OrderItemStatus(status).label if status else "",
+        "query": urlencode({"status": status}) if status else "",
+        "Status": OrderItemStatus,
+    }
+    return render(request, "seller/order_list.html", context)
+
+
+def _back(request) -> str:
+    """The list the form was on (its filter and page), else the whole list."""
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("seller:orders")
+
+
+def _first_error(form) -> str:
+    return next(iter(form.errors.values()))[0]
+
+
+DONE = {
+    "confirm": "confirmed: ship it when it is packed",
+    "ship": "marked shipped",
+    "deliver": "marked delivered",
+    "cancel": "cancelled: its stock is back on sale",
+}
+
+
+@seller_required
+@require_POST
+def order_item_action(request, item_id: int, action: str):
+    item = selectors.seller_order_item_get(store=request.user.active_store, item_id=item_id)
+    label = f"{item.order.number}: “{item.title}”"
+    try:
+        if action == "confirm":
+            order_item_confirm(item_id=item.pk, actor=request.user, role=ActorRole.SELLER)
+        elif action == "ship":
+            form = ShipForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, f"{label} was not shipped. {_first_error(form)}")
+                return redirect(_back(request))
+            order_item_ship(item_id=item.pk, actor=request.user, role=ActorRole.SELLER, **form.cleaned_data)
+        elif action == "deliver":
+            order_item_deliver(item_id=item.pk, actor=request.user, role=ActorRole.SELLER)
+        else:
+            form = CancelForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, f"{label} was not cancelled. {_first_error(form)}")
+                return redirect(_back(request))
+            order_item_cancel(
+                item_id=item.pk, actor=request.user, role=ActorRole.SELLER, reason=form.cleaned_data["reason"]
+            )
+    except DomainError as exc:
+        messages.error(request, f"{label}: {exc.message}")
+    else:
+        messages.success(request, f"{label} {DONE[action]}.")
+    return redirect(_back(request))

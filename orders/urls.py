@@ -1,0 +1,13 @@
+from django.urls import path
+
+from orders import views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("checkout/", views.checkout, name="checkout"),
+    path("checkout/buy-now/", views.buy_now, name="buy_now"),
+    path("orders/", views.order_list, name="list"),
+    path("orders/<str:number>/", views.order_detail, name="detail"),
+    path("orders/<str:number>/items/<int:item_id>/cancel/", views.order_item_cancel_view, name="item_cancel"),
+]
