@@ -2,8 +2,9 @@
 
 Steps: collectstatic and migrate, seed N products (bench/seed.py), start gunicorn on a free
 port of 127.0.0.1, warm up and load each endpoint in turn, read each worker's peak memory, stop
-gunicorn, print a table and the targets, write bench/results.json. A measuring tool: a missed
-target is reported, never an error exit.
+gunicorn. Then, on PostgreSQL only, the checkout scenario (bench/checkout.py) with a gunicorn
+of its own. Print the tables and the targets, write bench/results.json. A measuring tool: a
+missed target is reported, never an error exit.
 
 Database: DATABASE_URL as given, else bench/bench.sqlite3. Cache: REDIS_URL if set, else local
 memory (one cache per worker, so each worker warms its own).
@@ -28,7 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-# Run as `python bench/run.py`, so bench/ itself is on sys.path: loadgen is a sibling module.
+# Run as `python bench/run.py`, so bench/ itself is on sys.path: these are sibling modules.
+import checkout
 import loadgen
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -38,6 +40,8 @@ BIN = Path(sys.executable).parent
 WORKER_RSS_LIMIT_MB = 200
 PROC = Path("/proc")  # Linux: worker PIDs, peak RSS and CPU accounting come from here
 DISTURBED_CORES = 0.2  # other processes' CPU during a load above which its numbers are not trusted
+CHECKOUT_WARMUP_S = 2.0  # checkout load before measuring: every worker connects and imports
+HOT_DEADLINE_S = 120.0  # the hot product's rush stops here even if it has not sold out
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
     parser.add_argument("--warmup", type=int, default=300, help="warm-up requests per endpoint, before measuring")
     parser.add_argument(
-        "--rounds", type=int, default=1, help="load every endpoint this many times, round-robin; report the best"
+        "--rounds",
+        type=int,
+        default=1,
+        help="load every endpoint (and checkout's distinct-products phase) this many times; report the best",
     )
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto", help="load generator")
     parser.add_argument(
@@ -102,9 +109,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "every seeded brand in turn for the uncached one)",
     )
     parser.add_argument("--results", type=Path, default=RESULTS_PATH, help="where to write the JSON results")
+    parser.add_argument(
+        "--only",
+        choices=["all", "reads", "checkout"],
+        default="all",
+        help="run only the read endpoints, or only the checkout scenario (PostgreSQL only)",
+    )
+    checkout_group = parser.add_argument_group("checkout scenario (PostgreSQL only)")
+    checkout_group.add_argument(
+        "--checkout-workers",
+        type=int,
+        help="sync workers of the checkout scenario's gunicorn; None: as many as --workers, which measured "
+        "best here too (see README, Benchmarks)",
+    )
+    checkout_group.add_argument("--buyers", type=int, default=32, help="concurrent buyers, one connection each")
+    checkout_group.add_argument(
+        "--checkout-products", type=int, default=1000, help="products the distinct-products phase rotates over"
+    )
+    checkout_group.add_argument("--hot-stock", type=int, default=200, help="the hot product's stock at the start")
     args = parser.parse_args(argv)
-    if min(args.products, args.workers, args.threads, args.connections, args.rounds) < 1 or args.duration <= 0:
-        parser.error("--products, --workers, --threads, --connections, --rounds and --duration must be positive")
+    args.checkout_workers = args.checkout_workers or args.workers
+    counts = (args.products, args.workers, args.threads, args.connections, args.rounds)
+    checkout_counts = (args.checkout_workers, args.buyers, args.checkout_products, args.hot_stock)
+    if min(*counts, *checkout_counts) < 1 or args.duration <= 0:
+        parser.error("every count and --duration must be positive")
     return args
 
 
@@ -118,6 +146,8 @@ def bench_environment() -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         DJANGO_SECURE_SSL_REDIRECT="0",
         PYTHONUNBUFFERED="1",
+        # Never a real payment gateway: the sandbox's fixed credentials (only COD is benchmarked).
+        PAYMENTS_SANDBOX="1",
     )
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / 'bench.sqlite3'}"
@@ -156,8 +186,23 @@ sys.stdout.write(json.dumps(report) + "\\n")
 
 
 def seed(env: dict[str, str], products: int) -> dict:
-    out = manage(env, "shell", "--no-imports", "-v", "0", "-c", SEED_CODE.format(products=products))
+    return shell_json(env, SEED_CODE.format(products=products))
+
+
+def shell_json(env: dict[str, str], code: str) -> dict:
+    """Run `code` in `manage.py shell`; its last line of output is the JSON answer."""
+    out = manage(env, "shell", "--no-imports", "-v", "0", "-c", code)
     return json.loads(out.strip().splitlines()[-1])
+
+
+CHECKOUT_SEED_CODE = """\
+from bench.seed import bench_checkout_seed
+bench_checkout_seed(buyers={buyers}, products={products}, hot_stock={hot_stock})
+"""
+CHECKOUT_COUNT_CODE = """\
+from bench.seed import bench_checkout_count
+bench_checkout_count(hot_product_id={hot_product_id})
+"""
 
 
 def free_port() -> int:
@@ -252,6 +297,40 @@ class Gunicorn:
         Path(self.log.name).unlink(missing_ok=True)
 
 
+class SmtpSink:
+    """bench/smtp_sink.py in its own process: where the checkout scenario's e-mails go."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command = [sys.executable, str(BENCH_DIR / "smtp_sink.py"), f"--port={self.port}"]
+        self.process = subprocess.Popen(  # noqa: S603
+            command, stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
+        if self.process.stdout.readline().strip() != "ready":
+            raise SystemExit("the SMTP sink (bench/smtp_sink.py) did not start")
+
+    def stop(self) -> int | None:
+        """The number of messages it accepted; None if it was not running."""
+        if self.process is None or self.process.poll() is not None:
+            return None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            out, _ = self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            return None
+        counted = [line for line in out.splitlines() if line.startswith("messages ")]
+        return int(counted[-1].split()[1]) if counted else None
+
+
 def _status(url: str) -> int | None:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback http only
@@ -276,8 +355,9 @@ class CpuMeter:
 
     HZ = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, server: Gunicorn) -> None:
+    def __init__(self, server: Gunicorn, *, service_pids: tuple[int, ...] = ()) -> None:
         self.server = server
+        self.service_pids = set(service_pids)  # more processes that count as services (the mail sink)
         self.readings: tuple[float, int, int, int, float] | None = None
 
     @staticmethod
@@ -298,7 +378,7 @@ class CpuMeter:
                 ticks = int(fields[11]) + int(fields[12])  # utime, stime
                 if int(stat.parent.name) == master or int(fields[1]) == master:
                     server += ticks
-                elif name in LOCAL_SERVICES:
+                elif name in LOCAL_SERVICES or int(stat.parent.name) in self.service_pids:
                     services += ticks
         return server, services
 
@@ -317,15 +397,23 @@ class CpuMeter:
             self.readings = None  # no /proc: not Linux
 
     def cores(self) -> dict[str, float] | None:
-        """Average cores used since start() by local services and by other processes."""
+        """Average cores used since start() by local services and by other processes; also the
+        CPU seconds of gunicorn (`server_s`), local services (`services_s`) and this process (`client_s`)."""
         if self.readings is None:
             return None
         now, busy, server, services, own = self._read()
         then, busy0, server0, services0, own0 = self.readings
         seconds = max(now - then, 1e-9)
+        server_s = (server - server0) / self.HZ
         services_s = (services - services0) / self.HZ
-        other_s = (busy - busy0 - (server - server0)) / self.HZ - services_s - (own - own0)
-        return {"services": round(services_s / seconds, 2), "other": round(max(other_s, 0.0) / seconds, 2)}
+        other_s = (busy - busy0) / self.HZ - server_s - services_s - (own - own0)
+        return {
+            "services": round(services_s / seconds, 2),
+            "other": round(max(other_s, 0.0) / seconds, 2),
+            "server_s": round(server_s, 2),
+            "services_s": round(services_s, 2),
+            "client_s": round(own - own0, 2),
+        }
 
 
 def warm_up(server: Gunicorn, endpoint: Endpoint, args: argparse.Namespace) -> loadgen.LoadResult:
@@ -453,6 +541,160 @@ def check_targets(rows: list[dict], ceiling: float | None, rss: dict[int, float]
     return targets
 
 
+def run_checkout(env: dict[str, str], args: argparse.Namespace) -> dict:
+    """The checkout scenario (bench/checkout.py): distinct products, then one hot product.
+
+    A gunicorn of its own, so `--only checkout` works alone and its e-mail goes to the sink;
+    the same sync workers as the read endpoints by default (see README, Benchmarks).
+    """
+    vendor = database_vendor(env["DATABASE_URL"])
+    if vendor != "postgresql":
+        reason = (
+            f"needs PostgreSQL, and DATABASE_URL is {vendor}: SQLite runs one write transaction at a "
+            "time, so concurrent checkouts would measure its database lock, not checkout"
+        )
+        say(f"checkout scenario skipped: {reason}")
+        return {"skipped": reason}
+    say(
+        f"checkout: seeding {args.buyers} buyers, {args.checkout_products} products, a hot product ({args.hot_stock}) ..."
+    )
+    fixture = shell_json(
+        env,
+        CHECKOUT_SEED_CODE.format(buyers=args.buyers, products=args.checkout_products, hot_stock=args.hot_stock),
+    )
+    say(f"  ready in {fixture['seconds']} s; {fixture['deleted_orders']} bench orders of the last run deleted")
+    buyers = [checkout.Buyer(token=buyer["token"], address_id=buyer["address_id"]) for buyer in fixture["buyers"]]
+    products, hot_id = fixture["product_ids"], fixture["hot_product_id"]
+    nonce = secrets.token_hex(4)
+    sink = SmtpSink()
+    server = Gunicorn({**env, "EMAIL_URL": sink.url}, workers=args.checkout_workers, threads=1)
+    rss: dict[int, float] = {}
+    try:
+        sink.start()
+        server.start()
+        meter = CpuMeter(server, service_pids=(sink.process.pid,))
+        url = server.base_url
+        say(f"  gunicorn on {url}, {args.checkout_workers} sync workers; e-mail to the sink on {sink.url}")
+        warmup = checkout.checkout_load(
+            url, buyers=buyers, product_ids=products, key_prefix=f"{nonce}-w", seconds=CHECKOUT_WARMUP_S
+        )
+        say(f"  warm-up: {warmup.orders} orders, statuses {warmup.statuses}")
+        distinct_rounds = []
+        for number in range(1, args.rounds + 1):
+            meter.start()
+            result = checkout.checkout_load(
+                url, buyers=buyers, product_ids=products, key_prefix=f"{nonce}-d{number}", seconds=args.duration
+            )
+            cores = meter.cores() or {}
+            distinct_rounds.append(
+                {
+                    **asdict(result),
+                    "services_cpu": cores.get("services"),
+                    "other_cpu": cores.get("other"),
+                    "cpu_ms_per_order": checkout.cpu_ms_per_order(cores, orders=result.orders),
+                }
+            )
+            say(
+                f"  round {number} distinct products {result.orders_per_s:6.1f} orders/s  p99 {result.p99_ms:6.0f} ms"
+                f"  other {_cell(cores.get('other'), '.2f')} cores"
+            )
+        meter.start()
+        hot = checkout.checkout_load(
+            url,
+            buyers=buyers,
+            product_ids=[hot_id],
+            key_prefix=f"{nonce}-h",
+            seconds=HOT_DEADLINE_S,
+            until_sold_out=True,
+        )
+        hot_cpu = meter.cores() or {}
+        rss = server.peak_rss_mb()
+    finally:
+        server.stop()
+        mails = sink.stop()
+    counted = shell_json(env, CHECKOUT_COUNT_CODE.format(hot_product_id=hot_id))
+    verdict = checkout.hot_verdict(
+        initial_stock=args.hot_stock,
+        accepted=hot.orders,
+        sold=counted["hot_sold"],
+        stock_left=counted["hot_stock_left"],
+    )
+    # Like the read endpoints: the best round is the least disturbed one; failures count from
+    # every round and from the warm-up.
+    best = max(distinct_rounds, key=lambda row: row["orders_per_s"])
+    distinct = checkout.CheckoutResult(
+        **{
+            **{name: best[name] for name in checkout.CheckoutResult.__dataclass_fields__},
+            "server_errors": warmup.server_errors + sum(row["server_errors"] for row in distinct_rounds),
+            "errors": warmup.errors + sum(row["errors"] for row in distinct_rounds),
+        }
+    )
+    accepted = warmup.orders + sum(row["orders"] for row in distinct_rounds) + hot.orders
+    targets = checkout.checkout_targets(
+        distinct=distinct, hot=hot, verdict=verdict, orders_match=counted["orders"] == accepted
+    )
+    return {
+        "workers": args.checkout_workers,
+        "cpus": os.cpu_count(),
+        "buyers": len(buyers),
+        "products": len(products),
+        "warmup": asdict(warmup),
+        "distinct": {
+            **asdict(distinct),
+            "services_cpu": best["services_cpu"],
+            "other_cpu": best["other_cpu"],
+            "cpu_ms_per_order": best["cpu_ms_per_order"],
+            "rounds": distinct_rounds,
+        },
+        "hot": {
+            **asdict(hot),
+            "services_cpu": hot_cpu.get("services"),
+            "other_cpu": hot_cpu.get("other"),
+            "cpu_ms_per_order": checkout.cpu_ms_per_order(hot_cpu, orders=hot.orders),
+        },
+        "hot_verdict": verdict,
+        "database": {**counted, "accepted": accepted},
+        "mails": mails,
+        "worker_peak_rss_mb": {str(pid): mb for pid, mb in rss.items()},
+        "targets": targets,
+    }
+
+
+def report_checkout(result: dict) -> None:
+    header = (
+        f"{'checkout phase':<18} {'requests':>8} {'orders':>7} {'orders/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'5xx':>4} {'failed':>6} {'services':>8} {'other':>6}  refusals"
+    )
+    say(header)
+    say("-" * len(header))
+    for name, key in (("distinct products", "distinct"), ("hot product", "hot")):
+        row = result[key]
+        say(
+            f"{name:<18} {row['requests']:>8} {row['orders']:>7} {row['orders_per_s']:>8.1f} {row['p50_ms']:>7.1f} "
+            f"{row['p99_ms']:>7.1f} {row['server_errors']:>4} {row['errors']:>6} "
+            f"{_cell(row['services_cpu'], '>8.2f')} {_cell(row['other_cpu'], '>6.2f')}  "
+            f"{json.dumps(row['refusals']) if row['refusals'] else '-'}"
+        )
+    verdict, database = result["hot_verdict"], result["database"]
+    say(
+        f"hot product: {verdict['initial_stock']} in stock, {verdict['sold']} sold (database), {verdict['accepted']} "
+        f"answered 201, {verdict['stock_left']} left: oversell {verdict['oversell']}, lost {verdict['lost']}"
+    )
+    say(f"orders in the database: {database['orders']}; 201 answers (warm-up included): {database['accepted']}")
+    if result["mails"] is not None:
+        say(f"e-mails accepted by the sink: {result['mails']} (a buyer's and a seller's per order)")
+    say("services: cores that a local PostgreSQL/Redis and the mail sink used; other: all other processes.")
+    cost = result["distinct"]["cpu_ms_per_order"]
+    if cost:
+        cores = result["cpus"] or 1
+        say(
+            f"CPU per order (distinct products): gunicorn {cost['gunicorn']:.1f} ms, services {cost['services']:.1f} ms, "
+            f"load generator {cost['load_generator']:.1f} ms; {cores} cores allow at most "
+            f"{cores * 1000 / cost['total']:.0f} orders/s when CPU is the limit"
+        )
+    say("worker peak RSS (VmHWM): " + ", ".join(f"{mb:.0f} MB" for mb in result["worker_peak_rss_mb"].values()))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # A CI timeout or Ctrl-C must still stop gunicorn: turn SIGTERM into an exception too.
@@ -461,7 +703,9 @@ def main(argv: list[str] | None = None) -> int:
     if tool == "wrk" and not loadgen.wrk_path():
         raise SystemExit("--tool wrk: wrk is not installed")
     env = bench_environment()
+    run_reads, run_checkout_scenario = args.only in ("all", "reads"), args.only in ("all", "checkout")
     settings = {
+        "only": args.only,
         "database": database_vendor(env["DATABASE_URL"]),
         "cache": "redis" if env.get("REDIS_URL") else "locmem (per worker)",
         "workers": args.workers,
@@ -473,6 +717,10 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": args.duration,
         "warmup_requests": args.warmup,
         "rounds": args.rounds,
+        "checkout_workers": args.checkout_workers,
+        "buyers": args.buyers,
+        "checkout_products": args.checkout_products,
+        "hot_stock": args.hot_stock,
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }
@@ -480,35 +728,52 @@ def main(argv: list[str] | None = None) -> int:
     say("collectstatic, migrate ...")
     manage(env, "collectstatic", "--noinput", "-v", "0")
     manage(env, "migrate", "--noinput", "-v", "0")
-    say(f"seeding {args.products} products ...")
-    seeded = seed(env, args.products)
-    settings["products"] = seeded["products"]
-    say(f"  {seeded['created']} created in {seeded['seconds']} s; {seeded['products']} visible in Bench Store")
-    search = args.search or seeded["search"]
-    search_terms = [args.search] if args.search else seeded["search_terms"] or [search]
 
-    server = Gunicorn(env, workers=args.workers, threads=args.threads)
     rows: list[dict] = []
     rss: dict[int, float] = {}
-    try:
-        server.start()
-        say(f"gunicorn on {server.base_url}, workers {server.worker_pids()}")
-        to_load = endpoints(slug=seeded["slug"], search=search, search_terms=search_terms)
-        rows = run_endpoints(server, to_load, args, tool)
-        rss = server.peak_rss_mb()
-    finally:
-        server.stop()
+    seeded: dict = {}
+    if run_reads:
+        say(f"seeding {args.products} products ...")
+        seeded = seed(env, args.products)
+        settings["products"] = seeded["products"]
+        say(f"  {seeded['created']} created in {seeded['seconds']} s; {seeded['products']} visible in Bench Store")
+        search = args.search or seeded["search"]
+        search_terms = [args.search] if args.search else seeded["search_terms"] or [search]
+        server = Gunicorn(env, workers=args.workers, threads=args.threads)
+        try:
+            server.start()
+            say(f"gunicorn on {server.base_url}, workers {server.worker_pids()}")
+            to_load = endpoints(slug=seeded["slug"], search=search, search_terms=search_terms)
+            rows = run_endpoints(server, to_load, args, tool)
+            rss = server.peak_rss_mb()
+        finally:
+            server.stop()
+    checkout_result = run_checkout(env, args) if run_checkout_scenario else None
 
+    targets: list[dict] = []
+    disturbed: list[str] = []
     ceiling = next((row["rps"] for row in rows if row["path"] == "/ping" and row["available"]), None)
-    say()
-    report(rows, ceiling)
-    say()
-    say("worker peak RSS (VmHWM): " + ", ".join(f"pid {pid}: {mb:.0f} MB" for pid, mb in rss.items()))
-    targets = check_targets(rows, ceiling, rss)
+    if run_reads:
+        say()
+        report(rows, ceiling)
+        say()
+        say("worker peak RSS (VmHWM): " + ", ".join(f"pid {pid}: {mb:.0f} MB" for pid, mb in rss.items()))
+        targets += check_targets(rows, ceiling, rss)
+        disturbed += [row["name"] for row in rows if (row.get("other_cpu") or 0) > DISTURBED_CORES]
+    if checkout_result and "skipped" not in checkout_result:
+        say()
+        report_checkout(checkout_result)
+        targets += checkout_result["targets"]
+        disturbed += [
+            f"checkout, {phase}"
+            for phase in ("distinct", "hot")
+            if (checkout_result[phase]["other_cpu"] or 0) > DISTURBED_CORES
+        ]
     say()
     for target in targets:
         say(f"  {'PASS' if target['ok'] else 'MISS'}  {target['target']}  (actual: {target['actual']})")
-    disturbed = [row["name"] for row in rows if (row.get("other_cpu") or 0) > DISTURBED_CORES]
+    if checkout_result and "skipped" in checkout_result:
+        say(f"  SKIP  checkout scenario: {checkout_result['skipped']}")
     if disturbed:
         say(f"\nWARNING: other processes were busy during {', '.join(disturbed)}; rerun on a quiet machine.")
     results = {
@@ -518,6 +783,7 @@ def main(argv: list[str] | None = None) -> int:
         "ceiling_rps": ceiling,
         "endpoints": rows,
         "worker_peak_rss_mb": {str(pid): mb for pid, mb in rss.items()},
+        "checkout": checkout_result,
         "targets": targets,
         "disturbed": disturbed,
     }

@@ -1,8 +1,11 @@
-"""The benchmark's catalog: N products in a "Bench Store", created fast and idempotently.
+"""The benchmark's fixtures, created fast and idempotently: N products in a "Bench Store" for
+the read endpoints, and buyers with addresses and a "Bench Checkout Store" for the checkout
+scenario.
 
 Run inside Django by bench/run.py:
     manage.py shell --no-imports -c "from bench.seed import bench_seed; bench_seed(products=5000)"
 It writes one JSON line (what it made, a product slug, a search term) for run.py to read.
+`bench_checkout_seed` and `bench_checkout_count` work the same way for the checkout scenario.
 
 Unlike the demo catalog this skips `product_create`: 5,000 rows one by one would take minutes,
 so it bulk-inserts and then does in bulk what the service does per row (slugs, the search
@@ -19,15 +22,18 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Sum
 from django.utils.text import slugify
+from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import Store, User
+from accounts.models import Address, Store, User
 from accounts.services.stores import store_create
 from catalog.cache import bump_after_commit
 from catalog.demo import CATEGORY_COLOURS, DEMO_SHELVES, demo_categories_ensure, placeholder_image
 from catalog.images import image_process
 from catalog.models import Product, ProductImage
 from catalog.services.products import search_vector_refresh
+from orders.models import Order, OrderItem, OrderItemStatus
 
 BENCH_SELLER = "bench_seller"
 BENCH_STORE = "Bench Store"
@@ -37,21 +43,30 @@ BATCH_SIZE = 500
 IMAGE_NAME = "products/bench/placeholder.jpg"
 THUMBNAIL_NAME = "products/bench/placeholder-thumb.webp"
 
+# The checkout scenario: its store's products are shown only while it runs.
+CHECKOUT_SELLER = "bench_checkout_seller"
+CHECKOUT_STORE = "Bench Checkout Store"
+BUYER_PREFIX = "bench_buyer_"
+HOT_SKU = "BENCH-HOT"
+# Enough that no product of the distinct-products phase sells out, at any rate a run reaches.
+CHECKOUT_STOCK = 10_000
+CHECKOUT_PRICE = Decimal("499.00")
+
 
 def _sku(number: int) -> str:
     # Zero-padded, so SKU order is number order and "beyond N" is a string comparison.
     return f"BENCH-{number:06d}"
 
 
-def _bench_store() -> Store:
-    user = User.objects.filter(username=BENCH_SELLER).first()
+def _bench_store(username: str = BENCH_SELLER, name: str = BENCH_STORE) -> Store:
+    user = User.objects.filter(username=username).first()
     if user is None:
-        # Nobody logs in as the bench seller: it has no usable password.
-        user = User(username=BENCH_SELLER, email="bench_seller@joycart.local", first_name="Bench")
+        # Nobody logs in as a bench seller: it has no usable password.
+        user = User(username=username, email=f"{username}@joycart.local", first_name="Bench")
         user.set_unusable_password()
         user.save()
     store = Store.objects.filter(user=user).first()
-    return store or store_create(user=user, name=BENCH_STORE, description="Load-benchmark fixture.")
+    return store or store_create(user=user, name=name, description="Load-benchmark fixture.")
 
 
 def _placeholder_files() -> tuple[str, str]:
@@ -126,6 +141,8 @@ def bench_seed(*, products: int) -> dict:
         mine = Product.objects.filter(store=store)
         mine.filter(sku__gt=_sku(products), is_active=True).update(is_active=False)
         mine.filter(sku__lte=_sku(products), is_active=False).update(is_active=True)
+        # The checkout scenario's products are shown only while it runs (bench_checkout_seed).
+        Product.objects.filter(store__user__username=CHECKOUT_SELLER, is_active=True).update(is_active=False)
         if missing:
             search_vector_refresh(mine)
         bump_after_commit()
@@ -137,6 +154,116 @@ def bench_seed(*, products: int) -> dict:
         "search": SEARCH_TERM,
         "search_matches": mine.filter(is_active=True, brand__iexact=SEARCH_TERM).count(),
         "seconds": round(time.perf_counter() - started, 2),
+    }
+    sys.stdout.write(json.dumps(report) + "\n")
+    return report
+
+
+# --- The checkout scenario ----------------------------------------------------------------
+
+
+def _checkout_sku(number: int) -> str:
+    return f"BENCH-CO-{number:06d}"
+
+
+def _buyers(count: int) -> list[User]:
+    """`bench_buyer_01`... with one default address each. They never log in: run.py mints their tokens."""
+    names = [f"{BUYER_PREFIX}{number:02d}" for number in range(1, count + 1)]
+    existing = set(User.objects.filter(username__in=names).values_list("username", flat=True))
+    fresh = []
+    for name in names:
+        if name not in existing:
+            user = User(username=name, email=f"{name}@joycart.local", first_name="Bench")
+            user.set_unusable_password()
+            fresh.append(user)
+    User.objects.bulk_create(fresh)
+    users = list(User.objects.filter(username__in=names).order_by("username"))
+    with_address = set(Address.objects.filter(user__in=users).values_list("user_id", flat=True))
+    Address.objects.bulk_create(
+        Address(
+            user=user,
+            name=f"Bench Buyer {user.username[len(BUYER_PREFIX) :]}",
+            phone="9876543210",
+            line1="1 Load Test Lane",
+            city="Bengaluru",
+            state="KA",
+            pincode="560001",
+            is_default=True,
+        )
+        for user in users
+        if user.pk not in with_address
+    )
+    return users
+
+
+def _checkout_products(store: Store, count: int, categories: dict) -> None:
+    wanted = {_checkout_sku(number): f"Bench Checkout Item {number}" for number in range(1, count + 1)}
+    wanted[HOT_SKU] = "Bench Hot Deal"
+    existing = set(Product.objects.filter(store=store).values_list("sku", flat=True))
+    Product.objects.bulk_create(
+        [
+            Product(
+                store=store,
+                title=title,
+                slug=slugify(f"{title}-{sku}"),
+                category=categories["electronics"],
+                sku=sku,
+                price=CHECKOUT_PRICE,
+                stock=0,
+                is_active=False,
+            )
+            for sku, title in wanted.items()
+            if sku not in existing
+        ],
+        batch_size=BATCH_SIZE,
+    )
+
+
+def bench_checkout_seed(*, buyers: int, products: int, hot_stock: int) -> dict:
+    """Buyers, their addresses and tokens; `products` products with ample stock; the hot product
+    with exactly `hot_stock`. The previous run's bench orders are deleted, so every run starts
+    from the same state and the hot product's orders are this run's alone."""
+    started = time.perf_counter()
+    categories = demo_categories_ensure()
+    store = _bench_store(CHECKOUT_SELLER, CHECKOUT_STORE)
+    users = _buyers(buyers)
+    with transaction.atomic():
+        deleted = Order.objects.filter(buyer__username__startswith=BUYER_PREFIX).count()
+        Order.objects.filter(buyer__username__startswith=BUYER_PREFIX).delete()
+        _checkout_products(store, products, categories)
+        mine = Product.objects.filter(store=store)
+        mine.update(is_active=False)
+        numbered = mine.filter(sku__in=[_checkout_sku(number) for number in range(1, products + 1)])
+        numbered.update(stock=CHECKOUT_STOCK, is_active=True)
+        mine.filter(sku=HOT_SKU).update(stock=hot_stock, is_active=True)
+        bump_after_commit()
+    addresses = dict(Address.objects.filter(user__in=users, is_default=True).values_list("user_id", "pk"))
+    report = {
+        "buyers": [
+            {"username": user.username, "token": str(AccessToken.for_user(user)), "address_id": addresses[user.pk]}
+            for user in users
+        ],
+        "product_ids": list(numbered.order_by("sku").values_list("pk", flat=True)),
+        "hot_product_id": mine.get(sku=HOT_SKU).pk,
+        "hot_stock": hot_stock,
+        "deleted_orders": deleted,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    sys.stdout.write(json.dumps(report) + "\n")
+    return report
+
+
+def bench_checkout_count(*, hot_product_id: int) -> dict:
+    """What the database says was sold: the bench buyers' orders, and the hot product's units."""
+    orders = Order.objects.filter(buyer__username__startswith=BUYER_PREFIX)
+    hot_items = OrderItem.objects.filter(order__in=orders, product_id=hot_product_id).exclude(
+        status=OrderItemStatus.CANCELLED
+    )
+    report = {
+        "orders": orders.count(),
+        "hot_orders": hot_items.values("order_id").distinct().count(),
+        "hot_sold": hot_items.aggregate(units=Sum("quantity"))["units"] or 0,
+        "hot_stock_left": Product.objects.values_list("stock", flat=True).get(pk=hot_product_id),
     }
     sys.stdout.write(json.dumps(report) + "\n")
     return report

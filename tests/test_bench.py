@@ -1,12 +1,31 @@
-"""The benchmark's pure parts: wrk output parsing, the summary maths, the load generators."""
+"""The benchmark's pure parts: wrk output parsing, the summary maths, the load generators, and
+the checkout scenario's load, verdict and targets."""
 
+import json
+import signal
+import smtplib
 import socket
+import subprocess
+import sys
 import threading
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
+from bench.checkout import (
+    CHECKOUT_PATH,
+    Answer,
+    Buyer,
+    CheckoutResult,
+    checkout_load,
+    checkout_targets,
+    error_code,
+    hot_verdict,
+    summarize_checkout,
+)
 from bench.loadgen import (
     CACHE_BUSTER,
     UncachedPaths,
@@ -17,6 +36,8 @@ from bench.loadgen import (
     wrk_load,
     wrk_path,
 )
+
+BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 
 WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8000/
@@ -256,3 +277,209 @@ def test_wrk_with_the_lua_script_asks_for_each_path_once(server):
 
 def _query(path: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(path).query)
+
+
+# --- the checkout scenario (bench/checkout.py, bench/smtp_sink.py) ----------------------
+
+
+def test_error_code_reads_the_stable_code_or_names_the_status():
+    assert error_code(400, b'{"detail": "Sold out.", "code": "out_of_stock"}') == "out_of_stock"
+    assert error_code(400, b'{"quantity": ["Too many."]}') == "invalid_input"
+    assert error_code(401, b'{"detail": "Not logged in."}') == "http_401"
+    assert error_code(502, b"<html>Bad gateway</html>") == "http_502"
+    assert error_code(400, b"[]") == "http_400"
+
+
+def test_summarize_checkout_counts_orders_refusals_by_code_and_5xx():
+    answers = [
+        Answer(0.010, 201),
+        Answer(0.030, 201),
+        Answer(0.020, 201),
+        Answer(0.002, 400, "out_of_stock"),
+        Answer(0.004, 400, "out_of_stock"),
+        Answer(0.003, 409, "idempotency_key_reused"),
+        Answer(0.500, 500, "http_500"),
+        Answer(0.001, 200),
+    ]
+
+    result = summarize_checkout(answers, errors=2, seconds=2.0)
+
+    assert (result.requests, result.orders, result.server_errors, result.errors) == (8, 3, 1, 2)
+    assert result.orders_per_s == pytest.approx(1.5), "only 201s are orders; a 200 replay is not"
+    assert result.refusals == {"idempotency_key_reused": 1, "out_of_stock": 2}
+    assert result.statuses == {200: 1, 201: 3, 400: 2, 409: 1, 500: 1}
+    assert result.p50_ms == pytest.approx(7.0), "refusals count in the latencies too"
+    assert result.p99_ms == pytest.approx(500 - 0.07 * (500 - 30), rel=1e-6)
+    assert summarize_checkout([], errors=0, seconds=0).orders_per_s == 0.0
+
+
+@pytest.mark.parametrize(
+    ("sold", "left", "accepted", "ok", "oversell", "lost"),
+    [
+        (200, 0, 200, True, 0, 0),
+        (203, 0, 203, False, 3, -3),  # oversold: more orders than stock
+        (200, 0, 199, False, 0, 0),  # a unit sold that no buyer was told about
+        (190, 0, 190, False, -10, 10),  # stock vanished without an order
+        (150, 50, 150, False, -50, 0),  # the rush stopped before selling out
+    ],
+)
+def test_hot_verdict_passes_only_an_exact_sell_out(sold, left, accepted, ok, oversell, lost):
+    verdict = hot_verdict(initial_stock=200, accepted=accepted, sold=sold, stock_left=left)
+
+    assert (verdict["ok"], verdict["oversell"], verdict["lost"]) == (ok, oversell, lost)
+    assert verdict["sold_out"] == (left == 0)
+
+
+def _result(**overrides) -> CheckoutResult:
+    values = {
+        "requests": 1500,
+        "seconds": 10.0,
+        "orders": 1500,
+        "orders_per_s": 150.0,
+        "p50_ms": 80.0,
+        "p99_ms": 250.0,
+        "refusals": {},
+        "server_errors": 0,
+        "errors": 0,
+    }
+    return CheckoutResult(**{**values, **overrides})
+
+
+def _misses(**kwargs) -> list[str]:
+    fine = {
+        "distinct": _result(),
+        "hot": _result(orders=200),
+        "verdict": hot_verdict(initial_stock=200, accepted=200, sold=200, stock_left=0),
+        "orders_match": True,
+    }
+    return [target["target"] for target in checkout_targets(**{**fine, **kwargs}) if not target["ok"]]
+
+
+def test_checkout_targets_pass_a_good_run_and_miss_each_failure():
+    assert _misses() == []
+    assert _misses(distinct=_result(orders_per_s=99.9)) == ["checkout, distinct products ≥ 100 orders/s"]
+    assert _misses(distinct=_result(p99_ms=300.0)) == ["checkout, distinct products p99 < 300 ms"]
+    assert _misses(hot=_result(server_errors=1)) == ["checkout, no 5xx and no failed requests (both phases)"]
+    assert _misses(distinct=_result(errors=1)) == ["checkout, no 5xx and no failed requests (both phases)"]
+    oversold = hot_verdict(initial_stock=200, accepted=201, sold=201, stock_left=0)
+    assert _misses(verdict=oversold) == ["checkout, hot product: zero oversell, sold out exactly"]
+    assert _misses(orders_match=False) == ["checkout, every 201 is one order in the database"]
+    assert _misses(distinct=_result(requests=0, p99_ms=0.0, orders_per_s=0.0)) == [
+        "checkout, distinct products ≥ 100 orders/s",
+        "checkout, distinct products p99 < 300 ms",
+    ]
+
+
+class _ShopServer(ThreadingHTTPServer):
+    """A stand-in checkout endpoint: one unit per 201 while `stock` lasts, then out_of_stock."""
+
+    daemon_threads = True
+
+    def __init__(self, stock: int) -> None:
+        super().__init__(("127.0.0.1", 0), _ShopHandler)
+        self.lock = threading.Lock()
+        self.stock = stock
+        self.requests: list[dict] = []
+
+
+class _ShopHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        shop: _ShopServer = self.server
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with shop.lock:
+            shop.requests.append(
+                {
+                    "path": self.path,
+                    "auth": self.headers["Authorization"],
+                    "key": self.headers["Idempotency-Key"],
+                    **body,
+                }
+            )
+            sold = shop.stock > 0
+            shop.stock -= sold
+        status, payload = (201, {"id": 1}) if sold else (400, {"detail": "Sold out.", "code": "out_of_stock"})
+        content = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def shop():
+    servers = []
+
+    def start(stock: int) -> _ShopServer:
+        httpd = _ShopServer(stock)
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(httpd)
+        return httpd
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+BUYERS = [Buyer(token=f"token-{number}", address_id=100 + number) for number in range(4)]
+
+
+def test_checkout_load_rotates_products_with_a_new_key_and_the_buyers_own_token(shop):
+    server = shop(stock=10**6)
+
+    result = checkout_load(_url(server, ""), buyers=BUYERS, product_ids=[7, 8, 9], key_prefix="run1-d", seconds=0.5)
+
+    sent = server.requests
+    assert result.requests == result.orders == len(sent) > 10
+    assert (result.server_errors, result.errors, result.refusals) == (0, 0, {})
+    assert {request["path"] for request in sent} == {CHECKOUT_PATH}
+    keys = [request["key"] for request in sent]
+    assert len(set(keys)) == len(keys), "every request is a new order, never a replay"
+    assert sorted(keys) == sorted(f"run1-d-{number}" for number in range(len(sent)))
+    for request in sent:
+        number = int(request["key"].rsplit("-", 1)[1])
+        assert request["product_id"] == [7, 8, 9][number % 3], "round robin over the products"
+        buyer = next(buyer for buyer in BUYERS if request["auth"] == f"Bearer {buyer.token}")
+        assert request["address_id"] == buyer.address_id, "each buyer sends its own address"
+        assert (request["source"], request["quantity"], request["payment_method"]) == ("buy_now", 1, "COD")
+    assert {request["auth"] for request in sent} == {f"Bearer {buyer.token}" for buyer in BUYERS}
+
+
+def test_checkout_load_until_sold_out_stops_each_buyer_at_its_first_out_of_stock(shop):
+    server = shop(stock=25)
+
+    result = checkout_load(
+        _url(server, ""), buyers=BUYERS, product_ids=[42], key_prefix="hot", seconds=30, until_sold_out=True
+    )
+
+    assert result.orders == 25
+    assert result.refusals == {"out_of_stock": len(BUYERS)}, "one refusal per buyer, then it stops"
+    assert result.requests == len(server.requests) == 25 + len(BUYERS)
+    assert result.seconds < 10, "stopped by the sell-out, not the deadline"
+
+
+def test_smtp_sink_accepts_mail_from_smtplib_and_counts_it():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(BENCH_DIR / "smtp_sink.py"), f"--port={port}"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert sink.stdout.readline().strip() == "ready"
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+            for number in range(3):
+                message = EmailMessage()
+                message["Subject"], message["From"], message["To"] = f"Order {number}", "shop@x.in", "buyer@x.in"
+                message.set_content("Your order of ₹1,499.00 is placed.\n.\nA line with only a dot, escaped.")
+                client.send_message(message)
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        out, _ = sink.communicate(timeout=10)
+    assert out.splitlines()[-1] == "messages 3"

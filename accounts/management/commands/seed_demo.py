@@ -1,6 +1,6 @@
 """Demo data for `make run`. Idempotent: running it again changes nothing that exists.
 
-Later apps add steps (products, orders) to DEMO_STEPS.
+Each app adds its step to DEMO_STEPS: users and stores, then the catalog, then orders.
 """
 
 from dataclasses import dataclass
@@ -13,6 +13,7 @@ from accounts.models import Address, User
 from accounts.services.addresses import address_create
 from accounts.services.stores import store_create
 from catalog.demo import catalog_summary, seed_catalog
+from orders.demo import orders_summary, seed_orders
 
 DEMO_PASSWORD = "joycart-demo-2026"  # noqa: S105 - a published demo password, printed on purpose
 
@@ -68,11 +69,11 @@ def seed_users() -> None:
             _ensure_user(spec)
 
 
-DEMO_STEPS = [seed_users, seed_catalog]
+DEMO_STEPS = [seed_users, seed_catalog, seed_orders]
 
 
 class Command(BaseCommand):
-    help = "Create demo users, stores, addresses and products (idempotent) and print the logins."
+    help = "Create demo users, stores, addresses, products and orders (idempotent) and print the logins."
 
     def handle(self, *args, **options):
         for step in DEMO_STEPS:
@@ -84,3 +85,4 @@ class Command(BaseCommand):
             self.stdout.write(f"  {spec.role:<8} {spec.username}{extra}")
         self.stdout.write("The admin also logs in to the Django admin at http://127.0.0.1:8000/admin/")
         self.stdout.write(catalog_summary())
+        self.stdout.write(orders_summary())
