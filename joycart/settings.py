@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -254,26 +255,42 @@ STORAGES = {
     },
 }
 
+# --- Background tasks -----------------------------------------------------------------
+# Django's task framework. Production queues tasks in the database (django-tasks-db), in the
+# same transaction as the data they are about, and `manage.py db_worker` runs them. The
+# embedded default and the tests run each task at once (after commit: joycart.tasks).
+# DJANGO_TASKS_BACKEND=immediate|database overrides the choice.
+TASKS_BACKEND = os.environ.get("DJANGO_TASKS_BACKEND", "immediate" if DEBUG else "database")
+if TASKS_BACKEND not in ("immediate", "database"):
+    sys.exit("ImproperlyConfigured: DJANGO_TASKS_BACKEND must be immediate or database.")
+TASKS = {
+    "default": {
+        "BACKEND": "django.tasks.backends.immediate.ImmediateBackend"
+        if TASKS_BACKEND == "immediate"
+        else "django_tasks_db.DatabaseBackend"
+    }
+}
+
 # --- E-mail ---------------------------------------------------------------------------
 # EMAIL_URL (smtp://user:pass@host:587/?tls=True) configures SMTP. Without it, DEBUG prints
 # e-mail to the console and production hands it to an MTA on localhost:25.
 EMAIL_URL = os.environ.get("EMAIL_URL", "" if DEBUG else "smtp://localhost:25")
 if EMAIL_URL:
     _email = dj_email_url.parse(EMAIL_URL)
-    MAILERS = {
-        "default": {
-            "BACKEND": _email["EMAIL_BACKEND"],
-            "OPTIONS": {
-                "host": _email["EMAIL_HOST"],
-                "port": _email["EMAIL_PORT"],
-                "username": _email["EMAIL_HOST_USER"],
-                "password": _email["EMAIL_HOST_PASSWORD"],
-                "use_tls": _email["EMAIL_USE_TLS"],
-                "use_ssl": _email["EMAIL_USE_SSL"],
-                "timeout": _email["EMAIL_TIMEOUT"] or 10,
-            },
+    if not _email.get("EMAIL_BACKEND"):
+        sys.exit("ImproperlyConfigured: EMAIL_URL has an unknown scheme; use smtp://, submission:// or smtps://.")
+    MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"]}}
+    # Only the SMTP backend takes connection options; console://, dummy:// and the like take none.
+    if _email["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+        MAILERS["default"]["OPTIONS"] = {
+            "host": _email["EMAIL_HOST"],
+            "port": _email["EMAIL_PORT"],
+            "username": _email["EMAIL_HOST_USER"],
+            "password": _email["EMAIL_HOST_PASSWORD"],
+            "use_tls": _email["EMAIL_USE_TLS"],
+            "use_ssl": _email["EMAIL_USE_SSL"],
+            "timeout": _email["EMAIL_TIMEOUT"] or 10,
         }
-    }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "JoyCart <no-reply@joycart.local>")

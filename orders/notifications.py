@@ -1,10 +1,10 @@
 """E-mails about orders: to the buyer when an order is placed and when an item ships, is
 delivered or is cancelled; to a seller when new items arrive and when someone else cancels one.
 
-Services call the `*_notify` functions inside their transaction; the mail is built and
-sent only after commit (`transaction.on_commit`), from fresh rows, so a rolled-back order
-never mails anyone. A mail server that is down must not undo or fail an order, so send
-errors are logged and swallowed, and the callbacks are registered as robust.
+Services call the `*_notify` functions inside their transaction. They enqueue a background
+task with the data (joycart.tasks), so a rolled-back order never mails anyone and the request
+never waits for a mail server. The task builds the mail from fresh rows. A mail server that is
+down must not undo or fail an order, so send errors are logged and swallowed.
 """
 
 import logging
@@ -13,9 +13,9 @@ from smtplib import SMTPException
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 
+from joycart.tasks import enqueue_with_transaction
 from orders.models import ActorRole, Order, OrderEvent, OrderItemStatus
 
 logger = logging.getLogger(__name__)
@@ -24,11 +24,15 @@ BUYER_MAIL_ON = frozenset({OrderItemStatus.SHIPPED, OrderItemStatus.DELIVERED, O
 
 
 def order_placed_notify(*, order_id: int) -> None:
-    transaction.on_commit(lambda: _order_placed_send(order_id=order_id), robust=True)
+    from orders.tasks import order_placed_email_send
+
+    enqueue_with_transaction(order_placed_email_send, order_id=order_id)
 
 
 def order_item_moved_notify(*, event_id: int) -> None:
-    transaction.on_commit(lambda: _item_moved_send(event_id=event_id), robust=True)
+    from orders.tasks import order_item_moved_email_send
+
+    enqueue_with_transaction(order_item_moved_email_send, event_id=event_id)
 
 
 def _send(*, template: str, subject: str, to: str, context: dict) -> None:
@@ -47,7 +51,7 @@ def _send(*, template: str, subject: str, to: str, context: dict) -> None:
         logger.exception("Could not send the %r e-mail to %s", template, to)
 
 
-def _order_placed_send(*, order_id: int) -> None:
+def order_placed_send(*, order_id: int) -> None:
     order = (
         Order.objects.select_related("buyer", "payment")
         .prefetch_related("items__seller__user")
@@ -75,7 +79,7 @@ def _order_placed_send(*, order_id: int) -> None:
         )
 
 
-def _item_moved_send(*, event_id: int) -> None:
+def item_moved_send(*, event_id: int) -> None:
     event = OrderEvent.objects.select_related("order__buyer", "item__seller__user", "actor").filter(pk=event_id).first()
     if event is None or event.item is None:
         return

@@ -158,3 +158,40 @@ class TestItemMoves:
         with django_capture_on_commit_callbacks(execute=True), pytest.raises(InvalidTransition):
             order_item_cancel(item_id=placed.pk, actor=buyer, reason="Second")
         assert mail.outbox == []
+
+
+class TestOnTheDatabaseQueue:
+    """Production queues mail tasks in the database, in the transaction that placed the order."""
+
+    @pytest.fixture(autouse=True)
+    def _database_queue(self, settings):
+        settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+    def test_placing_an_order_queues_its_mails_and_sends_nothing_in_the_request(self, buyer, product):
+        from django_tasks_db.models import DBTaskResult
+
+        order = buy_now(buyer, product, 1)
+        assert mail.outbox == []
+        [queued] = DBTaskResult.objects.all()
+        assert queued.task_path == "orders.tasks.order_placed_email_send"
+        assert queued.args_kwargs["kwargs"] == {"order_id": order.pk}
+
+    def test_an_order_rolled_back_after_placing_leaves_no_mail_task(self, buyer, product):
+        from django.db import transaction
+        from django_tasks_db.models import DBTaskResult
+
+        with pytest.raises(RuntimeError), transaction.atomic():
+            buy_now(buyer, product, 1)
+            raise RuntimeError("something later in the same transaction failed")
+        assert not Order.objects.exists()
+        assert not DBTaskResult.objects.exists()
+
+    def test_the_worker_sends_the_queued_mails(self, buyer, product):
+        from django.core.management import call_command
+
+        buy_now(buyer, product, 1)
+        call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+        assert [message.subject for message in sent_to(buyer.email)] == [
+            f"Your JoyCart order {Order.objects.get().number} is placed"
+        ]
+        assert sent_to(product.store.user.email)
