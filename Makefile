@@ -39,9 +39,13 @@ help: ## List the targets
 	@echo
 	@echo "Variables: PYTHON=/path/to/python3.12+   PYTEST_ARGS=\"-m 'not e2e'\""
 
-run: $(RUNTIME_STAMP) ## Migrate, load demo data, start the dev server on http://127.0.0.1:8000
+# The Razorpay sandbox gateway (payments/sandbox) runs in the background beside the dev server and
+# is stopped when the dev server exits, however it exits (the trap also covers Ctrl-C).
+run: $(RUNTIME_STAMP) ## Migrate, load demo data, start the sandbox gateway and the dev server on http://127.0.0.1:8000
 	$(VENV_PY) manage.py migrate --noinput
 	$(VENV_PY) manage.py seed_demo
+	@$(VENV_PY) manage.py run_sandbox_gateway & sandbox=$$!; \
+	trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
 	$(VENV_PY) manage.py runserver 127.0.0.1:8000
 
 test: $(DEV_STAMP) ## Run the test suite (extra pytest options: PYTEST_ARGS=...)

@@ -295,6 +295,43 @@ else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "JoyCart <no-reply@joycart.local>")
 
+# --- Payments (Razorpay) --------------------------------------------------------------
+# Real keys select the real gateway, and then all three must be set. Without keys the embedded
+# default is the local sandbox gateway (payments/sandbox/, `manage.py run_sandbox_gateway`),
+# whose fixed development credentials below only ever talk to that sandbox on 127.0.0.1.
+# Production (DJANGO_DEBUG=0) refuses to fall back to it silently: it needs the keys, or an
+# explicit PAYMENTS_SANDBOX=1 (benchmarks, demos).
+SANDBOX_GATEWAY_PORT = int(os.environ.get("SANDBOX_GATEWAY_PORT", "8765"))
+SANDBOX_RAZORPAY_CREDENTIALS = {
+    "RAZORPAY_KEY_ID": "rzp_test_sandbox",
+    "RAZORPAY_KEY_SECRET": "sandbox-key-secret",
+    "RAZORPAY_WEBHOOK_SECRET": "sandbox-webhook-secret",
+}
+_razorpay_env = {name: os.environ.get(name, "") for name in SANDBOX_RAZORPAY_CREDENTIALS}
+PAYMENTS_SANDBOX = env_bool("PAYMENTS_SANDBOX", not any(_razorpay_env.values()))
+if PAYMENTS_SANDBOX and not DEBUG and not os.environ.get("PAYMENTS_SANDBOX"):
+    sys.exit(
+        "ImproperlyConfigured: set the RAZORPAY_KEY_ID environment variable (with RAZORPAY_KEY_SECRET and "
+        "RAZORPAY_WEBHOOK_SECRET; required when DJANGO_DEBUG=0), or PAYMENTS_SANDBOX=1 for the sandbox gateway."
+    )
+if PAYMENTS_SANDBOX:
+    _razorpay = {name: _razorpay_env[name] or default for name, default in SANDBOX_RAZORPAY_CREDENTIALS.items()}
+    RAZORPAY_BASE_URL = os.environ.get("RAZORPAY_BASE_URL", f"http://127.0.0.1:{SANDBOX_GATEWAY_PORT}")
+else:
+    for _name, _value in _razorpay_env.items():
+        if not _value:
+            sys.exit(
+                f"ImproperlyConfigured: set the {_name} environment variable (the real Razorpay gateway needs it)."
+            )
+    _razorpay = _razorpay_env
+    RAZORPAY_BASE_URL = os.environ.get("RAZORPAY_BASE_URL", "https://api.razorpay.com")
+RAZORPAY_KEY_ID = _razorpay["RAZORPAY_KEY_ID"]
+RAZORPAY_KEY_SECRET = _razorpay["RAZORPAY_KEY_SECRET"]
+RAZORPAY_WEBHOOK_SECRET = _razorpay["RAZORPAY_WEBHOOK_SECRET"]
+RAZORPAY_TIMEOUT_SECONDS = float(os.environ.get("RAZORPAY_TIMEOUT_SECONDS", "10"))
+# Where the sandbox delivers its signed webhooks (the app's own endpoint under `make run`).
+SANDBOX_WEBHOOK_URL = os.environ.get("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8000/api/v1/payments/razorpay/webhook/")
+
 # --- Production hardening -------------------------------------------------------------
 if not DEBUG:
     # Deployed behind a TLS-terminating proxy (Render, Heroku, nginx) that sets X-Forwarded-Proto.

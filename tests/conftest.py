@@ -124,3 +124,50 @@ def bearer_client(user) -> APIClient:
     response = client.post("/api/v1/auth/token/", {"username": user.username, "password": TEST_PASSWORD}, format="json")
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.data['access']}")
     return client
+
+
+# --- the Razorpay sandbox gateway (payments/sandbox) ----------------------------------
+
+SANDBOX_KEY_ID = "rzp_test_fixture"
+SANDBOX_KEY_SECRET = "fixture-key-secret"
+SANDBOX_WEBHOOK_SECRET = "fixture-webhook-secret"
+RAZORPAY_WEBHOOK_PATH = "/api/v1/payments/razorpay/webhook/"
+
+
+@pytest.fixture
+def sandbox_gateway(settings):
+    """A fresh Razorpay sandbox on a free port of 127.0.0.1, with settings.RAZORPAY_* pointing at it, so
+    `payments.gateway.get_gateway()` (rebuilt for the test) reaches it through the real SDK.
+
+    Webhooks go nowhere until a test sets `sandbox_gateway.webhook_url`, e.g. to
+    `live_server.url + RAZORPAY_WEBHOOK_PATH` (or use the `sandbox_webhooks_to_live_server` fixture).
+    Refunds settle 0.1 s after creation; failed deliveries are retried after 0.05, 0.1 and 0.2 s.
+    """
+    from payments.gateway import get_gateway
+    from payments.sandbox import SandboxGateway
+
+    sandbox = SandboxGateway(
+        SANDBOX_KEY_ID,
+        SANDBOX_KEY_SECRET,
+        SANDBOX_WEBHOOK_SECRET,
+        refund_delay=0.1,
+        webhook_retry_delays=(0.05, 0.1, 0.2),
+        webhook_timeout=5.0,
+    ).start()
+    settings.PAYMENTS_SANDBOX = True
+    settings.RAZORPAY_KEY_ID = SANDBOX_KEY_ID
+    settings.RAZORPAY_KEY_SECRET = SANDBOX_KEY_SECRET
+    settings.RAZORPAY_WEBHOOK_SECRET = SANDBOX_WEBHOOK_SECRET
+    settings.RAZORPAY_BASE_URL = sandbox.base_url
+    settings.RAZORPAY_TIMEOUT_SECONDS = 5
+    get_gateway.cache_clear()
+    yield sandbox
+    sandbox.stop()
+    get_gateway.cache_clear()
+
+
+@pytest.fixture
+def sandbox_webhooks_to_live_server(sandbox_gateway, live_server):
+    """The sandbox, delivering its signed webhooks to the app's endpoint on pytest-django's live server."""
+    sandbox_gateway.webhook_url = live_server.url + RAZORPAY_WEBHOOK_PATH
+    return sandbox_gateway

@@ -1,5 +1,6 @@
 """Settings are read from the environment; production refuses to start without its secrets."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,10 +11,16 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_SECRET = "p" * 30 + "-Q7x!9zR2#kL4mN8vB6cX1jH5gF3dS0aW"
+RAZORPAY_KEYS = {
+    "RAZORPAY_KEY_ID": "rzp_live_productionkey",
+    "RAZORPAY_KEY_SECRET": "production-key-secret",
+    "RAZORPAY_WEBHOOK_SECRET": "production-webhook-secret",
+}
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    prefixes = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "RAZORPAY_", "PAYMENTS_SANDBOX", "SANDBOX_")
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -34,7 +41,7 @@ def test_debug_off_without_secret_key_stops_with_the_variable_name():
 def test_check_deploy_is_clean_under_production_settings():
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING",
-        DJANGO_DEBUG="0", DJANGO_SECRET_KEY=PRODUCTION_SECRET, DJANGO_ALLOWED_HOSTS="example.com",
+        DJANGO_DEBUG="0", DJANGO_SECRET_KEY=PRODUCTION_SECRET, DJANGO_ALLOWED_HOSTS="example.com", **RAZORPAY_KEYS,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)" in result.stdout
@@ -77,6 +84,7 @@ def test_collectstatic_works_with_cloudinary_configured_and_no_network(tmp_path)
         "DJANGO_ALLOWED_HOSTS": "example.com",
         "CLOUDINARY_URL": "cloudinary://123456789012345:fake-secret@joycart-test",
         "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
+        **RAZORPAY_KEYS,
     }
     result = manage("collectstatic", "--noinput", **env)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -88,3 +96,71 @@ def test_collectstatic_works_with_cloudinary_configured_and_no_network(tmp_path)
     assert manage("shell", "--no-imports", "-c", storage).stdout.strip() == "FileSystemStorage"
     order = "from django.conf import settings as s; a = s.INSTALLED_APPS; print(a.index('cloudinary_storage') > a.index('django.contrib.staticfiles'))"
     assert manage("shell", "--no-imports", "-c", order, **env).stdout.strip() == "True"
+
+
+PAYMENT_SETTINGS = (
+    "from django.conf import settings as s; import json; print(json.dumps({n: getattr(s, n) for n in "
+    "['PAYMENTS_SANDBOX', 'RAZORPAY_KEY_ID', 'RAZORPAY_KEY_SECRET', 'RAZORPAY_WEBHOOK_SECRET', "
+    "'RAZORPAY_BASE_URL', 'RAZORPAY_TIMEOUT_SECONDS']}))"
+)
+PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": PRODUCTION_SECRET, "DJANGO_ALLOWED_HOSTS": "example.com"}
+
+
+def payment_settings(**env: str) -> dict:
+    result = manage("shell", "--no-imports", "-c", PAYMENT_SETTINGS, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_without_keys_the_development_default_is_the_sandbox_gateway():
+    assert payment_settings() == {
+        "PAYMENTS_SANDBOX": True,
+        "RAZORPAY_KEY_ID": "rzp_test_sandbox",
+        "RAZORPAY_KEY_SECRET": "sandbox-key-secret",
+        "RAZORPAY_WEBHOOK_SECRET": "sandbox-webhook-secret",
+        "RAZORPAY_BASE_URL": "http://127.0.0.1:8765",
+        "RAZORPAY_TIMEOUT_SECONDS": 10.0,
+    }
+    moved = payment_settings(SANDBOX_GATEWAY_PORT="9911", RAZORPAY_TIMEOUT_SECONDS="2.5")
+    assert (moved["RAZORPAY_BASE_URL"], moved["RAZORPAY_TIMEOUT_SECONDS"]) == ("http://127.0.0.1:9911", 2.5)
+
+
+def test_real_keys_select_the_real_gateway():
+    assert payment_settings(**PRODUCTION, **RAZORPAY_KEYS) == {
+        "PAYMENTS_SANDBOX": False,
+        **RAZORPAY_KEYS,
+        "RAZORPAY_BASE_URL": "https://api.razorpay.com",
+        "RAZORPAY_TIMEOUT_SECONDS": 10.0,
+    }
+
+
+def test_debug_off_without_keys_stops_naming_razorpay_key_id():
+    result = manage("check", **PRODUCTION)
+    assert result.returncode != 0
+    assert "RAZORPAY_KEY_ID" in result.stderr
+    assert "PAYMENTS_SANDBOX=1" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_debug_off_may_use_the_sandbox_only_when_asked_explicitly():
+    configured = payment_settings(**PRODUCTION, PAYMENTS_SANDBOX="1")
+    assert configured["PAYMENTS_SANDBOX"] is True
+    assert configured["RAZORPAY_KEY_ID"] == "rzp_test_sandbox"
+    assert configured["RAZORPAY_BASE_URL"] == "http://127.0.0.1:8765"
+
+
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [
+        ({"RAZORPAY_KEY_ID": "rzp_live_x"}, "RAZORPAY_KEY_SECRET"),
+        ({"RAZORPAY_KEY_ID": "rzp_live_x", "RAZORPAY_KEY_SECRET": "s"}, "RAZORPAY_WEBHOOK_SECRET"),
+        ({"RAZORPAY_KEY_SECRET": "s", "RAZORPAY_WEBHOOK_SECRET": "w"}, "RAZORPAY_KEY_ID"),
+        ({"PAYMENTS_SANDBOX": "0"}, "RAZORPAY_KEY_ID"),
+    ],
+)
+@pytest.mark.parametrize("debug", ["1", "0"])
+def test_a_partial_set_of_keys_stops_naming_the_missing_one(env, missing, debug):
+    result = manage("check", **{**PRODUCTION, "DJANGO_DEBUG": debug}, **env)
+    assert result.returncode != 0
+    assert f"set the {missing} environment variable" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.test_settings import PRODUCTION_SECRET, manage
+from tests.test_settings import PRODUCTION_SECRET, RAZORPAY_KEYS, manage
 
 PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": PRODUCTION_SECRET, "DJANGO_ALLOWED_HOSTS": "example.com"}
 PRINT_MAILER = "import json; from django.conf import settings; print(json.dumps(settings.MAILERS['default']))"
@@ -51,7 +51,7 @@ def test_an_email_url_with_an_unknown_scheme_stops_with_the_variable_name():
 
 def test_tasks_run_at_once_in_development_and_queue_in_the_database_in_production():
     assert manage("shell", "--no-imports", "-c", PRINT_TASKS).stdout.strip().endswith("ImmediateBackend")
-    production = manage("shell", "--no-imports", "-c", PRINT_TASKS, **PRODUCTION)
+    production = manage("shell", "--no-imports", "-c", PRINT_TASKS, **PRODUCTION, **RAZORPAY_KEYS)
     assert production.stdout.strip() == "django_tasks_db.DatabaseBackend", production.stderr
     forced = manage("shell", "--no-imports", "-c", PRINT_TASKS, DJANGO_TASKS_BACKEND="database")
     assert forced.stdout.strip() == "django_tasks_db.DatabaseBackend"
