@@ -186,6 +186,8 @@ class TestOnTheDatabaseQueue:
         assert not Order.objects.exists()
         assert not DBTaskResult.objects.exists()
 
+    # The worker closes its database connection when it is done, as a real process would.
+    @pytest.mark.django_db(transaction=True)
     def test_the_worker_sends_the_queued_mails(self, buyer, product):
         from django.core.management import call_command
 
