@@ -6,6 +6,10 @@ Two phases against one gunicorn (bench/run.py starts it and seeds the fixture):
 - one hot product: every buyer buys the same product until it sells out. Each buyer stops at
   its first `out_of_stock`; the database then says how many were sold (`hot_verdict`).
 
+Order e-mails are not part of the request: checkout queues one "order placed" task per order
+in its transaction, and `manage.py db_worker` (not run by the bench) sends the mail later. The
+database says how many each order queued (`mail_verdict`).
+
 Each buyer is one thread with its own connection and bearer token (no cookies, so no CSRF),
 and every request has an Idempotency-Key of its own, so none is a replay.
 
@@ -99,6 +103,17 @@ def summarize_checkout(answers: Sequence[Answer], *, errors: int, seconds: float
     )
 
 
+def buy_now_body(product_id: int, buyer: Buyer) -> dict:
+    """One unit of a product, Cash on Delivery, to the buyer's address: what every request asks."""
+    return {
+        "source": "buy_now",
+        "product_id": product_id,
+        "quantity": 1,
+        "address_id": buyer.address_id,
+        "payment_method": "COD",
+    }
+
+
 def checkout_load(
     url: str,
     *,
@@ -139,15 +154,7 @@ def checkout_load(
             while time.perf_counter() < deadline:
                 with numbers_lock:
                     number = next(numbers)
-                body = json.dumps(
-                    {
-                        "source": "buy_now",
-                        "product_id": product_ids[number % len(product_ids)],
-                        "quantity": 1,
-                        "address_id": buyer.address_id,
-                        "payment_method": "COD",
-                    }
-                )
+                body = json.dumps(buy_now_body(product_ids[number % len(product_ids)], buyer))
                 started = time.perf_counter()
                 try:
                     conn.request(
@@ -189,7 +196,7 @@ def checkout_load(
 
 
 def cpu_ms_per_order(cpu_seconds: dict, *, orders: int) -> dict[str, float] | None:
-    """CPU milliseconds each order cost gunicorn, the local services and the load generator.
+    """CPU milliseconds each order cost gunicorn, a local PostgreSQL/Redis and the load generator.
 
     Unlike orders/s, this barely moves when other processes share the machine (they take
     cores, not work), so it tells a busy machine apart from a slower checkout. The cores'
@@ -232,8 +239,31 @@ def hot_verdict(*, initial_stock: int, accepted: int, sold: int, stock_left: int
     }
 
 
-def checkout_targets(*, distinct: CheckoutResult, hot: CheckoutResult, verdict: dict, orders_match: bool) -> list[dict]:
-    """PASS/MISS lines in run.py's format: {"target", "ok", "actual"}."""
+def mail_verdict(*, orders: int, tasks_per_order: dict) -> dict:
+    """Whether every bench order queued exactly one "order placed" mail task, from the database.
+
+    `orders` is the bench orders in the database; `tasks_per_order` is {tasks: orders} as
+    bench/seed.py counts it (keys may be JSON's strings), orders that queued none under 0.
+    """
+    counts = {int(tasks): int(count) for tasks, count in tasks_per_order.items() if count}
+    counted = sum(counts.values())
+    exactly_one = counts.get(1, 0)
+    several = sum(count for tasks, count in counts.items() if tasks > 1)
+    return {
+        "orders": orders,
+        "tasks": sum(tasks * count for tasks, count in counts.items()),
+        "exactly_one": exactly_one,
+        # Orders the per-order counts do not cover queued nothing either.
+        "none": counts.get(0, 0) + max(orders - counted, 0),
+        "several": several,
+        "ok": counted == orders and exactly_one == orders,
+    }
+
+
+def checkout_targets(
+    *, distinct: CheckoutResult, hot: CheckoutResult, verdict: dict, orders_match: bool, mails: dict
+) -> list[dict]:
+    """PASS/MISS lines in run.py's format: {"target", "ok", "actual"}. `mails` is a `mail_verdict`."""
     failed = distinct.server_errors + distinct.errors + hot.server_errors + hot.errors
     return [
         {
@@ -263,5 +293,13 @@ def checkout_targets(*, distinct: CheckoutResult, hot: CheckoutResult, verdict: 
             "target": "checkout, every 201 is one order in the database",
             "ok": orders_match,
             "actual": "yes" if orders_match else "no",
+        },
+        {
+            "target": "checkout, every order queued exactly one mail task",
+            "ok": mails["ok"],
+            "actual": (
+                f"{mails['tasks']} tasks for {mails['orders']} orders; "
+                f"{mails['none']} orders without one, {mails['several']} with several"
+            ),
         },
     ]

@@ -148,6 +148,9 @@ def bench_environment() -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         # Never a real payment gateway: the sandbox's fixed credentials (only COD is benchmarked).
         PAYMENTS_SANDBOX="1",
+        # Production's task queue, whatever the caller's environment says: checkout queues its
+        # order e-mails in the database, and no worker runs during the bench, so nobody is mailed.
+        DJANGO_TASKS_BACKEND="database",
     )
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / 'bench.sqlite3'}"
@@ -297,40 +300,6 @@ class Gunicorn:
         Path(self.log.name).unlink(missing_ok=True)
 
 
-class SmtpSink:
-    """bench/smtp_sink.py in its own process: where the checkout scenario's e-mails go."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        command = [sys.executable, str(BENCH_DIR / "smtp_sink.py"), f"--port={self.port}"]
-        self.process = subprocess.Popen(  # noqa: S603
-            command, stdout=subprocess.PIPE, text=True, start_new_session=True
-        )
-        if self.process.stdout.readline().strip() != "ready":
-            raise SystemExit("the SMTP sink (bench/smtp_sink.py) did not start")
-
-    def stop(self) -> int | None:
-        """The number of messages it accepted; None if it was not running."""
-        if self.process is None or self.process.poll() is not None:
-            return None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            out, _ = self.process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
-            return None
-        counted = [line for line in out.splitlines() if line.startswith("messages ")]
-        return int(counted[-1].split()[1]) if counted else None
-
-
 def _status(url: str) -> int | None:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback http only
@@ -355,9 +324,8 @@ class CpuMeter:
 
     HZ = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, server: Gunicorn, *, service_pids: tuple[int, ...] = ()) -> None:
+    def __init__(self, server: Gunicorn) -> None:
         self.server = server
-        self.service_pids = set(service_pids)  # more processes that count as services (the mail sink)
         self.readings: tuple[float, int, int, int, float] | None = None
 
     @staticmethod
@@ -378,7 +346,7 @@ class CpuMeter:
                 ticks = int(fields[11]) + int(fields[12])  # utime, stime
                 if int(stat.parent.name) == master or int(fields[1]) == master:
                     server += ticks
-                elif name in LOCAL_SERVICES or int(stat.parent.name) in self.service_pids:
+                elif name in LOCAL_SERVICES:
                     services += ticks
         return server, services
 
@@ -544,8 +512,10 @@ def check_targets(rows: list[dict], ceiling: float | None, rss: dict[int, float]
 def run_checkout(env: dict[str, str], args: argparse.Namespace) -> dict:
     """The checkout scenario (bench/checkout.py): distinct products, then one hot product.
 
-    A gunicorn of its own, so `--only checkout` works alone and its e-mail goes to the sink;
-    the same sync workers as the read endpoints by default (see README, Benchmarks).
+    A gunicorn of its own, so `--only checkout` works alone; the same sync workers as the read
+    endpoints by default (see README, Benchmarks). Order e-mails are queued in the database with
+    each order and sent later by `manage.py db_worker`, which the bench does not run: the
+    database is asked whether every order queued exactly one.
     """
     vendor = database_vendor(env["DATABASE_URL"])
     if vendor != "postgresql":
@@ -562,19 +532,20 @@ def run_checkout(env: dict[str, str], args: argparse.Namespace) -> dict:
         env,
         CHECKOUT_SEED_CODE.format(buyers=args.buyers, products=args.checkout_products, hot_stock=args.hot_stock),
     )
-    say(f"  ready in {fixture['seconds']} s; {fixture['deleted_orders']} bench orders of the last run deleted")
+    say(
+        f"  ready in {fixture['seconds']} s; {fixture['deleted_orders']} bench orders of the last run deleted, "
+        f"with {fixture['deleted_mail_tasks']} queued mail tasks"
+    )
     buyers = [checkout.Buyer(token=buyer["token"], address_id=buyer["address_id"]) for buyer in fixture["buyers"]]
     products, hot_id = fixture["product_ids"], fixture["hot_product_id"]
     nonce = secrets.token_hex(4)
-    sink = SmtpSink()
-    server = Gunicorn({**env, "EMAIL_URL": sink.url}, workers=args.checkout_workers, threads=1)
+    server = Gunicorn(env, workers=args.checkout_workers, threads=1)
     rss: dict[int, float] = {}
     try:
-        sink.start()
         server.start()
-        meter = CpuMeter(server, service_pids=(sink.process.pid,))
+        meter = CpuMeter(server)
         url = server.base_url
-        say(f"  gunicorn on {url}, {args.checkout_workers} sync workers; e-mail to the sink on {sink.url}")
+        say(f"  gunicorn on {url}, {args.checkout_workers} sync workers")
         warmup = checkout.checkout_load(
             url, buyers=buyers, product_ids=products, key_prefix=f"{nonce}-w", seconds=CHECKOUT_WARMUP_S
         )
@@ -611,7 +582,6 @@ def run_checkout(env: dict[str, str], args: argparse.Namespace) -> dict:
         rss = server.peak_rss_mb()
     finally:
         server.stop()
-        mails = sink.stop()
     counted = shell_json(env, CHECKOUT_COUNT_CODE.format(hot_product_id=hot_id))
     verdict = checkout.hot_verdict(
         initial_stock=args.hot_stock,
@@ -630,8 +600,9 @@ def run_checkout(env: dict[str, str], args: argparse.Namespace) -> dict:
         }
     )
     accepted = warmup.orders + sum(row["orders"] for row in distinct_rounds) + hot.orders
+    mails = checkout.mail_verdict(orders=counted["orders"], tasks_per_order=counted["mail_tasks_per_order"])
     targets = checkout.checkout_targets(
-        distinct=distinct, hot=hot, verdict=verdict, orders_match=counted["orders"] == accepted
+        distinct=distinct, hot=hot, verdict=verdict, orders_match=counted["orders"] == accepted, mails=mails
     )
     return {
         "workers": args.checkout_workers,
@@ -681,9 +652,11 @@ def report_checkout(result: dict) -> None:
         f"answered 201, {verdict['stock_left']} left: oversell {verdict['oversell']}, lost {verdict['lost']}"
     )
     say(f"orders in the database: {database['orders']}; 201 answers (warm-up included): {database['accepted']}")
-    if result["mails"] is not None:
-        say(f"e-mails accepted by the sink: {result['mails']} (a buyer's and a seller's per order)")
-    say("services: cores that a local PostgreSQL/Redis and the mail sink used; other: all other processes.")
+    mails = result["mails"]
+    say(f"mail tasks queued: {mails['tasks']} for {mails['orders']} orders (sent later by db_worker)")
+    if not mails["ok"]:
+        say(f"  orders without a mail task: {mails['none']}; with several: {mails['several']}")
+    say("services: cores that a local PostgreSQL/Redis used; other: all other processes.")
     cost = result["distinct"]["cpu_ms_per_order"]
     if cost:
         cores = result["cpus"] or 1

@@ -17,13 +17,17 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import BigIntegerField, Count, QuerySet, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils.text import slugify
+from django_tasks_db.models import DBTaskResult
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import Address, Store, User
@@ -51,6 +55,9 @@ HOT_SKU = "BENCH-HOT"
 # Enough that no product of the distinct-products phase sells out, at any rate a run reaches.
 CHECKOUT_STOCK = 10_000
 CHECKOUT_PRICE = Decimal("499.00")
+# What checkout queues in its transaction (orders/notifications.py): one task per order, which
+# `manage.py db_worker` runs later to send the buyer's and the sellers' e-mails.
+ORDER_PLACED_TASK = "orders.tasks.order_placed_email_send"
 
 
 def _sku(number: int) -> str:
@@ -219,17 +226,36 @@ def _checkout_products(store: Store, count: int, categories: dict) -> None:
     )
 
 
+def _bench_orders() -> QuerySet:
+    return Order.objects.filter(buyer__username__startswith=BUYER_PREFIX)
+
+
+def _order_placed_tasks(orders: QuerySet) -> QuerySet:
+    """The database queue's "order placed" mail tasks of `orders`, each with its `order_id`.
+
+    The task's only argument is the order's id (`kwargs.order_id` in the row's JSON), so the
+    rows are matched on it; no run of the bench starts a worker, so they are still there.
+    """
+    return (
+        DBTaskResult.objects.filter(task_path=ORDER_PLACED_TASK)
+        .annotate(order_id=Cast(KT("args_kwargs__kwargs__order_id"), BigIntegerField()))
+        .filter(order_id__in=orders.values("pk"))
+    )
+
+
 def bench_checkout_seed(*, buyers: int, products: int, hot_stock: int) -> dict:
     """Buyers, their addresses and tokens; `products` products with ample stock; the hot product
     with exactly `hot_stock`. The previous run's bench orders are deleted, so every run starts
-    from the same state and the hot product's orders are this run's alone."""
+    from the same state and the hot product's orders are this run's alone. Their queued mail
+    tasks go with them, so runs do not pile up rows in the task queue."""
     started = time.perf_counter()
     categories = demo_categories_ensure()
     store = _bench_store(CHECKOUT_SELLER, CHECKOUT_STORE)
     users = _buyers(buyers)
     with transaction.atomic():
-        deleted = Order.objects.filter(buyer__username__startswith=BUYER_PREFIX).count()
-        Order.objects.filter(buyer__username__startswith=BUYER_PREFIX).delete()
+        deleted_tasks, _ = _order_placed_tasks(_bench_orders()).delete()
+        deleted = _bench_orders().count()
+        _bench_orders().delete()
         _checkout_products(store, products, categories)
         mine = Product.objects.filter(store=store)
         mine.update(is_active=False)
@@ -247,6 +273,7 @@ def bench_checkout_seed(*, buyers: int, products: int, hot_stock: int) -> dict:
         "hot_product_id": mine.get(sku=HOT_SKU).pk,
         "hot_stock": hot_stock,
         "deleted_orders": deleted,
+        "deleted_mail_tasks": deleted_tasks,
         "seconds": round(time.perf_counter() - started, 2),
     }
     sys.stdout.write(json.dumps(report) + "\n")
@@ -254,13 +281,27 @@ def bench_checkout_seed(*, buyers: int, products: int, hot_stock: int) -> dict:
 
 
 def bench_checkout_count(*, hot_product_id: int) -> dict:
-    """What the database says was sold: the bench buyers' orders, and the hot product's units."""
-    orders = Order.objects.filter(buyer__username__startswith=BUYER_PREFIX)
+    """What the database says was sold: the bench buyers' orders, and the hot product's units.
+
+    Also how many "order placed" mail tasks each bench order queued, as {tasks: orders}: a
+    run where every order queued exactly one has {1: orders}. One query counts them per order;
+    orders it does not list queued none.
+    """
+    orders = _bench_orders()
     hot_items = OrderItem.objects.filter(order__in=orders, product_id=hot_product_id).exclude(
         status=OrderItemStatus.CANCELLED
     )
+    order_count = orders.count()
+    per_order = (
+        _order_placed_tasks(orders).values("order_id").annotate(tasks=Count("pk")).values_list("tasks", flat=True)
+    )
+    tasks_per_order = Counter(per_order)  # {tasks: orders}, over the orders that queued any
+    if order_count > tasks_per_order.total():
+        tasks_per_order[0] = order_count - tasks_per_order.total()
     report = {
-        "orders": orders.count(),
+        "orders": order_count,
+        "mail_tasks": sum(tasks * count for tasks, count in tasks_per_order.items()),
+        "mail_tasks_per_order": {str(tasks): tasks_per_order[tasks] for tasks in sorted(tasks_per_order)},
         "hot_orders": hot_items.values("order_id").distinct().count(),
         "hot_sold": hot_items.aggregate(units=Sum("quantity"))["units"] or 0,
         "hot_stock_left": Product.objects.values_list("stock", flat=True).get(pk=hot_product_id),

@@ -1,16 +1,11 @@
-"""The benchmark's pure parts: wrk output parsing, the summary maths, the load generators, and
-the checkout scenario's load, verdict and targets."""
+"""The benchmark's parts: wrk output parsing, the summary maths, the load generators, and the
+checkout scenario's load, verdicts and targets; and, against the test database, its fixture's
+count of the orders and the mail tasks they queued."""
 
 import json
-import signal
-import smtplib
 import socket
-import subprocess
-import sys
 import threading
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -20,10 +15,12 @@ from bench.checkout import (
     Answer,
     Buyer,
     CheckoutResult,
+    buy_now_body,
     checkout_load,
     checkout_targets,
     error_code,
     hot_verdict,
+    mail_verdict,
     summarize_checkout,
 )
 from bench.loadgen import (
@@ -36,8 +33,6 @@ from bench.loadgen import (
     wrk_load,
     wrk_path,
 )
-
-BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 
 WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8000/
@@ -279,7 +274,7 @@ def _query(path: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(path).query)
 
 
-# --- the checkout scenario (bench/checkout.py, bench/smtp_sink.py) ----------------------
+# --- the checkout scenario (bench/checkout.py, bench/seed.py) ----------------------------
 
 
 def test_error_code_reads_the_stable_code_or_names_the_status():
@@ -330,6 +325,27 @@ def test_hot_verdict_passes_only_an_exact_sell_out(sold, left, accepted, ok, ove
     assert verdict["sold_out"] == (left == 0)
 
 
+@pytest.mark.parametrize(
+    ("orders", "per_order", "ok", "tasks", "none", "several"),
+    [
+        (1900, {"1": 1900}, True, 1900, 0, 0),
+        (1900, {1: 1900}, True, 1900, 0, 0),  # int keys too, not only JSON's strings
+        (1900, {"0": 0, "1": 1900}, True, 1900, 0, 0),
+        (0, {}, True, 0, 0, 0),
+        (1900, {"0": 3, "1": 1897}, False, 1897, 3, 0),  # orders that queued no mail
+        (1900, {"1": 1898, "2": 2}, False, 1902, 0, 2),  # an order mailed twice
+        (1900, {"1": 1890}, False, 1890, 10, 0),  # orders the counts do not cover queued none
+        (1900, {}, False, 0, 1900, 0),  # nothing queued at all (mail sent in the request?)
+        (1900, {"1": 1901}, False, 1901, 0, 0),  # counts for more orders than there are
+    ],
+)
+def test_mail_verdict_passes_only_one_task_per_order(orders, per_order, ok, tasks, none, several):
+    verdict = mail_verdict(orders=orders, tasks_per_order=per_order)
+
+    assert verdict["ok"] is ok
+    assert (verdict["orders"], verdict["tasks"], verdict["none"], verdict["several"]) == (orders, tasks, none, several)
+
+
 def _result(**overrides) -> CheckoutResult:
     values = {
         "requests": 1500,
@@ -351,6 +367,7 @@ def _misses(**kwargs) -> list[str]:
         "hot": _result(orders=200),
         "verdict": hot_verdict(initial_stock=200, accepted=200, sold=200, stock_left=0),
         "orders_match": True,
+        "mails": mail_verdict(orders=1900, tasks_per_order={"1": 1900}),
     }
     return [target["target"] for target in checkout_targets(**{**fine, **kwargs}) if not target["ok"]]
 
@@ -364,6 +381,8 @@ def test_checkout_targets_pass_a_good_run_and_miss_each_failure():
     oversold = hot_verdict(initial_stock=200, accepted=201, sold=201, stock_left=0)
     assert _misses(verdict=oversold) == ["checkout, hot product: zero oversell, sold out exactly"]
     assert _misses(orders_match=False) == ["checkout, every 201 is one order in the database"]
+    unmailed = mail_verdict(orders=1900, tasks_per_order={"0": 1, "1": 1899})
+    assert _misses(mails=unmailed) == ["checkout, every order queued exactly one mail task"]
     assert _misses(distinct=_result(requests=0, p99_ms=0.0, orders_per_s=0.0)) == [
         "checkout, distinct products ≥ 100 orders/s",
         "checkout, distinct products p99 < 300 ms",
@@ -464,22 +483,67 @@ def test_checkout_load_until_sold_out_stops_each_buyer_at_its_first_out_of_stock
     assert result.seconds < 10, "stopped by the sell-out, not the deadline"
 
 
-def test_smtp_sink_accepts_mail_from_smtplib_and_counts_it():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sink = subprocess.Popen(  # noqa: S603
-        [sys.executable, str(BENCH_DIR / "smtp_sink.py"), f"--port={port}"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert sink.stdout.readline().strip() == "ready"
-        with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
-            for number in range(3):
-                message = EmailMessage()
-                message["Subject"], message["From"], message["To"] = f"Order {number}", "shop@x.in", "buyer@x.in"
-                message.set_content("Your order of ₹1,499.00 is placed.\n.\nA line with only a dot, escaped.")
-                client.send_message(message)
-    finally:
-        sink.send_signal(signal.SIGTERM)
-        out, _ = sink.communicate(timeout=10)
-    assert out.splitlines()[-1] == "messages 3"
+# --- against the test database: the checkout fixture and its count (bench/seed.py) -----------
+
+
+@pytest.fixture
+def _database_queue(settings):
+    """Production's task queue, as the bench runs it: checkout queues its mail in the database."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def _place(fixture: dict, buyer: int, product_id: int, key: str) -> int:
+    """One order through the API, as bench/checkout.py asks for it; returns the new order's id."""
+    from rest_framework.test import APIClient
+
+    found = fixture["buyers"][buyer]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {found['token']}", HTTP_IDEMPOTENCY_KEY=key)
+    body = buy_now_body(product_id, Buyer(token=found["token"], address_id=found["address_id"]))
+    response = client.post(CHECKOUT_PATH, body, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("_database_queue")
+def test_checkout_count_finds_one_mail_task_per_order_and_the_next_seed_deletes_them(capsys):
+    from django_tasks_db.models import DBTaskResult
+
+    from bench.seed import ORDER_PLACED_TASK, bench_checkout_count, bench_checkout_seed
+    from orders.models import Order
+    from tests.factories import ProductFactory
+    from tests.orders.helpers import buy_now, make_buyer
+
+    fixture = bench_checkout_seed(buyers=2, products=3, hot_stock=2)
+    hot = fixture["hot_product_id"]
+    placed = [
+        _place(fixture, number % 2, product, f"k-{number}") for number, product in enumerate(fixture["product_ids"])
+    ]
+    placed += [_place(fixture, 0, hot, "hot-1"), _place(fixture, 1, hot, "hot-2")]
+    # Someone else's order and mail task, in the same queue: never counted, never deleted.
+    outsider = buy_now(make_buyer(), ProductFactory(stock=5), 1)
+
+    counted = bench_checkout_count(hot_product_id=hot)
+
+    assert (counted["orders"], counted["hot_sold"], counted["hot_stock_left"]) == (5, 2, 0)
+    assert (counted["mail_tasks"], counted["mail_tasks_per_order"]) == (5, {"1": 5})
+    assert DBTaskResult.objects.filter(task_path=ORDER_PLACED_TASK).count() == 6
+
+    # An order that queued nothing, and one that queued twice, are both told apart.
+    DBTaskResult.objects.filter(args_kwargs__kwargs__order_id=placed[0]).delete()
+    twice = DBTaskResult.objects.get(args_kwargs__kwargs__order_id=placed[1])
+    twice.pk = None
+    twice.save()
+    counted = bench_checkout_count(hot_product_id=hot)
+    assert (counted["mail_tasks"], counted["mail_tasks_per_order"]) == (5, {"0": 1, "1": 3, "2": 1})
+    assert not mail_verdict(orders=counted["orders"], tasks_per_order=counted["mail_tasks_per_order"])["ok"]
+
+    again = bench_checkout_seed(buyers=2, products=3, hot_stock=2)
+
+    assert (again["deleted_orders"], again["deleted_mail_tasks"]) == (5, 5)
+    assert list(Order.objects.values_list("pk", flat=True)) == [outsider.pk]
+    [left] = DBTaskResult.objects.all()
+    assert left.args_kwargs["kwargs"] == {"order_id": outsider.pk}
+    assert bench_checkout_count(hot_product_id=hot)["mail_tasks_per_order"] == {}
+    capsys.readouterr()  # the JSON lines for run.py
