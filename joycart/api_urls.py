@@ -7,6 +7,7 @@ from cart import api_urls as cart_api
 from catalog import api_urls as catalog_api
 from joycart import views
 from orders import api_urls as orders_api
+from payments import api_urls as payments_api
 
 app_name = "api"
 
@@ -16,4 +17,5 @@ urlpatterns = [
     *catalog_api.urlpatterns,
     *cart_api.urlpatterns,
     *orders_api.urlpatterns,
+    *payments_api.urlpatterns,
 ]

@@ -329,6 +329,11 @@ RAZORPAY_KEY_ID = _razorpay["RAZORPAY_KEY_ID"]
 RAZORPAY_KEY_SECRET = _razorpay["RAZORPAY_KEY_SECRET"]
 RAZORPAY_WEBHOOK_SECRET = _razorpay["RAZORPAY_WEBHOOK_SECRET"]
 RAZORPAY_TIMEOUT_SECONDS = float(os.environ.get("RAZORPAY_TIMEOUT_SECONDS", "10"))
+# How long an online order keeps its stock reserved while waiting for the payment; then
+# `expire_unpaid_orders` (cron, or the worker's deferred task) cancels it.
+ORDER_PAYMENT_TIMEOUT_MINUTES = int(os.environ.get("ORDER_PAYMENT_TIMEOUT_MINUTES", "15"))
+if ORDER_PAYMENT_TIMEOUT_MINUTES < 1:
+    sys.exit("ImproperlyConfigured: ORDER_PAYMENT_TIMEOUT_MINUTES must be a whole number of minutes, at least 1.")
 # Where the sandbox delivers its signed webhooks (the app's own endpoint under `make run`).
 SANDBOX_WEBHOOK_URL = os.environ.get("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8000/api/v1/payments/razorpay/webhook/")
 

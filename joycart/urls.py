@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("cart/", include("cart.urls")),
     path("", include("orders.urls")),
+    path("", include("payments.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
     path("accounts/", include("accounts.urls")),

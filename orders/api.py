@@ -46,7 +46,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 def _order_response(request, *, order_id: int, status_code: int = status.HTTP_200_OK) -> Response:
     order = selectors.buyer_order_get(buyer=request.user, order_id=order_id)
-    return Response(OrderDetailSerializer(order).data, status=status_code)
+    return Response(OrderDetailSerializer(order, context={"request": request}).data, status=status_code)
 
 
 class CheckoutApi(APIView):
@@ -61,7 +61,12 @@ class CheckoutApi(APIView):
         },
     )
     def post(self, request):
-        """Place an order from your cart, or buy one product now. Prices come from the catalog."""
+        """Place an order from your cart, or buy one product now. Prices come from the catalog.
+
+        With `payment_method: "ONLINE"` the items await payment (stock reserved until `payment.pay_by`)
+        and `payment.razorpay` holds the Checkout options; it is null if the gateway could not be
+        reached: retry with `POST /api/v1/orders/{id}/pay/`.
+        """
         key = idempotency_key_clean(request.headers.get("Idempotency-Key"))
         serializer = CheckoutInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -23,7 +23,7 @@ class CartEmpty(DomainError):
 
 class PaymentMethodUnavailable(DomainError):
     code = "payment_method_unavailable"
-    message = "Only Cash on Delivery is available for now."
+    message = "Choose Cash on Delivery or Online payment."
 
 
 class IdempotencyKeyRequired(DomainError):

@@ -7,7 +7,7 @@ Each read fetches its relations in a fixed number of queries, however many rows 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from accounts.models import Store, User
@@ -21,10 +21,20 @@ from orders.errors import CartEmpty, InvalidCheckout
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus
 from orders.services.checkout import SOURCE_BUY_NOW, SOURCE_CART, line_refusal, unavailable_error
 from orders.transitions import sources_for
+from payments.models import Refund
 
 
 def _events() -> QuerySet[OrderEvent]:
     return OrderEvent.objects.select_related("actor").order_by("created_at", "id")
+
+
+def with_refund(items: QuerySet[OrderItem]) -> QuerySet[OrderItem]:
+    """Each item's refund (at most one: a unique constraint) as `refund_status` and `refund_amount`, None
+    without one; subqueries in the same query, so showing refunds costs no extra query."""
+    refund = Refund.objects.filter(order_item=OuterRef("pk"))
+    return items.annotate(
+        refund_status=Subquery(refund.values("status")[:1]), refund_amount=Subquery(refund.values("amount")[:1])
+    )
 
 
 def buyer_orders(*, buyer: User) -> QuerySet[Order]:
@@ -32,7 +42,9 @@ def buyer_orders(*, buyer: User) -> QuerySet[Order]:
     return (
         Order.objects.filter(buyer=buyer)
         .select_related("payment")
-        .prefetch_related(Prefetch("items", queryset=OrderItem.objects.select_related("seller").order_by("id")))
+        .prefetch_related(
+            Prefetch("items", queryset=with_refund(OrderItem.objects.select_related("seller").order_by("id")))
+        )
         .order_by("-created_at", "-id")
     )
 
@@ -74,7 +86,7 @@ def buyer_order_item_get(
 def seller_order_items(*, store: Store, status: str | None = None) -> QuerySet[OrderItem]:
     """Items ordered from this store, newest first, with order, buyer, payment and the item's own events."""
     items = (
-        OrderItem.objects.filter(seller=store)
+        with_refund(OrderItem.objects.filter(seller=store))
         .select_related("order__buyer", "order__payment")
         .prefetch_related(Prefetch("events", queryset=_events()))
         .order_by("-created_at", "-id")

@@ -6,7 +6,8 @@ from cart.serializers import QuantityField
 from orders.models import ActorRole, OrderItemStatus, OrderStatus, PaymentMethod
 from orders.services.checkout import SOURCE_BUY_NOW, SOURCES
 from orders.transitions import allowed_targets
-from payments.models import PaymentStatus
+from payments.models import PaymentStatus, RefundStatus
+from payments.selectors import payment_deadline, razorpay_checkout_options
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -51,12 +52,76 @@ class ShipInputSerializer(serializers.Serializer):
 # --- Output -----------------------------------------------------------------------------
 
 
+class RazorpayCheckoutSerializer(serializers.Serializer):
+    """Razorpay Checkout's options for this order (`new Razorpay({key: key_id, order_id, amount, ...})`)."""
+
+    key_id = serializers.CharField()
+    order_id = serializers.CharField(help_text="The gateway order id; the payment signature is checked against it.")
+    amount = serializers.IntegerField(help_text="In paise.")
+    currency = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    callback_url = serializers.URLField(allow_null=True, help_text="The page callback that takes Checkout's POST.")
+    checkout_url = serializers.URLField(allow_null=True, help_text="Sandbox mode only: its checkout page.")
+
+
+class PaymentFailureSerializer(serializers.Serializer):
+    code = serializers.CharField(source="failure_code")
+    reason = serializers.CharField(source="failure_reason")
+    at = serializers.DateTimeField(source="failed_at")
+
+
+class _OnlinePaymentField(serializers.Field):
+    """Output only, from the whole payment; optional in the schema because Cash on Delivery leaves it out."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", required=False, **kwargs)
+
+
+@extend_schema_field(serializers.DateTimeField())
+class PayByField(_OnlinePaymentField):
+    def to_representation(self, payment):
+        return serializers.DateTimeField().to_representation(payment_deadline(order=payment.order))
+
+
+@extend_schema_field(PaymentFailureSerializer(allow_null=True))
+class LastFailureField(_OnlinePaymentField):
+    def to_representation(self, payment):
+        return PaymentFailureSerializer(payment).data if payment.failed_at is not None else None
+
+
+@extend_schema_field(RazorpayCheckoutSerializer(allow_null=True))
+class RazorpayCheckoutField(_OnlinePaymentField):
+    def to_representation(self, payment):
+        return razorpay_checkout_options(order=payment.order, request=self.context.get("request"))
+
+
 class PaymentSerializer(serializers.Serializer):
+    """Cash on Delivery has the first five fields; online payments have the rest as well."""
+
+    ONLINE_FIELDS = ("captured_at", "verified_at", "pay_by", "last_failure", "razorpay")
+
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
     status = serializers.ChoiceField(choices=PaymentStatus.choices)
     amount = serializers.DecimalField(**MONEY)
     currency = serializers.CharField()
     collected_at = serializers.DateTimeField(allow_null=True)
+    captured_at = serializers.DateTimeField(allow_null=True, required=False, help_text="Online: confirmed by Razorpay.")
+    verified_at = serializers.DateTimeField(
+        allow_null=True, required=False, help_text="Online: the checkout's signature was valid; confirming."
+    )
+    pay_by = PayByField(help_text="Online: the reservation ends; unpaid, the order is cancelled.")
+    last_failure = LastFailureField(help_text="Online: the last failed attempt, if any.")
+    razorpay = RazorpayCheckoutField(
+        help_text="Online, while awaiting payment with a gateway order: Razorpay Checkout's options."
+    )
+
+    def to_representation(self, payment):
+        data = super().to_representation(payment)
+        if payment.method != PaymentMethod.ONLINE:
+            for name in self.ONLINE_FIELDS:
+                data.pop(name)
+        return data
 
 
 class ShippingAddressSerializer(serializers.Serializer):
@@ -89,6 +154,20 @@ class OrderEventSerializer(serializers.Serializer):
         return event.actor.display_name
 
 
+class ItemRefundSerializer(serializers.Serializer):
+    """The money coming back for a cancelled, paid item: INITIATED and PROCESSING are on their way."""
+
+    status = serializers.ChoiceField(choices=RefundStatus.choices)
+    amount = serializers.DecimalField(**MONEY)
+
+
+def item_refund(item) -> dict | None:
+    """From the `refund_status`/`refund_amount` annotations of `orders.selectors.with_refund`."""
+    if getattr(item, "refund_status", None) is None:
+        return None
+    return ItemRefundSerializer({"status": item.refund_status, "amount": item.refund_amount}).data
+
+
 class OrderItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     product_id = serializers.IntegerField()
@@ -102,9 +181,15 @@ class OrderItemSerializer(serializers.Serializer):
     carrier = serializers.CharField()
     tracking_number = serializers.CharField()
     can_cancel = serializers.SerializerMethodField()
+    refund = serializers.SerializerMethodField()
 
     def get_can_cancel(self, item) -> bool:
         return OrderItemStatus.CANCELLED in allowed_targets(from_status=item.status, role=ActorRole.BUYER)
+
+    @extend_schema_field(ItemRefundSerializer(allow_null=True))
+    def get_refund(self, item) -> dict | None:
+        """Null unless the item was cancelled after an online payment was captured."""
+        return item_refund(item)
 
 
 class OrderSerializer(serializers.Serializer):
@@ -156,8 +241,14 @@ class SellerOrderItemSerializer(serializers.Serializer):
     payment = SellerPaymentSerializer(source="order.payment")
     actions = serializers.SerializerMethodField()
     events = OrderEventSerializer(many=True, help_text="This item's timeline, oldest first.")
+    refund = serializers.SerializerMethodField()
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(SELLER_ACTIONS.values()))))
     def get_actions(self, item) -> list[str]:
         """What the seller can do with the item now: the POST sub-resources that will succeed."""
         return [SELLER_ACTIONS[target] for target in allowed_targets(from_status=item.status, role=ActorRole.SELLER)]
+
+    @extend_schema_field(ItemRefundSerializer(allow_null=True))
+    def get_refund(self, item) -> dict | None:
+        """The buyer's refund for this item, if it was cancelled after an online payment."""
+        return item_refund(item)

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -28,6 +29,7 @@ from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStat
 from orders.services.checkout import ENABLED_PAYMENT_METHODS, SOURCE_BUY_NOW, SOURCE_CART, checkout_place
 from orders.services.lifecycle import order_item_cancel
 from orders.transitions import allowed_targets
+from payments.selectors import online_payment_state
 
 ORDERS_PER_PAGE = 10
 # `?address=newest` on the checkout page picks the address just added from it.
@@ -112,6 +114,8 @@ def checkout(request):
             else:
                 # A replay of the same page answers the same way: the buyer sees one order.
                 messages.success(request, _placed_message(order))
+                if order.payment_method == PaymentMethod.ONLINE:
+                    return redirect("payments:pay", number=order.number)
                 return redirect("orders:detail", number=order.number)
         source, product_id, quantity = _target(request.POST)
     else:
@@ -140,6 +144,7 @@ def checkout(request):
             label for method, label in PaymentMethod.choices if method not in ENABLED_PAYMENT_METHODS
         ],
         "can_place": preview.can_place and bool(addresses),
+        "payment_timeout_minutes": settings.ORDER_PAYMENT_TIMEOUT_MINUTES,
     }
     return render(request, "orders/checkout.html", context)
 
@@ -147,7 +152,10 @@ def checkout(request):
 def _placed_message(order: Order) -> str:
     if order.payment_method == PaymentMethod.COD:
         return f"Thank you! Order {order.number} is placed. Pay {format_inr(order.total)} in cash on delivery."
-    return f"Thank you! Order {order.number} is placed."
+    return (
+        f"Order {order.number} is reserved for you. Pay {format_inr(order.total)} now to place it; "
+        f"unpaid, it is cancelled after {settings.ORDER_PAYMENT_TIMEOUT_MINUTES} minutes."
+    )
 
 
 # --- The buyer's orders -----------------------------------------------------------------
@@ -208,7 +216,12 @@ def _render_order(request, order: Order, *, bound_cancel: tuple[int, CancelForm]
             else:
                 form = CancelForm(auto_id=f"cancel-{item.pk}-%s")
         rows.append(ItemRow(item=item, cancel_form=form))
-    context = {"order": order, "rows": rows, "timeline": _timeline(order=order, viewer=request.user)}
+    context = {
+        "order": order,
+        "rows": rows,
+        "timeline": _timeline(order=order, viewer=request.user),
+        "online": online_payment_state(order=order),
+    }
     return render(request, "orders/order_detail.html", context)
 
 
@@ -234,5 +247,7 @@ def order_item_cancel_view(request, number: str, item_id: int):
         messages.error(request, exc.message)
     else:
         note = " You will not pay for it." if item.order.payment_method == PaymentMethod.COD else ""
+        if item.refunds.exists():
+            note = f" Your refund of {format_inr(item.line_total)} is on its way."
         messages.success(request, f"Cancelled “{item.title}”.{note}")
     return redirect("orders:detail", number=number)

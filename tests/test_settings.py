@@ -164,3 +164,11 @@ def test_a_partial_set_of_keys_stops_naming_the_missing_one(env, missing, debug)
     assert result.returncode != 0
     assert f"set the {missing} environment variable" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_online_payment_timeout_comes_from_the_environment():
+    code = "from django.conf import settings; print(settings.ORDER_PAYMENT_TIMEOUT_MINUTES)"
+    assert settings.ORDER_PAYMENT_TIMEOUT_MINUTES == 15
+    assert manage("shell", "--no-imports", "-c", code, ORDER_PAYMENT_TIMEOUT_MINUTES="30").stdout.strip() == "30"
+    refused = manage("check", ORDER_PAYMENT_TIMEOUT_MINUTES="0")
+    assert refused.returncode != 0 and "ORDER_PAYMENT_TIMEOUT_MINUTES" in refused.stderr

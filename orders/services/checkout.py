@@ -43,6 +43,8 @@ from orders.errors import (
 from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
 from orders.services.lifecycle import order_status_derive
 from payments.models import Payment, PaymentStatus
+from payments.services.expiry import order_expiry_schedule
+from payments.services.online import payment_gateway_order_ensure
 
 CheckoutSource = Literal["cart", "buy_now"]
 SOURCE_CART: CheckoutSource = "cart"
@@ -50,10 +52,9 @@ SOURCE_BUY_NOW: CheckoutSource = "buy_now"
 SOURCES = (SOURCE_CART, SOURCE_BUY_NOW)
 MAX_IDEMPOTENCY_KEY_LENGTH = 100
 
-# Online payment is the next issue: its items will start at PENDING_PAYMENT (stock reserved
-# until the capture moves them to PLACED, or the reservation expires). Enabling it is
-# adding it to ENABLED_PAYMENT_METHODS and creating its gateway order after commit.
-ENABLED_PAYMENT_METHODS = frozenset({PaymentMethod.COD})
+# Online items start at PENDING_PAYMENT: their stock is reserved until the gateway's capture
+# moves them to PLACED, or the reservation expires (payments.services.expiry).
+ENABLED_PAYMENT_METHODS = frozenset({PaymentMethod.COD, PaymentMethod.ONLINE})
 INITIAL_ITEM_STATUS = {
     PaymentMethod.COD: OrderItemStatus.PLACED,
     PaymentMethod.ONLINE: OrderItemStatus.PENDING_PAYMENT,
@@ -140,6 +141,11 @@ def checkout_place(
 
     `created` is False when the same request with the same key was already placed: the
     existing order is returned and nothing new is made.
+
+    An online order gets its gateway order after commit, outside the transaction; if the
+    gateway fails, the order stays PENDING_PAYMENT without one, and the buyer retries
+    (`payments.services.online.payment_attempt_prepare`). A replay makes sure it has one too.
+    Callers must not wrap this in a transaction of their own.
     """
     key = idempotency_key_clean(idempotency_key)
     request = checkout_request_clean(
@@ -150,7 +156,7 @@ def checkout_place(
     fingerprint = request.fingerprint()
     existing = _replay(buyer=buyer, idempotency_key=key, fingerprint=fingerprint)
     if existing is not None:
-        return existing, False
+        return _gateway_order_ensured(existing), False
     try:
         with transaction.atomic():
             order = _order_place(buyer=buyer, request=request, idempotency_key=key, fingerprint=fingerprint)
@@ -159,9 +165,16 @@ def checkout_place(
         # locks; everything done here is rolled back, and the twin's order is the answer.
         existing = _replay(buyer=buyer, idempotency_key=key, fingerprint=fingerprint)
         if existing is not None:
-            return existing, False
+            return _gateway_order_ensured(existing), False
         raise
-    return order, True
+    return _gateway_order_ensured(order), True
+
+
+def _gateway_order_ensured(order: Order) -> Order:
+    if order.payment_method == PaymentMethod.ONLINE:
+        payment_id = Payment.objects.filter(order=order).values_list("pk", flat=True).get()
+        payment_gateway_order_ensure(payment_id=payment_id)
+    return order
 
 
 def _address_get(*, buyer: User, address_id: int) -> Address:
@@ -307,4 +320,7 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
     bump_after_commit(product_ids=list(wanted), listing=bool(sold_out))
     if item_status == OrderItemStatus.PLACED:
         notifications.order_placed_notify(order_id=order.pk)
+    else:
+        # Online: the "placed" e-mails wait for the capture; the reservation gets its deadline.
+        order_expiry_schedule(order=order)
     return order

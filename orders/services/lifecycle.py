@@ -33,6 +33,7 @@ from orders.errors import InvalidShipment, InvalidTransition, ReasonRequired, Tr
 from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, OrderStatus, PaymentMethod
 from orders.transitions import REASON_REQUIRED, RESTORES_STOCK, role_may_reach, transition_allowed
 from payments.models import Payment, PaymentStatus
+from payments.services.refunds import refund_initiate
 
 MAX_REASON_LENGTH = OrderEvent._meta.get_field("reason").max_length
 MAX_SHIPMENT_FIELD_LENGTH = OrderItem._meta.get_field("tracking_number").max_length
@@ -135,6 +136,19 @@ def _stock_restore(*, item: OrderItem) -> None:
     bump_after_commit(product_ids=[item.product_id], listing=stock == item.quantity)
 
 
+def _refund_if_paid(*, order: Order, item: OrderItem, from_status: str, reason: str) -> None:
+    """A cancelled item of a captured online order is paid back, in the cancelling transaction.
+
+    The Payment is locked after the Order and its items (GUIDE §3). An item that was still
+    awaiting payment (reservation expiry) had nothing captured for it; COD needs no refund.
+    """
+    if order.payment_method != PaymentMethod.ONLINE or from_status == OrderItemStatus.PENDING_PAYMENT:
+        return
+    payment = Payment.objects.select_for_update().get(order=order)
+    if payment.status == PaymentStatus.CAPTURED:
+        refund_initiate(payment=payment, amount=item.line_total, reason=reason, order_item=item)
+
+
 def order_item_transition(
     *,
     item_id: int,
@@ -208,6 +222,8 @@ def order_item_transition(
         order.status = order_status_derive(i.status for i in items)
         order.save(update_fields=["status", "updated_at"])
         order_payment_recompute(order=order, items=items)
+        if to_status == OrderItemStatus.CANCELLED:
+            _refund_if_paid(order=order, item=item, from_status=from_status, reason=reason)
         notifications.order_item_moved_notify(event_id=event.pk)
     item.order = order
     return item

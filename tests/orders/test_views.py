@@ -143,12 +143,13 @@ class TestCheckoutPage:
         assert len(key) == 32
         assert hidden_value(html_of(shopper.get(CHECKOUT)), "idempotency_key") != key
 
-    def test_only_cash_on_delivery_can_be_chosen(self, shopper, buyer, product):
+    def test_cash_on_delivery_and_online_can_be_chosen(self, shopper, buyer, product):
         put_in_cart(buyer, product)
         html = html_of(shopper.get(CHECKOUT))
-        assert 'name="payment_method" value="COD"' in html
-        assert 'value="ONLINE"' not in html
-        assert "Coming soon" in html
+        assert re.search(r'name="payment_method" value="COD"[^>]*checked', html)
+        assert 'name="payment_method" value="ONLINE"' in html
+        assert "reserved for 15 minutes" in html
+        assert "Coming soon" not in html
 
     @pytest.mark.parametrize(
         ("arrange", "problem"),
@@ -305,7 +306,7 @@ class TestPlacing:
 
     @pytest.mark.parametrize(
         "tamper",
-        [{"payment_method": "ONLINE"}, {"source": "wishlist"}, {"idempotency_key": ""}, {"quantity": "99"}],
+        [{"payment_method": "UPI"}, {"source": "wishlist"}, {"idempotency_key": ""}, {"quantity": "99"}],
     )
     def test_tampered_fields_never_place_an_order_or_fail(self, shopper, buyer, product, tamper):
         html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&product={product.pk}&quantity=1"))

@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from payments.gateway import RazorpayGateway, get_gateway
+from tests.factories import ProductFactory, StoreFactory
+from tests.orders.helpers import make_buyer
 
 
 @pytest.fixture
@@ -95,3 +97,23 @@ def webhook_receiver(sandbox_gateway):
     sandbox_gateway.webhook_url = receiver.url
     yield receiver
     receiver.stop()
+
+
+# --- online orders (test_online*, test_webhooks, test_expiry) -----------------------------
+
+
+@pytest.fixture
+def store(db):
+    return StoreFactory()
+
+
+@pytest.fixture
+def product(store):
+    """Visible, 10 in stock, ₹499.00, sold by `store`."""
+    return ProductFactory(store=store)
+
+
+@pytest.fixture
+def buyer(db):
+    """A shopper with a default address at `buyer.address`."""
+    return make_buyer()

@@ -1,0 +1,41 @@
+"""Payment and refund errors with stable codes (joycart.errors.DomainError)."""
+
+from joycart.errors import Conflict, DomainError
+
+
+class RefundExceedsCaptured(Conflict):
+    """Refunds that are not FAILED already commit the captured money, so this one would pay back more than we took."""
+
+    code = "refund_exceeds_captured"
+    message = "This refund would pay back more than was captured for the order."
+
+
+class RefundNotRetryable(Conflict):
+    code = "refund_not_retryable"
+    message = "Only a failed refund can be retried."
+
+
+# --- online payments --------------------------------------------------------------------
+
+
+class InvalidSignature(DomainError):
+    """A checkout callback or webhook whose HMAC does not match: nothing is changed."""
+
+    code = "invalid_signature"
+    message = "The payment signature is not valid."
+
+
+class InvalidWebhook(DomainError):
+    code = "invalid_webhook"
+    message = "The webhook body is not a Razorpay event."
+
+
+class PaymentNotAwaited(Conflict):
+    code = "payment_not_awaited"
+    message = "This order is no longer awaiting payment."
+
+
+class GatewayUnavailable(DomainError):
+    status_code = 503
+    code = "gateway_unavailable"
+    message = "The payment service is not answering. Your order is kept; try paying again in a minute."

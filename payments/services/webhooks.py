@@ -1,0 +1,119 @@
+"""Receiving Razorpay webhooks: verify, store once, process once, and never lose one.
+
+1. The HMAC of the raw body is checked before anything is parsed; a missing or bad signature
+   is refused (400) and nothing is stored.
+2. The event is stored once under its `X-Razorpay-Event-Id` (a unique column): a repeat of an
+   event already PROCESSED or IGNORED is acknowledged and not processed again. A PENDING or
+   FAILED one is processed again (a crash, or a handler error since fixed).
+3. Processing runs in its own transaction holding the event's row lock, so two deliveries of
+   one event at once process it once; the handler (`payments.webhooks.HANDLERS`) locks what it
+   changes and only moves state forward.
+4. If the handler raises, its writes are rolled back, the event is FAILED with the error, and
+   the gateway still gets a 2xx: the event is kept for `manage.py replay_webhooks`.
+"""
+
+import json
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from joycart.errors import NotFound
+from payments.errors import InvalidSignature, InvalidWebhook
+from payments.gateway import get_gateway
+from payments.models import WebhookEvent, WebhookOutcome
+from payments.webhooks import HANDLERS
+
+logger = logging.getLogger(__name__)
+
+DONE = frozenset({WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED})
+MAX_EVENT_ID_LENGTH = WebhookEvent._meta.get_field("event_id").max_length
+MAX_EVENT_TYPE_LENGTH = WebhookEvent._meta.get_field("event_type").max_length
+
+
+def webhook_receive(*, body: bytes, signature: str | None, event_id: str | None) -> WebhookEvent:
+    """One delivery: verified, stored once, processed unless it already was. Returns the stored event."""
+    if not get_gateway().webhook_signature_valid(body=body, signature=signature):
+        logger.warning(
+            "Refused a webhook with a %s signature (event id %r)", "bad" if signature else "missing", event_id
+        )
+        raise InvalidSignature("The webhook signature is missing or not valid.")
+    try:
+        envelope = json.loads(body)
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+        raise InvalidWebhook("The webhook body is not JSON.") from exc
+    event_type = envelope.get("event") if isinstance(envelope, dict) else None
+    if not isinstance(event_type, str) or not 0 < len(event_type) <= MAX_EVENT_TYPE_LENGTH:
+        raise InvalidWebhook("The webhook body names no event.")
+    event_id = (event_id or "").strip()
+    if not 0 < len(event_id) <= MAX_EVENT_ID_LENGTH:
+        raise InvalidWebhook("The X-Razorpay-Event-Id header is missing.", code="missing_event_id")
+
+    event, created = _event_store(event_id=event_id, event_type=event_type, payload=envelope)
+    if not created and event.outcome in DONE:
+        logger.info("Webhook %s %s repeated; already %s", event_type, event_id, event.outcome)
+        return event
+    return webhook_event_process(event_pk=event.pk)
+
+
+def _event_store(*, event_id: str, event_type: str, payload: dict) -> tuple[WebhookEvent, bool]:
+    try:
+        with transaction.atomic():
+            return WebhookEvent.objects.create(event_id=event_id, event_type=event_type, payload=payload), True
+    except IntegrityError:
+        # The same event, stored by an earlier (or a concurrent) delivery.
+        return WebhookEvent.objects.get(event_id=event_id), False
+
+
+def webhook_event_process(*, event_pk: int, force: bool = False) -> WebhookEvent:
+    """Process a stored event through its handler, unless it is done (or `force`, for an operator's replay)."""
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+            if event.outcome in DONE and not force:
+                return event
+            handler = HANDLERS.get(event.event_type)
+            if handler is None:
+                event.outcome, event.detail = WebhookOutcome.IGNORED, "no handler for this event type"
+            else:
+                applied = handler(event.payload)
+                event.outcome = WebhookOutcome.PROCESSED if applied.changed else WebhookOutcome.IGNORED
+                event.detail = applied.detail
+            event.attempts += 1
+            event.processed_at = timezone.now()
+            event.save(update_fields=["outcome", "detail", "attempts", "processed_at"])
+            return event
+    except Exception as exc:  # whatever the handler raised, the event is kept, FAILED, for a replay
+        logger.exception("Webhook event %s failed; replay it with manage.py replay_webhooks", event_pk)
+        WebhookEvent.objects.filter(pk=event_pk).update(
+            outcome=WebhookOutcome.FAILED,
+            detail=f"{type(exc).__name__}: {exc}",
+            attempts=F("attempts") + 1,
+            processed_at=None,
+        )
+        return WebhookEvent.objects.get(pk=event_pk)
+
+
+def webhooks_replay(*, event_id: str | None = None, failed_only: bool = False) -> dict[str, int]:
+    """Process stored events again through the same handlers.
+
+    - `event_id`: that one event, whatever its outcome (handlers are idempotent);
+    - `failed_only`: every FAILED event;
+    - neither: every event not done yet (PENDING or FAILED).
+    Returns how many were replayed and how many ended in each outcome.
+    """
+    if event_id is not None:
+        events = WebhookEvent.objects.filter(event_id=event_id)
+        if not events.exists():
+            raise NotFound(f"No webhook event {event_id}.")
+    elif failed_only:
+        events = WebhookEvent.objects.filter(outcome=WebhookOutcome.FAILED)
+    else:
+        events = WebhookEvent.objects.filter(outcome__in=[WebhookOutcome.PENDING, WebhookOutcome.FAILED])
+    counts = {"replayed": 0, **{outcome.lower(): 0 for outcome in WebhookOutcome.values}}
+    for pk in list(events.order_by("received_at", "pk").values_list("pk", flat=True)):
+        event = webhook_event_process(event_pk=pk, force=event_id is not None)
+        counts["replayed"] += 1
+        counts[event.outcome.lower()] += 1
+    return counts

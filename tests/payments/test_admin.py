@@ -1,0 +1,230 @@
+"""The payments admin: read-only payments, refunds (with "Retry failed refunds") and webhook events."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
+
+from orders.services.lifecycle import order_item_cancel
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent, WebhookOutcome
+from tests.factories import ProductFactory, UserFactory
+from tests.orders.helpers import buy_now, items_of, make_buyer
+from tests.payments.refund_helpers import apply_refund_webhooks, captured_online_order, payment_of
+
+# Transactional: a cancellation's refund task runs after its transaction commits, as in development.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PAYMENTS = "/admin/payments/payment/"
+REFUNDS = "/admin/payments/refund/"
+EVENTS = "/admin/payments/webhookevent/"
+RETRY = "retry_failed_refunds"
+
+
+@pytest.fixture
+def admin_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def sandbox(sandbox_gateway):
+    sandbox_gateway.configure(refund_delay=None)
+    return sandbox_gateway
+
+
+def flashes(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def changelist_ids(response) -> set[int]:
+    return {obj.pk for obj in response.context["cl"].result_list}
+
+
+def cancelled_online_order(sandbox, *, fail_at_gateway: bool = False, items: int = 1):
+    """A captured online order with its first item cancelled; its refund FAILED at the gateway if asked."""
+    if fail_at_gateway:
+        sandbox.fail_next_refund(1)
+    products = {ProductFactory(price=Decimal("300.00")): 1 for _ in range(items)}
+    order = captured_online_order(sandbox, make_buyer(), products)
+    order_item_cancel(item_id=items_of(order)[0].pk, actor=order.buyer, reason="not needed")
+    if fail_at_gateway:
+        refund = Refund.objects.get(order_item=items_of(order)[0])
+        sandbox.settle_refund(refund.gateway_refund_id)
+        apply_refund_webhooks(sandbox)  # earlier refunds' events again: they change nothing
+    return order
+
+
+def event(event_id: str, event_type: str = "payment.captured", outcome: str = WebhookOutcome.PROCESSED, **payload):
+    return WebhookEvent.objects.create(
+        event_id=event_id,
+        event_type=event_type,
+        payload={"event": event_type, **payload},
+        outcome=outcome,
+        detail="done",
+    )
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [PAYMENTS, REFUNDS, EVENTS])
+def test_shoppers_are_sent_to_the_admin_login(client, user, url):
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 302 and response.url.startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("url", [PAYMENTS, REFUNDS, EVENTS])
+def test_staff_without_payment_permissions_are_refused(client, url):
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get(url).status_code == 403
+
+
+# --- payments -----------------------------------------------------------------------------
+
+
+class TestPayments:
+    def test_filters_by_method_status_and_flagged(self, admin_client, sandbox):
+        online = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
+        cod = buy_now(make_buyer(), ProductFactory())
+        flagged = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
+        Payment.objects.filter(order=flagged).update(flagged=True, flag_reason="amount mismatch")
+        online_pk, cod_pk, flagged_pk = (payment_of(o).pk for o in (online, cod, flagged))
+
+        assert changelist_ids(admin_client.get(PAYMENTS, {"method__exact": "COD"})) == {cod_pk}
+        assert changelist_ids(admin_client.get(PAYMENTS, {"status__exact": PaymentStatus.CAPTURED})) == {
+            online_pk,
+            flagged_pk,
+        }
+        assert changelist_ids(admin_client.get(PAYMENTS, {"flagged__exact": "1"})) == {flagged_pk}
+
+    def test_detail_shows_the_gateway_side_and_refunds_read_only(self, admin_client, sandbox):
+        order = cancelled_online_order(sandbox)
+        payment = payment_of(order)
+        response = admin_client.get(f"{PAYMENTS}{payment.pk}/change/")
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert payment.gateway_payment_id in body
+        assert Refund.objects.get().gateway_refund_id in body
+        assert admin_client.post(f"{PAYMENTS}{payment.pk}/change/", {}).status_code == 403
+        assert admin_client.get(f"{PAYMENTS}add/").status_code == 403
+
+    def test_changelist_query_count_is_flat(self, admin_client, sandbox, assert_flat_query_count):
+        captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
+        assert_flat_query_count(
+            lambda: admin_client.get(PAYMENTS),
+            lambda: [captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1}) for _ in range(5)],
+            max_queries=10,
+        )
+
+
+# --- refunds ------------------------------------------------------------------------------
+
+
+class TestRefunds:
+    def test_filter_by_status(self, admin_client, sandbox):
+        failed = cancelled_online_order(sandbox, fail_at_gateway=True)
+        cancelled_online_order(sandbox)
+        failed_refund = Refund.objects.get(payment__order=failed)
+        assert failed_refund.status == RefundStatus.FAILED
+
+        response = admin_client.get(REFUNDS, {"status__exact": RefundStatus.FAILED})
+
+        assert changelist_ids(response) == {failed_refund.pk}
+        assert len(changelist_ids(admin_client.get(REFUNDS))) == 2
+
+    def test_retry_sends_failed_refunds_again_and_leaves_the_rest(self, admin_client, sandbox, staff):
+        failed = Refund.objects.get(payment__order=cancelled_online_order(sandbox, fail_at_gateway=True))
+        processing = Refund.objects.get(payment__order=cancelled_online_order(sandbox))
+        first_key = failed.idempotency_key
+
+        assert RETRY in admin_client.get(REFUNDS).content.decode()
+        response = admin_client.post(REFUNDS, {"action": RETRY, "_selected_action": [failed.pk, processing.pk]})
+
+        assert response.status_code == 302
+        assert flashes(response) == [
+            "Retried 1 failed refund.",
+            f"Not retried: #{processing.pk} is processing, not failed.",
+        ]
+        failed.refresh_from_db()
+        assert failed.status == RefundStatus.PROCESSING  # submitted again once the retry committed
+        assert failed.idempotency_key != first_key
+        assert LogEntry.objects.filter(object_id=str(failed.pk), user=staff).exists()
+        sandbox.settle_refund(failed.gateway_refund_id)
+        apply_refund_webhooks(sandbox)
+        failed.refresh_from_db()
+        assert failed.status == RefundStatus.REFUNDED
+
+    def test_staff_who_may_only_view_refunds_cannot_retry(self, client, sandbox):
+        viewer = UserFactory(is_staff=True)
+        viewer.user_permissions.add(Permission.objects.get(codename="view_refund"))
+        client.force_login(viewer)
+        failed = Refund.objects.get(payment__order=cancelled_online_order(sandbox, fail_at_gateway=True))
+
+        listing = client.get(REFUNDS)
+        assert listing.status_code == 200 and RETRY not in listing.content.decode()
+        response = client.post(REFUNDS, {"action": RETRY, "_selected_action": [failed.pk]})
+
+        assert response.status_code == 200  # "No action selected": the action is not offered
+        failed.refresh_from_db()
+        assert failed.status == RefundStatus.FAILED
+
+    def test_refunds_are_read_only(self, admin_client, sandbox):
+        refund = Refund.objects.get(payment__order=cancelled_online_order(sandbox))
+        assert admin_client.get(f"{REFUNDS}{refund.pk}/change/").status_code == 200
+        assert admin_client.post(f"{REFUNDS}{refund.pk}/change/", {"status": "REFUNDED"}).status_code == 403
+        assert admin_client.post(f"{REFUNDS}{refund.pk}/delete/", {"post": "yes"}).status_code == 403
+        assert admin_client.get(f"{REFUNDS}add/").status_code == 403
+
+    def test_changelist_query_count_is_flat(self, admin_client, sandbox, assert_flat_query_count):
+        cancelled_online_order(sandbox)
+        assert_flat_query_count(
+            lambda: admin_client.get(REFUNDS),
+            lambda: [cancelled_online_order(sandbox) for _ in range(4)],
+            max_queries=10,
+        )
+
+
+# --- webhook events -----------------------------------------------------------------------
+
+
+class TestWebhookEvents:
+    def test_read_only(self, admin_client):
+        stored = event("evt_1")
+        assert admin_client.get(f"{EVENTS}add/").status_code == 403
+        assert admin_client.post(f"{EVENTS}{stored.pk}/change/", {"outcome": "IGNORED"}).status_code == 403
+        assert admin_client.post(f"{EVENTS}{stored.pk}/delete/", {"post": "yes"}).status_code == 403
+        response = admin_client.get(EVENTS)
+        assert "delete_selected" not in response.content.decode()
+        stored.refresh_from_db()
+        assert stored.outcome == WebhookOutcome.PROCESSED
+
+    def test_payload_is_pretty_printed_and_escaped(self, admin_client):
+        stored = event("evt_2", note="<script>alert(1)</script>", amount=49_900)
+
+        body = admin_client.get(f"{EVENTS}{stored.pk}/change/").content.decode()
+
+        assert '<pre class="webhook-payload">{\n  &quot;amount&quot;: 49900,' in body
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+        assert "<script>alert(1)" not in body
+
+    def test_filters_by_type_and_outcome(self, admin_client):
+        captured = event("evt_a", "payment.captured")
+        refunded = event("evt_b", "refund.processed")
+        ignored = event("evt_c", "subscription.charged", WebhookOutcome.IGNORED)
+        failed = event("evt_d", "refund.processed", WebhookOutcome.FAILED)
+
+        assert changelist_ids(admin_client.get(EVENTS, {"event_type": "refund.processed"})) == {refunded.pk, failed.pk}
+        assert changelist_ids(admin_client.get(EVENTS, {"outcome__exact": "IGNORED"})) == {ignored.pk}
+        assert changelist_ids(admin_client.get(EVENTS, {"outcome__exact": "FAILED"})) == {failed.pk}
+        assert captured.pk in changelist_ids(admin_client.get(EVENTS))
+
+    def test_changelist_query_count_is_flat(self, admin_client, assert_flat_query_count):
+        event("evt_first")
+        assert_flat_query_count(
+            lambda: admin_client.get(EVENTS),
+            lambda: [event(f"evt_more_{n}", "refund.processed") for n in range(8)],
+            max_queries=8,
+        )

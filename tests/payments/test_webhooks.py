@@ -1,0 +1,261 @@
+"""The webhook endpoint: signature first, one stored event per id, processed once, failures kept for a replay;
+and real deliveries from the sandbox to the live server."""
+
+import hashlib
+import hmac
+import json
+import time
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from orders.models import OrderItemStatus
+from payments import webhooks
+from payments.models import Refund, RefundStatus, WebhookEvent, WebhookOutcome
+from payments.services import webhooks as webhook_services
+from payments.services.expiry import orders_expire_unpaid
+from tests.conftest import SANDBOX_KEY_SECRET, SANDBOX_WEBHOOK_SECRET
+from tests.payments.online_helpers import (
+    WEBHOOK,
+    age,
+    buy_now_online,
+    deliver,
+    deliver_all,
+    events,
+    payment_of,
+    placements,
+    statuses,
+)
+
+S = OrderItemStatus
+
+
+def sign(body: bytes, secret: str = SANDBOX_WEBHOOK_SECRET) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post(client, body: bytes, *, signature: str | None = "sign", event_id: str | None = "evt_test_1"):
+    headers = {}
+    if signature is not None:
+        headers["HTTP_X_RAZORPAY_SIGNATURE"] = sign(body) if signature == "sign" else signature
+    if event_id is not None:
+        headers["HTTP_X_RAZORPAY_EVENT_ID"] = event_id
+    return client.post(WEBHOOK, data=body, content_type="application/json", **headers)
+
+
+def envelope(event: str = "payment.captured", **payload) -> bytes:
+    return json.dumps({"entity": "event", "event": event, "payload": payload, "created_at": 1}).encode()
+
+
+@pytest.fixture
+def paid(buyer, product, sandbox_gateway, db):
+    """An online order paid at the sandbox; its webhooks recorded, not delivered yet."""
+    order = buy_now_online(buyer, product)
+    sandbox_gateway.pay(payment_of(order).gateway_order_id)
+    return order
+
+
+@pytest.mark.django_db
+class TestRefused:
+    """400, logged, nothing stored, nothing changed."""
+
+    def assert_refused(self, response, code: str, paid=None) -> None:
+        assert response.status_code == 400, response.content
+        assert response.json()["code"] == code
+        assert not WebhookEvent.objects.exists()
+        if paid is not None:
+            assert statuses(paid) == [S.PENDING_PAYMENT]
+
+    def test_a_forged_signature(self, client, paid, sandbox_gateway, caplog):
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        self.assert_refused(deliver(client, captured, HTTP_X_RAZORPAY_SIGNATURE="f" * 64), "invalid_signature", paid)
+        assert "Refused a webhook with a bad signature" in caplog.text
+
+    def test_a_missing_signature_header(self, client, paid, sandbox_gateway, caplog):
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        self.assert_refused(deliver(client, captured, HTTP_X_RAZORPAY_SIGNATURE=None), "invalid_signature", paid)
+        assert "missing signature" in caplog.text
+
+    def test_signed_with_the_key_secret_instead_of_the_webhook_secret(self, client, paid, sandbox_gateway):
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        forged = sign(captured.body, SANDBOX_KEY_SECRET)
+        self.assert_refused(deliver(client, captured, HTTP_X_RAZORPAY_SIGNATURE=forged), "invalid_signature", paid)
+
+    def test_a_re_serialised_body(self, client, paid, sandbox_gateway):
+        """The same JSON, re-encoded (spaces after separators): the signature was made over other bytes."""
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        body = json.dumps(json.loads(captured.body)).encode()
+        assert body != captured.body
+        self.assert_refused(deliver(client, captured, body=body), "invalid_signature", paid)
+
+    def test_malformed_json_even_signed(self, client, sandbox_gateway):
+        self.assert_refused(post(client, b'{"event": "payment.captured",'), "invalid_webhook")
+
+    @pytest.mark.parametrize("body", [b"[1, 2]", b'{"event": ""}', b'{"payload": {}}', b'"event"'])
+    def test_json_that_is_no_event(self, client, sandbox_gateway, body):
+        self.assert_refused(post(client, body), "invalid_webhook")
+
+    def test_a_missing_event_id(self, client, sandbox_gateway):
+        self.assert_refused(post(client, envelope(), event_id=None), "missing_event_id")
+
+    def test_no_body_at_all(self, client, sandbox_gateway):
+        self.assert_refused(post(client, b"", signature="0" * 64), "invalid_signature")
+
+    def test_a_body_that_is_not_utf8_cannot_be_verified(self, client, sandbox_gateway):
+        self.assert_refused(post(client, b"\xff\xfe{}"), "invalid_signature")
+
+
+@pytest.mark.django_db
+class TestStoredAndProcessed:
+    def test_an_unknown_event_is_stored_ignored_and_acknowledged(self, client, sandbox_gateway):
+        response = post(client, envelope("payment.dispute.created"), event_id="evt_dispute")
+        assert response.status_code == 200
+        assert response.json() == {"event_id": "evt_dispute", "outcome": "IGNORED"}
+        event = WebhookEvent.objects.get()
+        assert (event.event_type, event.outcome, event.attempts) == ("payment.dispute.created", "IGNORED", 1)
+        assert event.payload["event"] == "payment.dispute.created" and event.processed_at is not None
+
+    def test_no_csrf_token_and_no_login_needed_even_with_cookies(self, logged_in_client, paid, sandbox_gateway):
+        deliver_all(logged_in_client, sandbox_gateway)
+        assert statuses(paid) == [S.PLACED]
+
+    def test_a_failing_handler_keeps_the_event_failed_with_a_200_and_replay_fixes_it(
+        self, client, paid, sandbox_gateway, monkeypatch, capsys
+    ):
+        def broken(envelope):
+            raise RuntimeError("database hiccup")
+
+        monkeypatch.setitem(webhooks.HANDLERS, "payment.captured", broken)
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        response = deliver(client, captured)
+        assert (response.status_code, response.json()["outcome"]) == (200, "FAILED")
+        event = WebhookEvent.objects.get(event_id=captured.id)
+        assert (event.outcome, event.detail, event.attempts) == ("FAILED", "RuntimeError: database hiccup", 1)
+        assert statuses(paid) == [S.PENDING_PAYMENT]
+
+        # A repeated delivery of a FAILED event is processed again (and fails again, still 200).
+        assert deliver(client, captured).json()["outcome"] == "FAILED"
+        assert WebhookEvent.objects.get(event_id=captured.id).attempts == 2
+
+        monkeypatch.undo()
+        call_command("replay_webhooks", "--failed")
+        assert "Replayed 1 event(s): pending 0, processed 1, ignored 0, failed 0." in capsys.readouterr().out
+        event.refresh_from_db()
+        assert (event.outcome, event.attempts) == ("PROCESSED", 3)
+        assert statuses(paid) == [S.PLACED] and placements(paid) == 1
+
+    def test_replay_by_event_id_is_harmless_for_a_processed_event(self, client, paid, sandbox_gateway, capsys):
+        deliver_all(client, sandbox_gateway)
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        call_command("replay_webhooks", "--event-id", captured.id)
+        assert "Replayed 1 event(s)" in capsys.readouterr().out
+        assert WebhookEvent.objects.get(event_id=captured.id).outcome == WebhookOutcome.IGNORED  # nothing to change
+        assert placements(paid) == 1
+
+    def test_replay_without_options_takes_pending_and_failed_events(self, paid, sandbox_gateway, capsys):
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        WebhookEvent.objects.create(
+            event_id=captured.id, event_type="payment.captured", payload=json.loads(captured.body)
+        )  # stored, then the process died before processing it
+        call_command("replay_webhooks")
+        assert "processed 1" in capsys.readouterr().out
+        assert statuses(paid) == [S.PLACED]
+
+    def test_replay_of_an_unknown_event_id_is_an_error(self, db):
+        with pytest.raises(CommandError, match="No webhook event evt_nope"):
+            call_command("replay_webhooks", "--event-id", "evt_nope")
+
+    def test_refund_events_go_to_the_refund_service(self, client, sandbox_gateway, monkeypatch):
+        calls = []
+
+        def apply(*, refund_entity, succeeded):
+            calls.append((refund_entity["id"], succeeded))
+            return "refund applied"
+
+        monkeypatch.setattr(webhooks.refunds, "refund_webhook_apply", apply)
+        refund = {"id": "rfnd_1", "payment_id": "pay_1", "amount": 100, "status": "processed"}
+        post(client, envelope("refund.processed", refund={"entity": refund}), event_id="evt_r1")
+        post(client, envelope("refund.failed", refund={"entity": {**refund, "status": "failed"}}), event_id="evt_r2")
+        assert calls == [("rfnd_1", True), ("rfnd_1", False)]
+        assert set(WebhookEvent.objects.values_list("outcome", "detail")) == {("PROCESSED", "refund applied")}
+
+    def test_a_concurrent_duplicate_is_treated_as_a_duplicate(self, client, paid, sandbox_gateway, monkeypatch):
+        """The unique event id refuses the second insert: the delivery answers 200 and processes nothing twice."""
+        deliver_all(client, sandbox_gateway)
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        stored = WebhookEvent.objects.get(event_id=captured.id)
+        calls = []
+        real_process = webhook_services.webhook_event_process
+        monkeypatch.setattr(
+            webhook_services, "webhook_event_process", lambda **kw: calls.append(kw) or real_process(**kw)
+        )
+        assert deliver(client, captured).status_code == 200
+        assert calls == [] and WebhookEvent.objects.filter(event_id=captured.id).count() == 1
+        stored.refresh_from_db()
+        assert stored.attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+class TestRealDeliveries:
+    """The sandbox posts signed webhooks over HTTP to the app on pytest-django's live server."""
+
+    def test_twice_delivered_webhooks_place_the_order_once(
+        self, buyer, product, sandbox_webhooks_to_live_server, django_capture_on_commit_callbacks
+    ):
+        sandbox = sandbox_webhooks_to_live_server
+        order = buy_now_online(buyer, product)
+        sandbox.webhook_mode("twice")
+        sandbox.pay(payment_of(order).gateway_order_id)
+        assert sandbox.wait_for_webhooks(10)
+        assert [delivery.status for delivery in sandbox.deliveries] == [200] * 4
+        assert statuses(order) == [S.PLACED] and placements(order) == 1
+        assert WebhookEvent.objects.count() == 2
+
+    def test_out_of_order_failure_then_capture(self, buyer, product, sandbox_webhooks_to_live_server):
+        sandbox = sandbox_webhooks_to_live_server
+        order = buy_now_online(buyer, product)
+        sandbox.webhook_mode("reversed", batch=3)
+        gateway_order_id = payment_of(order).gateway_order_id
+        sandbox.fail(gateway_order_id)
+        sandbox.pay(gateway_order_id)  # captured and order.paid complete the batch, delivered newest first
+        assert sandbox.wait_for_webhooks(10)
+        assert [d.event for d in sandbox.deliveries] == ["order.paid", "payment.captured", "payment.failed"]
+        assert statuses(order) == [S.PLACED]
+        payment = payment_of(order)
+        assert payment.status == "CAPTURED" and payment.failed_at is None
+
+    def test_a_failed_delivery_is_retried_and_stored_once(self, buyer, product, sandbox_webhooks_to_live_server):
+        sandbox = sandbox_webhooks_to_live_server
+        order = buy_now_online(buyer, product)
+        real_url = sandbox.webhook_url
+        sandbox.webhook_url = real_url.replace(WEBHOOK, "/api/v1/nowhere/")
+        sandbox.pay(payment_of(order).gateway_order_id)
+        sandbox.webhook_url = real_url  # the retries reach us
+        assert sandbox.wait_for_webhooks(10)
+        assert statuses(order) == [S.PLACED] and WebhookEvent.objects.count() == 2
+
+    def test_a_late_capture_is_refunded_in_full_through_the_refund_pipeline(
+        self, buyer, product, sandbox_webhooks_to_live_server
+    ):
+        sandbox = sandbox_webhooks_to_live_server
+        order = buy_now_online(buyer, product, 2)
+        age(order, 20)
+        assert orders_expire_unpaid() == 1
+        sandbox.pay(payment_of(order).gateway_order_id)
+        assert sandbox.wait_for_webhooks(10)
+        deadline = time.monotonic() + 10
+        while Refund.objects.filter(status=RefundStatus.REFUNDED).count() != 1 and time.monotonic() < deadline:
+            sandbox.wait_for_webhooks(1)
+            time.sleep(0.05)
+        refund = Refund.objects.get()
+        assert (refund.status, refund.amount, refund.order_item_id) == (RefundStatus.REFUNDED, Decimal("998.00"), None)
+        payment = payment_of(order)
+        assert (payment.status, payment.captured_amount, payment.refunded_amount) == (
+            "CAPTURED",
+            Decimal("998.00"),
+            Decimal("998.00"),
+        )
+        [gateway_refund] = sandbox.refunds.values()
+        assert (gateway_refund["amount"], gateway_refund["payment_id"]) == (99_800, payment.gateway_payment_id)
+        assert statuses(order) == [S.CANCELLED]
