@@ -89,7 +89,8 @@ def orders_expire_unpaid(*, now: datetime | None = None) -> int:
 
 
 def order_expiry_schedule(*, order: Order) -> None:
-    """At checkout, in its transaction: have the worker expire this order at its deadline.
+    """At checkout, in its transaction (and from the task, when the deadline moved): have the worker
+    expire this order at its deadline.
 
     Only backends that can defer a task (the database queue) do this; where tasks run at once,
     `manage.py expire_unpaid_orders` from cron is the only sweeper.
