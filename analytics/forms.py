@@ -4,6 +4,7 @@ from django import forms
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366  # a year, leap day included; longer ranges make unreadable charts and slow queries
+EARLIEST = date(2000, 1, 1)  # long before the shop opened; keeps date arithmetic far from year 1
 
 
 class DateRangeForm(forms.Form):
@@ -26,6 +27,8 @@ class DateRangeForm(forms.Form):
             # Nothing has happened there yet; refusing it also keeps date arithmetic far from year 9999.
             raise forms.ValidationError("The end date cannot be in the future.", code="future_range")
         start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start < EARLIEST:
+            raise forms.ValidationError(f"Choose dates from {EARLIEST:%-d %B %Y} on.", code="too_early")
         if start > end:
             raise forms.ValidationError("The start date must not be after the end date.", code="reversed_range")
         if (end - start).days + 1 > MAX_DAYS:

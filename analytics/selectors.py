@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Store, User
 from catalog.models import LOW_STOCK_THRESHOLD, MONEY, Product
+from joycart.money import PAISA
 from orders.models import Order, OrderItem, OrderItemStatus, OrderStatus, PaymentMethod
 from orders.selectors import seller_order_item_counts
 from payments.models import Payment, Refund, RefundStatus
@@ -67,6 +68,15 @@ def _by_order_day(items: QuerySet[OrderItem]) -> QuerySet:
         .annotate(revenue=Sum(LINE_TOTAL), orders=Count("order_id", distinct=True))
         .order_by("day")
     )
+
+
+def _money(value) -> Decimal:
+    """Sums come back as 1350 from SQLite and 1350.00 from PostgreSQL; show and export paise on both."""
+    return (value or ZERO).quantize(PAISA)
+
+
+def _money_rows(rows, *keys: str) -> list[dict]:
+    return [{**row, **{key: _money(row[key]) for key in keys}} for row in rows]
 
 
 def _as_date(value) -> date:
@@ -118,7 +128,7 @@ def seller_dashboard(*, store: Store, now: datetime | None = None) -> SellerDash
 
     rows = {_as_date(row["day"]): row for row in _by_order_day(sold)}
     by_day = [
-        DayFigure(day, rows[day]["revenue"] if day in rows else ZERO, rows[day]["orders"] if day in rows else 0)
+        DayFigure(day, _money(rows[day]["revenue"]), rows[day]["orders"]) if day in rows else DayFigure(day, ZERO, 0)
         for day in days_between(first, today)
     ]
 
@@ -145,16 +155,17 @@ def seller_dashboard(*, store: Store, now: datetime | None = None) -> SellerDash
                 revenue=sum((figure.revenue for figure in window), ZERO),
                 orders=sum(figure.orders for figure in window),
                 refunds=refund_totals[f"count_{days}"],
-                refunded=refund_totals[f"amount_{days}"] or ZERO,
+                refunded=_money(refund_totals[f"amount_{days}"]),
             )
         )
 
     counts = seller_order_item_counts(store=store)
     low = Product.objects.filter(store=store, is_active=True, stock__lte=LOW_STOCK_THRESHOLD)
-    top_products = list(
+    top_products = _money_rows(
         sold.values("product_id", "product__title")
         .annotate(units=Sum("quantity"), revenue=Sum(LINE_TOTAL))
-        .order_by("-revenue", "-units", "product_id")[:TOP_PRODUCTS_SHOWN]
+        .order_by("-revenue", "-units", "product_id")[:TOP_PRODUCTS_SHOWN],
+        "revenue",
     )
     return SellerDashboard(
         today=today,
@@ -218,7 +229,7 @@ def shop_analytics(*, start: date, end: date) -> ShopAnalytics:
 
     gmv_rows = {_as_date(row["day"]): row for row in _by_order_day(sold)}
     gmv_by_day = [
-        DayFigure(day, gmv_rows[day]["revenue"], gmv_rows[day]["orders"])
+        DayFigure(day, _money(gmv_rows[day]["revenue"]), gmv_rows[day]["orders"])
         if day in gmv_rows
         else DayFigure(day, ZERO, 0)
         for day in days
@@ -240,7 +251,7 @@ def shop_analytics(*, start: date, end: date) -> ShopAnalytics:
         .order_by()
     }
     payment_split = [
-        (method.label, split_rows[method]["orders"], split_rows[method]["amount"])
+        (method.label, split_rows[method]["orders"], _money(split_rows[method]["amount"]))
         if method in split_rows
         else (method.label, 0, ZERO)
         for method in PaymentMethod
@@ -256,7 +267,7 @@ def shop_analytics(*, start: date, end: date) -> ShopAnalytics:
         .order_by("day")
     }
     refunds_by_day = [
-        RefundDay(day, refund_rows[day]["refunds"], refund_rows[day]["amount"])
+        RefundDay(day, refund_rows[day]["refunds"], _money(refund_rows[day]["amount"]))
         if day in refund_rows
         else RefundDay(day, 0, ZERO)
         for day in days
@@ -277,15 +288,17 @@ def shop_analytics(*, start: date, end: date) -> ShopAnalytics:
     )
     user_rows = {_as_date(day): count for day, count in user_rows.items()}
 
-    top_sellers = list(
+    top_sellers = _money_rows(
         sold.values("seller_id", "seller__name")
         .annotate(orders=Count("order_id", distinct=True), units=Sum("quantity"), revenue=Sum(LINE_TOTAL))
-        .order_by("-revenue", "seller_id")[:TOP_ROWS]
+        .order_by("-revenue", "seller_id")[:TOP_ROWS],
+        "revenue",
     )
-    top_products = list(
+    top_products = _money_rows(
         sold.values("product_id", "product__title", "seller__name")
         .annotate(units=Sum("quantity"), revenue=Sum(LINE_TOTAL))
-        .order_by("-revenue", "-units", "product_id")[:TOP_ROWS]
+        .order_by("-revenue", "-units", "product_id")[:TOP_ROWS],
+        "revenue",
     )
     return ShopAnalytics(
         start=start,
@@ -294,8 +307,8 @@ def shop_analytics(*, start: date, end: date) -> ShopAnalytics:
         orders_by_status=orders_by_status,
         payment_split=payment_split,
         refunds_by_day=refunds_by_day,
-        captured=money["captured"] or ZERO,
-        refunded=money["refunded"] or ZERO,
+        captured=_money(money["captured"]),
+        refunded=_money(money["refunded"]),
         new_users_by_day=[(day, user_rows.get(day, 0)) for day in days],
         top_sellers=top_sellers,
         top_products=top_products,
