@@ -74,6 +74,7 @@ def analytics_page(request, *, site):
     if not form.is_valid():
         return render(request, "admin/analytics/index.html", context, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    context["form"] = DateRangeForm(initial={"start": start, "end": end}, today=form.today)  # show the range used
     data = selectors.shop_analytics(start=start, end=end)
     tables = analytics_tables(data)
     export = request.GET.get("export")
