@@ -18,6 +18,7 @@ from payments.models import Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from payments.services import webhooks as webhook_services
 from payments.services.expiry import orders_expire_unpaid
 from tests.conftest import SANDBOX_KEY_SECRET, SANDBOX_WEBHOOK_SECRET
+from tests.factories import ProductFactory
 from tests.payments.online_helpers import (
     WEBHOOK,
     age,
@@ -26,6 +27,7 @@ from tests.payments.online_helpers import (
     deliver_all,
     events,
     payment_of,
+    place_online,
     placements,
     statuses,
 )
@@ -287,6 +289,8 @@ class TestOnTheDatabaseQueue:
         settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
     def test_the_answer_comes_before_processing_and_the_worker_places_the_order(self, client, paid, sandbox_gateway):
+        from django_tasks_db.models import DBTaskResult
+
         captured = events(sandbox_gateway, "payment.captured")[0]
         response = deliver(client, captured)
         assert response.json() == {"event_id": captured.id, "outcome": "PENDING"}
@@ -298,6 +302,10 @@ class TestOnTheDatabaseQueue:
         event = WebhookEvent.objects.get(event_id=captured.id)
         assert (event.outcome, event.attempts) == ("PROCESSED", 1)
         assert statuses(paid) == [S.PLACED] and placements(paid) == 1
+        # The buyer and seller hear of the order once; placing its item mails nobody, so queues no task.
+        assert sorted(
+            DBTaskResult.objects.filter(task_path__startswith="orders.").values_list("task_path", flat=True)
+        ) == ["orders.tasks.order_placed_email_send"]
 
     def test_repeats_while_it_waits_queue_nothing_more_and_once_done_nothing_new(self, client, paid, sandbox_gateway):
         captured = events(sandbox_gateway, "payment.captured")[0]
@@ -372,3 +380,23 @@ def test_replay_from_cron_leaves_fresh_pending_events_to_the_worker(paid, sandbo
     assert WebhookEvent.objects.get(event_id=fresh.id).outcome == WebhookOutcome.PENDING
     assert WebhookEvent.objects.get(event_id=stale.id).outcome != WebhookOutcome.PENDING
     assert statuses(paid) == [S.PLACED]
+
+
+@pytest.mark.django_db
+def test_processing_a_capture_costs_the_same_queries_for_one_item_or_many(
+    buyer, store, sandbox_gateway, django_assert_max_num_queries
+):
+    """Every item of the order is placed in one move: the query count does not grow with the items."""
+    counts = []
+    for size in (1, 4):
+        order = place_online(buyer, {ProductFactory(store=store): 1 for _ in range(size)})
+        sandbox_gateway.pay(payment_of(order).gateway_order_id)
+        captured = events(sandbox_gateway, "payment.captured")[-1]
+        stored = WebhookEvent.objects.create(
+            event_id=captured.id, event_type=captured.name, payload=json.loads(captured.body)
+        )
+        with django_assert_max_num_queries(15) as context:
+            assert webhook_services.webhook_event_process(event_pk=stored.pk).outcome == WebhookOutcome.PROCESSED
+        assert statuses(order) == [S.PLACED] * size and placements(order) == size
+        counts.append(len(context.captured_queries))
+    assert counts[0] == counts[1], counts
