@@ -679,6 +679,16 @@ class Worker:
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
 
+    def cpu_s(self) -> float | None:
+        """CPU seconds the worker used so far (Linux /proc), or None."""
+        if self.process is None:
+            return None
+        try:
+            fields = (PROC / str(self.process.pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / CpuMeter.HZ
+
     def stop(self) -> None:
         if self.process is not None:
             with contextlib.suppress(ProcessLookupError):
@@ -726,11 +736,18 @@ def run_webhooks(env: dict[str, str], args: argparse.Namespace) -> dict:
         say(f"  gunicorn on {server.base_url}, {args.workers} sync workers; one db_worker")
         meter = CpuMeter(server)
         meter.start()
+        worker_cpu = worker.cpu_s()
         result = webhooks.webhook_load(
             server.base_url + webhooks.WEBHOOK_PATH, deliveries, concurrency=args.webhook_concurrency
         )
         load_ended_at = time.time()
         cores = meter.cores() or {}
+        worker_cpu_end = worker.cpu_s()
+        if cores and worker_cpu is not None and worker_cpu_end is not None:
+            # The worker is not "other": it is part of the scenario. Its share is reported apart.
+            worker_cores = (worker_cpu_end - worker_cpu) / max(result.seconds, 1e-9)
+            cores["worker"] = round(worker_cores, 2)
+            cores["other"] = round(max(cores["other"] - worker_cores, 0.0), 2)
         rss = server.peak_rss_mb()
         say(
             f"  {result.deliveries} deliveries in {result.seconds:.1f} s: {result.per_s:.0f}/s, "
@@ -758,7 +775,16 @@ def run_webhooks(env: dict[str, str], args: argparse.Namespace) -> dict:
         "duplicates": args.duplicates,
         "orders": fixture["orders"],
         "mix": fixture["mix"],
-        "load": {**asdict(result), "services_cpu": cores.get("services"), "other_cpu": cores.get("other")},
+        "load": {
+            **asdict(result),
+            "services_cpu": cores.get("services"),
+            "worker_cpu": cores.get("worker"),
+            "other_cpu": cores.get("other"),
+            # Like checkout's CPU per order: barely moved by other processes sharing the machine.
+            "gunicorn_cpu_ms_per_delivery": round(cores["server_s"] * 1000 / result.deliveries, 2)
+            if cores.get("server_s") is not None and result.deliveries
+            else None,
+        },
         "drain": drain,
         "database": counted,
         "verdict": verdict,
@@ -771,15 +797,17 @@ def report_webhooks(result: dict) -> None:
     load, drain = result["load"], result["drain"]
     header = (
         f"{'webhooks':<18} {'sent':>5} {'per s':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'non-2xx':>7} "
-        f"{'failed':>6} {'services':>8} {'other':>6}"
+        f"{'failed':>6} {'services':>8} {'worker':>6} {'other':>6}"
     )
     say(header)
     say("-" * len(header))
     say(
         f"{'answers':<18} {load['deliveries']:>5} {load['per_s']:>6.0f} {load['p50_ms']:>7.1f} {load['p99_ms']:>7.1f} "
         f"{load['max_ms']:>7.1f} {load['non_2xx']:>7} {load['errors']:>6} "
-        f"{_cell(load['services_cpu'], '>8.2f')} {_cell(load['other_cpu'], '>6.2f')}"
+        f"{_cell(load['services_cpu'], '>8.2f')} {_cell(load['worker_cpu'], '>6.2f')} {_cell(load['other_cpu'], '>6.2f')}"
     )
+    if load["gunicorn_cpu_ms_per_delivery"]:
+        say(f"gunicorn CPU per delivery: {load['gunicorn_cpu_ms_per_delivery']:.1f} ms")
     if drain.get("drained"):
         say(
             f"processing: {result['distinct_events']} events by one db_worker, the last {drain['drain_s']} s after the "

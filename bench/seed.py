@@ -420,7 +420,7 @@ def bench_webhook_seed(*, distinct_events: int, payers: int = 16, seed: int = 5)
     rng.shuffle(kinds)
     sandbox = SandboxGateway(settings.RAZORPAY_KEY_ID, settings.RAZORPAY_KEY_SECRET, settings.RAZORPAY_WEBHOOK_SECRET)
     sandbox.webhook_mode("never")
-    settings.RAZORPAY_BASE_URL = sandbox.start().base_url
+    base_url, settings.RAZORPAY_BASE_URL = settings.RAZORPAY_BASE_URL, sandbox.start().base_url
     get_gateway.cache_clear()
     events, items_placing, run = [], 0, f"{time.time_ns():x}"
     try:
@@ -456,6 +456,8 @@ def bench_webhook_seed(*, distinct_events: int, payers: int = 16, seed: int = 5)
             ]
     finally:
         sandbox.stop()
+        settings.RAZORPAY_BASE_URL = base_url
+        get_gateway.cache_clear()
     report = {
         **cleaned,
         "orders": len(kinds),

@@ -9,8 +9,8 @@
    A backend that runs tasks at once (the embedded default, the tests) runs it after that
    transaction, so the answer carries the outcome and a failure never undoes the event.
 3. A repeat of an event already PROCESSED or IGNORED queues nothing. A repeat of one not done
-   yet queues it again only when no task of it is waiting or running, so a burst of repeats
-   never piles up tasks; whatever is left PENDING (a worker killed mid-task) or FAILED is
+   yet queues it again only when no task of it is waiting, so a burst of repeats never piles
+   up tasks; whatever is left PENDING (a worker killed mid-task) or FAILED is
    picked up by `manage.py replay_webhooks`, run from cron (README, Operations).
 4. Processing runs in its own transaction holding the event's row lock, so a worker, a replay
    and a repeat processing one event at once process it once; the handler
@@ -68,18 +68,25 @@ def webhook_receive(*, body: bytes, signature: str | None, event_id: str | None)
     from payments.tasks_online import webhook_event_process as process_task
 
     queue_in_transaction = enqueues_with_transaction(process_task)
-    with transaction.atomic():
-        event, created = _event_store(event_id=event_id, event_type=event_type, payload=envelope)
-        if created:
-            queue = True
-        elif event.outcome in DONE:
+    try:
+        # No savepoint around the insert: a repeat aborts this transaction, and is handled below.
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(event_id=event_id, event_type=event_type, payload=envelope)
+            if queue_in_transaction:
+                process_task.enqueue(event_pk=event.pk)
+    except IntegrityError:
+        # The same event, stored by an earlier (or a concurrent, now committed) delivery.
+        event = WebhookEvent.objects.get(event_id=event_id)
+        if event.outcome in DONE:
             logger.info("Webhook %s %s repeated; already %s", event_type, event_id, event.outcome)
-            queue = False
-        else:
-            queue = not (queue_in_transaction and _processing_queued(event_pk=event.pk))
-        if queue and queue_in_transaction:
-            process_task.enqueue(event_pk=event.pk)
-    if queue and not queue_in_transaction:
+            return event
+        if queue_in_transaction:
+            # Two repeats at once may both queue it: harmless, processing holds the event's lock
+            # and skips a done event; what matters is that tasks never grow with the repeats.
+            if not _processing_queued(event_pk=event.pk):
+                process_task.enqueue(event_pk=event.pk)
+            return event
+    if not queue_in_transaction:
         # Runs at once: the event is committed first, so a crash in processing leaves it stored.
         process_task.enqueue(event_pk=event.pk)
         event.refresh_from_db()
@@ -87,24 +94,17 @@ def webhook_receive(*, body: bytes, signature: str | None, event_id: str | None)
 
 
 def _processing_queued(*, event_pk: int) -> bool:
-    """Whether a task processing this event waits in the database queue or runs now."""
+    """Whether a task processing this event waits in the database queue.
+
+    Only waiting (READY) tasks: the queue's partial index covers them, so this stays cheap however
+    many finished tasks the table keeps. A repeat that comes while a worker runs the event's task
+    queues one more, which finds the event done and does nothing.
+    """
     from django_tasks_db.models import DBTaskResult
 
     return DBTaskResult.objects.filter(
-        task_path=PROCESS_TASK_PATH,
-        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
-        args_kwargs__kwargs__event_pk=event_pk,
+        status=TaskResultStatus.READY, task_path=PROCESS_TASK_PATH, args_kwargs__kwargs__event_pk=event_pk
     ).exists()
-
-
-def _event_store(*, event_id: str, event_type: str, payload: dict) -> tuple[WebhookEvent, bool]:
-    """Inside the caller's transaction; the savepoint keeps it usable when the id is already taken."""
-    try:
-        with transaction.atomic():
-            return WebhookEvent.objects.create(event_id=event_id, event_type=event_type, payload=payload), True
-    except IntegrityError:
-        # The same event, stored by an earlier (or a concurrent) delivery.
-        return WebhookEvent.objects.get(event_id=event_id), False
 
 
 def webhook_event_process(*, event_pk: int, force: bool = False) -> WebhookEvent:
