@@ -19,6 +19,7 @@ from payments.services import webhooks as webhook_services
 from payments.services.expiry import orders_expire_unpaid
 from tests.conftest import SANDBOX_KEY_SECRET, SANDBOX_WEBHOOK_SECRET
 from tests.factories import ProductFactory
+from tests.orders.helpers import run_concurrently
 from tests.payments.online_helpers import (
     WEBHOOK,
     age,
@@ -400,3 +401,41 @@ def test_processing_a_capture_costs_the_same_queries_for_one_item_or_many(
         assert statuses(order) == [S.PLACED] * size and placements(order) == size
         counts.append(len(context.captured_queries))
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+class TestRaces:
+    """Real threads behind a barrier on PostgreSQL, with the database queue."""
+
+    @pytest.fixture(autouse=True)
+    def _database_queue(self, settings):
+        settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+    def test_twelve_deliveries_of_one_new_event_at_once_store_it_once_with_one_task(self, paid, sandbox_gateway):
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        signature = captured.headers["X-Razorpay-Signature"]
+
+        results = run_concurrently(
+            lambda i: webhook_services.webhook_receive(body=captured.body, signature=signature, event_id=captured.id),
+            12,
+        )
+
+        assert all(isinstance(result, WebhookEvent) for result in results), results
+        assert WebhookEvent.objects.filter(event_id=captured.id).count() == 1
+        assert len(queued_for(captured.id)) == 1
+        run_worker()
+        assert statuses(paid) == [S.PLACED] and placements(paid) == 1
+
+    def test_the_worker_and_a_replay_processing_one_event_at_once_apply_it_once(self, paid, sandbox_gateway):
+        captured, order_paid = events(sandbox_gateway)[:2]
+        stored = [
+            WebhookEvent.objects.create(event_id=event.id, event_type=event.name, payload=json.loads(event.body))
+            for event in (captured, order_paid)
+        ]
+
+        results = run_concurrently(lambda i: webhook_services.webhook_event_process(event_pk=stored[i % 2].pk), 6)
+
+        assert all(isinstance(result, WebhookEvent) and result.outcome != "FAILED" for result in results), results
+        assert statuses(paid) == [S.PLACED] and placements(paid) == 1
+        assert sorted(WebhookEvent.objects.values_list("outcome", "attempts")) == [("IGNORED", 1), ("PROCESSED", 1)]
