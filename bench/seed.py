@@ -66,6 +66,8 @@ CHECKOUT_PRICE = Decimal("499.00")
 # What checkout queues in its transaction (orders/notifications.py): one task per order, which
 # `manage.py db_worker` runs later to send the buyer's and the sellers' e-mails.
 ORDER_PLACED_TASK = "orders.tasks.order_placed_email_send"
+# The webhook scenario's store: like the checkout store, shown only while its scenario runs.
+WEBHOOK_SELLER = "bench_webhook_seller"
 
 
 def _sku(number: int) -> str:
@@ -156,8 +158,10 @@ def bench_seed(*, products: int) -> dict:
         mine = Product.objects.filter(store=store)
         mine.filter(sku__gt=_sku(products), is_active=True).update(is_active=False)
         mine.filter(sku__lte=_sku(products), is_active=False).update(is_active=True)
-        # The checkout scenario's products are shown only while it runs (bench_checkout_seed).
-        Product.objects.filter(store__user__username=CHECKOUT_SELLER, is_active=True).update(is_active=False)
+        # The checkout and webhook scenarios' products are shown only while they run (their seeds).
+        Product.objects.filter(store__user__username__in=[CHECKOUT_SELLER, WEBHOOK_SELLER], is_active=True).update(
+            is_active=False
+        )
         if missing:
             search_vector_refresh(mine)
         bump_after_commit()
@@ -321,7 +325,6 @@ def bench_checkout_count(*, hot_product_id: int) -> dict:
 # --- The webhook scenario -----------------------------------------------------------------
 
 PAYER_PREFIX = "bench_payer_"  # not BUYER_PREFIX: the checkout scenario deletes and counts its own
-WEBHOOK_SELLER = "bench_webhook_seller"
 WEBHOOK_STORE = "Bench Webhook Store"
 WEBHOOK_PRODUCTS = 40
 WEBHOOK_PRODUCT_STOCK = 1_000_000
