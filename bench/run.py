@@ -2,9 +2,10 @@
 
 Steps: collectstatic and migrate, seed N products (bench/seed.py), start gunicorn on a free
 port of 127.0.0.1, warm up and load each endpoint in turn, read each worker's peak memory, stop
-gunicorn. Then, on PostgreSQL only, the checkout scenario (bench/checkout.py) with a gunicorn
-of its own. Print the tables and the targets, write bench/results.json. A measuring tool: a
-missed target is reported, never an error exit.
+gunicorn. Then, on PostgreSQL only, the checkout scenario (bench/checkout.py) and the webhook
+scenario (bench/webhooks.py), each with a gunicorn of its own. Print the tables and the
+targets, write bench/results.json. A measuring tool: a missed target is reported, never an
+error exit.
 
 Database: DATABASE_URL as given, else bench/bench.sqlite3. Cache: REDIS_URL if set, else local
 memory (one cache per worker, so each worker warms its own).
@@ -32,6 +33,7 @@ from urllib.parse import quote
 # Run as `python bench/run.py`, so bench/ itself is on sys.path: these are sibling modules.
 import checkout
 import loadgen
+import webhooks
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -111,9 +113,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=RESULTS_PATH, help="where to write the JSON results")
     parser.add_argument(
         "--only",
-        choices=["all", "reads", "checkout"],
+        choices=["all", "reads", "checkout", "webhooks"],
         default="all",
-        help="run only the read endpoints, or only the checkout scenario (PostgreSQL only)",
+        help="run only the read endpoints, or only the checkout or the webhook scenario (PostgreSQL only)",
     )
     checkout_group = parser.add_argument_group("checkout scenario (PostgreSQL only)")
     checkout_group.add_argument(
@@ -127,12 +129,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--checkout-products", type=int, default=1000, help="products the distinct-products phase rotates over"
     )
     checkout_group.add_argument("--hot-stock", type=int, default=200, help="the hot product's stock at the start")
+    webhook_group = parser.add_argument_group("webhook scenario (PostgreSQL only)")
+    webhook_group.add_argument(
+        "--deliveries", type=int, default=webhooks.DELIVERIES, help="signed deliveries sent, duplicates included"
+    )
+    webhook_group.add_argument(
+        "--duplicates", type=int, default=webhooks.DUPLICATES, help="how many of them repeat an event exactly"
+    )
+    webhook_group.add_argument(
+        "--webhook-concurrency", type=int, default=webhooks.CONCURRENCY, help="concurrent webhook connections"
+    )
     args = parser.parse_args(argv)
     args.checkout_workers = args.checkout_workers or args.workers
     counts = (args.products, args.workers, args.threads, args.connections, args.rounds)
     checkout_counts = (args.checkout_workers, args.buyers, args.checkout_products, args.hot_stock)
-    if min(*counts, *checkout_counts) < 1 or args.duration <= 0:
+    if min(*counts, *checkout_counts, args.webhook_concurrency) < 1 or args.duration <= 0:
         parser.error("every count and --duration must be positive")
+    if not 0 <= args.duplicates < args.deliveries:
+        parser.error("--duplicates must be at least 0 and fewer than --deliveries")
     return args
 
 
@@ -631,6 +645,186 @@ def run_checkout(env: dict[str, str], args: argparse.Namespace) -> dict:
     }
 
 
+WEBHOOK_SEED_CODE = """\
+from bench.seed import bench_webhook_seed
+bench_webhook_seed(distinct_events={distinct})
+"""
+WEBHOOK_DRAIN_CODE = """\
+from bench.seed import bench_webhook_drain
+bench_webhook_drain(load_ended_at={load_ended_at!r}, timeout={timeout!r})
+"""
+WEBHOOK_COUNT_CODE = """\
+from bench.seed import bench_webhook_count
+bench_webhook_count()
+"""
+
+
+class Worker:
+    """One `manage.py db_worker` beside gunicorn, in its own process group, as production runs it.
+
+    Its mail goes to Django's dummy backend: nobody is mailed and no SMTP server is measured.
+    """
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = {**env, "EMAIL_URL": "dummy://"}
+        self.log = tempfile.NamedTemporaryFile(prefix="joycart-bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [sys.executable, str(ROOT / "manage.py"), "db_worker", "--no-startup-delay"]
+        self.process = subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds the worker used so far (Linux /proc), or None."""
+        if self.process is None:
+            return None
+        try:
+            fields = (PROC / str(self.process.pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / CpuMeter.HZ
+
+    def stop(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+def run_webhooks(env: dict[str, str], args: argparse.Namespace) -> dict:
+    """The webhook scenario (bench/webhooks.py): signed deliveries, a quarter of them repeats.
+
+    A gunicorn of its own with the read endpoints' workers, and one db_worker processing the
+    queue beside it. Timed: each delivery's answer. Then the queue is drained and the database
+    is asked whether every transition happened exactly once.
+    """
+    vendor = database_vendor(env["DATABASE_URL"])
+    if vendor != "postgresql":
+        reason = (
+            f"needs PostgreSQL, and DATABASE_URL is {vendor}: SQLite runs one write transaction at a "
+            "time, so a worker beside concurrent deliveries would measure its database lock"
+        )
+        say(f"webhook scenario skipped: {reason}")
+        return {"skipped": reason}
+    distinct = args.deliveries - args.duplicates
+    say(f"webhooks: seeding online orders and {distinct} distinct signed events through checkout and the sandbox ...")
+    fixture = shell_json(env, WEBHOOK_SEED_CODE.format(distinct=distinct))
+    say(
+        f"  {fixture['orders']} orders awaiting payment, mix {json.dumps(fixture['mix'])}, ready in "
+        f"{fixture['seconds']} s; the last run's {fixture['deleted_orders']} orders and {fixture['deleted_events']} "
+        f"events deleted; {fixture['backlog_tasks']} other tasks due in the queue"
+    )
+    deliveries = webhooks.deliveries_build(fixture["events"], duplicates=args.duplicates)
+    server = Gunicorn(env, workers=args.workers, threads=1)
+    worker = Worker(env)
+    rss: dict[int, float] = {}
+    try:
+        server.start()
+        worker.start()
+        say(f"  gunicorn on {server.base_url}, {args.workers} sync workers; one db_worker")
+        meter = CpuMeter(server)
+        meter.start()
+        worker_cpu = worker.cpu_s()
+        result = webhooks.webhook_load(
+            server.base_url + webhooks.WEBHOOK_PATH, deliveries, concurrency=args.webhook_concurrency
+        )
+        load_ended_at = time.time()
+        cores = meter.cores() or {}
+        worker_cpu_end = worker.cpu_s()
+        if cores and worker_cpu is not None and worker_cpu_end is not None:
+            # The worker is not "other": it is part of the scenario. Its share is reported apart.
+            worker_cores = (worker_cpu_end - worker_cpu) / max(result.seconds, 1e-9)
+            cores["worker"] = round(worker_cores, 2)
+            cores["other"] = round(max(cores["other"] - worker_cores, 0.0), 2)
+        rss = server.peak_rss_mb()
+        say(
+            f"  {result.deliveries} deliveries in {result.seconds:.1f} s: {result.per_s:.0f}/s, "
+            f"p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms; waiting for the worker ..."
+        )
+        drain = shell_json(
+            env, WEBHOOK_DRAIN_CODE.format(load_ended_at=load_ended_at, timeout=webhooks.DRAIN_TIMEOUT_S)
+        )
+        if worker.process is not None and worker.process.poll() is not None:
+            say(f"  the db_worker exited with {worker.process.returncode}:\n{worker.log_tail()}")
+    finally:
+        worker.stop()
+        server.stop()
+    counted = shell_json(env, WEBHOOK_COUNT_CODE)
+    verdict = webhooks.transition_verdict(expected=fixture["expected"], counted=counted)
+    events = fixture["expected"]["events_stored"]
+    if drain.get("end_to_end_s"):
+        drain["events_per_s"] = round(events / drain["end_to_end_s"], 1)
+    return {
+        "workers": args.workers,
+        "db_workers": 1,
+        "concurrency": args.webhook_concurrency,
+        "deliveries": len(deliveries),
+        "distinct_events": events,
+        "duplicates": args.duplicates,
+        "orders": fixture["orders"],
+        "mix": fixture["mix"],
+        "load": {
+            **asdict(result),
+            "services_cpu": cores.get("services"),
+            "worker_cpu": cores.get("worker"),
+            "other_cpu": cores.get("other"),
+            # Like checkout's CPU per order: barely moved by other processes sharing the machine.
+            "gunicorn_cpu_ms_per_delivery": round(cores["server_s"] * 1000 / result.deliveries, 2)
+            if cores.get("server_s") is not None and result.deliveries
+            else None,
+        },
+        "drain": drain,
+        "database": counted,
+        "verdict": verdict,
+        "worker_peak_rss_mb": {str(pid): mb for pid, mb in rss.items()},
+        "targets": webhooks.webhook_targets(result=result, verdict=verdict, drain=drain),
+    }
+
+
+def report_webhooks(result: dict) -> None:
+    load, drain = result["load"], result["drain"]
+    header = (
+        f"{'webhooks':<18} {'sent':>5} {'per s':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'non-2xx':>7} "
+        f"{'failed':>6} {'services':>8} {'worker':>6} {'other':>6}"
+    )
+    say(header)
+    say("-" * len(header))
+    say(
+        f"{'answers':<18} {load['deliveries']:>5} {load['per_s']:>6.0f} {load['p50_ms']:>7.1f} {load['p99_ms']:>7.1f} "
+        f"{load['max_ms']:>7.1f} {load['non_2xx']:>7} {load['errors']:>6} "
+        f"{_cell(load['services_cpu'], '>8.2f')} {_cell(load['worker_cpu'], '>6.2f')} {_cell(load['other_cpu'], '>6.2f')}"
+    )
+    if load["gunicorn_cpu_ms_per_delivery"]:
+        say(f"gunicorn CPU per delivery: {load['gunicorn_cpu_ms_per_delivery']:.1f} ms")
+    if drain.get("drained"):
+        say(
+            f"processing: {result['distinct_events']} events by one db_worker, the last {drain['drain_s']} s after the "
+            f"load ended; {drain['end_to_end_s']} s from the first received to the last processed "
+            f"({drain.get('events_per_s', '-')} events/s end to end)"
+        )
+    else:
+        say(f"processing: {drain.get('left')} events or tasks still outstanding after {webhooks.DRAIN_TIMEOUT_S:.0f} s")
+    say(
+        f"{result['deliveries']} deliveries: {result['distinct_events']} distinct events + {result['duplicates']} "
+        f"exact repeats, {result['orders']} orders, mix {json.dumps(result['mix'])}"
+    )
+    for row in result["verdict"]["rows"]:
+        mark = "ok" if row["counted"] == row["expected"] else "WRONG"
+        say(f"  {row['label']:<62} {row['counted']!s:>6} expected {row['expected']:>6}  {mark}")
+
+
 def report_checkout(result: dict) -> None:
     header = (
         f"{'checkout phase':<18} {'requests':>8} {'orders':>7} {'orders/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
@@ -677,6 +871,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--tool wrk: wrk is not installed")
     env = bench_environment()
     run_reads, run_checkout_scenario = args.only in ("all", "reads"), args.only in ("all", "checkout")
+    run_webhook_scenario = args.only in ("all", "webhooks")
     settings = {
         "only": args.only,
         "database": database_vendor(env["DATABASE_URL"]),
@@ -694,6 +889,9 @@ def main(argv: list[str] | None = None) -> int:
         "buyers": args.buyers,
         "checkout_products": args.checkout_products,
         "hot_stock": args.hot_stock,
+        "webhook_deliveries": args.deliveries,
+        "webhook_duplicates": args.duplicates,
+        "webhook_concurrency": args.webhook_concurrency,
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }
@@ -722,6 +920,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
     checkout_result = run_checkout(env, args) if run_checkout_scenario else None
+    webhook_result = run_webhooks(env, args) if run_webhook_scenario else None
 
     targets: list[dict] = []
     disturbed: list[str] = []
@@ -742,11 +941,19 @@ def main(argv: list[str] | None = None) -> int:
             for phase in ("distinct", "hot")
             if (checkout_result[phase]["other_cpu"] or 0) > DISTURBED_CORES
         ]
+    if webhook_result and "skipped" not in webhook_result:
+        say()
+        report_webhooks(webhook_result)
+        targets += webhook_result["targets"]
+        if (webhook_result["load"]["other_cpu"] or 0) > DISTURBED_CORES:
+            disturbed.append("webhooks")
     say()
     for target in targets:
         say(f"  {'PASS' if target['ok'] else 'MISS'}  {target['target']}  (actual: {target['actual']})")
     if checkout_result and "skipped" in checkout_result:
         say(f"  SKIP  checkout scenario: {checkout_result['skipped']}")
+    if webhook_result and "skipped" in webhook_result:
+        say(f"  SKIP  webhook scenario: {webhook_result['skipped']}")
     if disturbed:
         say(f"\nWARNING: other processes were busy during {', '.join(disturbed)}; rerun on a quiet machine.")
     results = {
@@ -757,6 +964,7 @@ def main(argv: list[str] | None = None) -> int:
         "endpoints": rows,
         "worker_peak_rss_mb": {str(pid): mb for pid, mb in rss.items()},
         "checkout": checkout_result,
+        "webhooks": webhook_result,
         "targets": targets,
         "disturbed": disturbed,
     }

@@ -5,7 +5,8 @@ scenario.
 Run inside Django by bench/run.py:
     manage.py shell --no-imports -c "from bench.seed import bench_seed; bench_seed(products=5000)"
 It writes one JSON line (what it made, a product slug, a search term) for run.py to read.
-`bench_checkout_seed` and `bench_checkout_count` work the same way for the checkout scenario.
+`bench_checkout_seed` and `bench_checkout_count` work the same way for the checkout scenario,
+and `bench_webhook_seed`, `bench_webhook_drain` and `bench_webhook_count` for the webhook one.
 
 Unlike the demo catalog this skips `product_create`: 5,000 rows one by one would take minutes,
 so it bulk-inserts and then does in bulk what the service does per row (slugs, the search
@@ -20,10 +21,11 @@ import time
 from collections import Counter
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import BigIntegerField, Count, QuerySet, Sum
+from django.db.models import BigIntegerField, Count, Max, Min, QuerySet, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils.text import slugify
@@ -32,12 +34,18 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import Address, Store, User
 from accounts.services.stores import store_create
+from bench.webhooks import KIND_EVENTS, PLACING_KINDS, expected_counts, webhook_mix
+from cart.services import cart_item_add
 from catalog.cache import bump_after_commit
 from catalog.demo import CATEGORY_COLOURS, DEMO_SHELVES, demo_categories_ensure, placeholder_image
 from catalog.images import image_process
 from catalog.models import Product, ProductImage
 from catalog.services.products import search_vector_refresh
-from orders.models import Order, OrderItem, OrderItemStatus
+from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus, OrderStatus
+from orders.services.checkout import checkout_place
+from payments.gateway import get_gateway
+from payments.models import Payment, WebhookEvent, WebhookOutcome
+from payments.sandbox import SandboxGateway
 
 BENCH_SELLER = "bench_seller"
 BENCH_STORE = "Bench Store"
@@ -58,6 +66,8 @@ CHECKOUT_PRICE = Decimal("499.00")
 # What checkout queues in its transaction (orders/notifications.py): one task per order, which
 # `manage.py db_worker` runs later to send the buyer's and the sellers' e-mails.
 ORDER_PLACED_TASK = "orders.tasks.order_placed_email_send"
+# The webhook scenario's store: like the checkout store, shown only while its scenario runs.
+WEBHOOK_SELLER = "bench_webhook_seller"
 
 
 def _sku(number: int) -> str:
@@ -148,8 +158,10 @@ def bench_seed(*, products: int) -> dict:
         mine = Product.objects.filter(store=store)
         mine.filter(sku__gt=_sku(products), is_active=True).update(is_active=False)
         mine.filter(sku__lte=_sku(products), is_active=False).update(is_active=True)
-        # The checkout scenario's products are shown only while it runs (bench_checkout_seed).
-        Product.objects.filter(store__user__username=CHECKOUT_SELLER, is_active=True).update(is_active=False)
+        # The checkout and webhook scenarios' products are shown only while they run (their seeds).
+        Product.objects.filter(store__user__username__in=[CHECKOUT_SELLER, WEBHOOK_SELLER], is_active=True).update(
+            is_active=False
+        )
         if missing:
             search_vector_refresh(mine)
         bump_after_commit()
@@ -173,9 +185,9 @@ def _checkout_sku(number: int) -> str:
     return f"BENCH-CO-{number:06d}"
 
 
-def _buyers(count: int) -> list[User]:
+def _buyers(count: int, prefix: str = BUYER_PREFIX) -> list[User]:
     """`bench_buyer_01`... with one default address each. They never log in: run.py mints their tokens."""
-    names = [f"{BUYER_PREFIX}{number:02d}" for number in range(1, count + 1)]
+    names = [f"{prefix}{number:02d}" for number in range(1, count + 1)]
     existing = set(User.objects.filter(username__in=names).values_list("username", flat=True))
     fresh = []
     for name in names:
@@ -189,7 +201,7 @@ def _buyers(count: int) -> list[User]:
     Address.objects.bulk_create(
         Address(
             user=user,
-            name=f"Bench Buyer {user.username[len(BUYER_PREFIX) :]}",
+            name=f"Bench Buyer {user.username[len(prefix) :]}",
             phone="9876543210",
             line1="1 Load Test Lane",
             city="Bengaluru",
@@ -305,6 +317,209 @@ def bench_checkout_count(*, hot_product_id: int) -> dict:
         "hot_orders": hot_items.values("order_id").distinct().count(),
         "hot_sold": hot_items.aggregate(units=Sum("quantity"))["units"] or 0,
         "hot_stock_left": Product.objects.values_list("stock", flat=True).get(pk=hot_product_id),
+    }
+    sys.stdout.write(json.dumps(report) + "\n")
+    return report
+
+
+# --- The webhook scenario -----------------------------------------------------------------
+
+PAYER_PREFIX = "bench_payer_"  # not BUYER_PREFIX: the checkout scenario deletes and counts its own
+WEBHOOK_STORE = "Bench Webhook Store"
+WEBHOOK_PRODUCTS = 40
+WEBHOOK_PRODUCT_STOCK = 1_000_000
+WEBHOOK_TASK = "payments.tasks_online.webhook_event_process"
+ITEMS_PER_ORDER = (1, 1, 2, 3)  # drawn per order: most orders hold one item, some several
+
+
+def _webhook_orders() -> QuerySet:
+    return Order.objects.filter(buyer__username__startswith=PAYER_PREFIX)
+
+
+def _webhook_events_of(orders: QuerySet) -> QuerySet:
+    """The stored webhook events about `orders`' payments (matched on the gateway order id)."""
+    gateway_orders = Payment.objects.filter(order__in=orders, gateway_order_id__isnull=False)
+    return WebhookEvent.objects.annotate(gateway_order_id=KT("payload__payload__payment__entity__order_id")).filter(
+        gateway_order_id__in=gateway_orders.values("gateway_order_id")
+    )
+
+
+def _tasks_about_orders(orders: QuerySet) -> QuerySet:
+    """Queued tasks whose argument is one of `orders` (mails, the payment deadline)."""
+    return DBTaskResult.objects.annotate(order_id=Cast(KT("args_kwargs__kwargs__order_id"), BigIntegerField())).filter(
+        order_id__in=orders.values("pk")
+    )
+
+
+def _webhook_cleanup() -> dict:
+    """Delete the last webhook run: its orders, their events and every task about them.
+
+    The checkout scenario's order mails are deleted too if still queued: that scenario runs no
+    worker and has counted them already, and this scenario's worker would otherwise send them
+    and count their time in its drain.
+    """
+    with transaction.atomic():
+        events = _webhook_events_of(_webhook_orders())
+        event_pks = list(events.values_list("pk", flat=True))
+        tasks = DBTaskResult.objects.filter(task_path=WEBHOOK_TASK).annotate(
+            event_pk=Cast(KT("args_kwargs__kwargs__event_pk"), BigIntegerField())
+        )
+        deleted_tasks, _ = tasks.filter(event_pk__in=event_pks).delete()
+        deleted_tasks += _tasks_about_orders(_webhook_orders()).delete()[0]
+        deleted_checkout_mails, _ = _order_placed_tasks(_bench_orders()).filter(status="READY").delete()
+        deleted_events, _ = WebhookEvent.objects.filter(pk__in=event_pks).delete()
+        deleted_orders = _webhook_orders().count()
+        _webhook_orders().delete()
+    return {
+        "deleted_orders": deleted_orders,
+        "deleted_events": deleted_events,
+        "deleted_tasks": deleted_tasks,
+        "deleted_checkout_mails": deleted_checkout_mails,
+    }
+
+
+def _webhook_products() -> list[int]:
+    store = _bench_store(WEBHOOK_SELLER, WEBHOOK_STORE)
+    categories = demo_categories_ensure()
+    wanted = {f"BENCH-WH-{number:03d}": f"Bench Webhook Item {number}" for number in range(1, WEBHOOK_PRODUCTS + 1)}
+    existing = set(Product.objects.filter(store=store).values_list("sku", flat=True))
+    Product.objects.bulk_create(
+        Product(
+            store=store,
+            title=title,
+            slug=slugify(f"{title}-{sku}"),
+            category=categories["electronics"],
+            sku=sku,
+            price=CHECKOUT_PRICE,
+            stock=0,
+            is_active=True,
+        )
+        for sku, title in wanted.items()
+        if sku not in existing
+    )
+    mine = Product.objects.filter(store=store, sku__in=wanted)
+    mine.update(stock=WEBHOOK_PRODUCT_STOCK, is_active=True)
+    bump_after_commit()
+    return list(mine.order_by("sku").values_list("pk", flat=True))
+
+
+def bench_webhook_seed(*, distinct_events: int, payers: int = 16, seed: int = 5) -> dict:
+    """Online orders awaiting payment, placed through the real cart and checkout, and the gateway's
+    signed events about them in the mix of bench/webhooks.py.
+
+    The gateway is a sandbox started in this process (its webhooks held, never sent), signing
+    with the settings' webhook secret: the one the bench's gunicorn verifies with. Returns the
+    events ({"id", "name", "body", "signature"}) in the order they happened, the mix, and the
+    counts the database must reach once they are all processed.
+    """
+    started = time.perf_counter()
+    cleaned = _webhook_cleanup()
+    users = _buyers(payers, prefix=PAYER_PREFIX)
+    addresses = dict(Address.objects.filter(user__in=users, is_default=True).values_list("user_id", "pk"))
+    product_ids = _webhook_products()
+    mix = webhook_mix(distinct_events)
+    kinds = [kind for kind, count in mix.items() for _ in range(count)]
+    rng = random.Random(seed)  # noqa: S311 - fixture data, not secrets
+    rng.shuffle(kinds)
+    sandbox = SandboxGateway(settings.RAZORPAY_KEY_ID, settings.RAZORPAY_KEY_SECRET, settings.RAZORPAY_WEBHOOK_SECRET)
+    sandbox.webhook_mode("never")
+    base_url, settings.RAZORPAY_BASE_URL = settings.RAZORPAY_BASE_URL, sandbox.start().base_url
+    get_gateway.cache_clear()
+    events, items_placing, run = [], 0, f"{time.time_ns():x}"
+    try:
+        for number, kind in enumerate(kinds):
+            buyer = users[number % len(users)]
+            lines = rng.sample(product_ids, rng.choice(ITEMS_PER_ORDER))
+            for product_id in lines:
+                cart_item_add(user=buyer, product_id=product_id, quantity=1)
+            order, _created = checkout_place(
+                buyer=buyer,
+                source="cart",
+                address_id=addresses[buyer.pk],
+                payment_method="ONLINE",
+                idempotency_key=f"bench-webhook-{run}-{number}",
+            )
+            gateway_order_id = Payment.objects.values_list("gateway_order_id", flat=True).get(order=order)
+            if kind in PLACING_KINDS:
+                sandbox.pay(gateway_order_id)
+                items_placing += len(lines)
+                emitted = sandbox.events[-2:]
+            else:
+                sandbox.fail(gateway_order_id)
+                emitted = sandbox.events[-1:]
+            events += [
+                {
+                    "id": event.id,
+                    "name": event.name,
+                    "body": event.body.decode(),
+                    "signature": event.headers["X-Razorpay-Signature"],
+                }
+                for event in emitted
+                if event.name in KIND_EVENTS[kind]
+            ]
+    finally:
+        sandbox.stop()
+        settings.RAZORPAY_BASE_URL = base_url
+        get_gateway.cache_clear()
+    report = {
+        **cleaned,
+        "orders": len(kinds),
+        "mix": mix,
+        "expected": expected_counts(mix=mix, items_placing=items_placing),
+        "events": events,
+        # Tasks another scenario left due in the queue: this scenario's worker runs them too.
+        "backlog_tasks": DBTaskResult.objects.ready().exclude(task_path=WEBHOOK_TASK).count(),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    sys.stdout.write(json.dumps(report) + "\n")
+    return report
+
+
+def _webhooks_outstanding() -> int:
+    """Events not processed yet, or whose processing task still waits or runs."""
+    pending = WebhookEvent.objects.filter(outcome=WebhookOutcome.PENDING).count()
+    return pending + DBTaskResult.objects.filter(task_path=WEBHOOK_TASK, status__in=["READY", "RUNNING"]).count()
+
+
+def bench_webhook_drain(*, load_ended_at: float, timeout: float, poll: float = 0.1) -> dict:
+    """Wait until the worker has processed every stored event (or `timeout` seconds since the load
+    ended, a Unix time), then say when the last one was processed, from the events' own times."""
+    deadline = load_ended_at + timeout
+    left = _webhooks_outstanding()
+    while left and time.time() < deadline:
+        time.sleep(poll)
+        left = _webhooks_outstanding()
+    times = _webhook_events_of(_webhook_orders()).aggregate(first=Min("received_at"), last=Max("processed_at"))
+    report = {"drained": left == 0, "left": left, "drain_s": None, "end_to_end_s": None}
+    if left == 0 and times["last"] is not None:
+        last = times["last"].timestamp()
+        report["drain_s"] = round(max(last - load_ended_at, 0.0), 2)
+        report["end_to_end_s"] = round(last - times["first"].timestamp(), 2)
+    sys.stdout.write(json.dumps(report) + "\n")
+    return report
+
+
+def bench_webhook_count() -> dict:
+    """What the database holds about the webhook run's orders, in bench/webhooks.py's CHECKED terms."""
+    orders = _webhook_orders()
+    payments = Payment.objects.filter(order__in=orders)
+    outcomes = Counter(_webhook_events_of(orders).values_list("outcome", flat=True))
+    report = {
+        "orders": orders.count(),
+        "orders_placed": orders.filter(status=OrderStatus.PLACED).count(),
+        "items_placed": OrderItem.objects.filter(order__in=orders, status=OrderItemStatus.PLACED).count(),
+        "placements": OrderEvent.objects.filter(
+            order__in=orders, from_status=OrderItemStatus.PENDING_PAYMENT, to_status=OrderItemStatus.PLACED
+        ).count(),
+        "orders_still_awaiting": orders.filter(status=OrderStatus.PENDING_PAYMENT).count(),
+        "failures_recorded": payments.filter(failed_at__isnull=False).count(),
+        "events_stored": outcomes.total(),
+        "events_processed": outcomes[WebhookOutcome.PROCESSED],
+        "events_ignored": outcomes[WebhookOutcome.IGNORED],
+        "events_failed": outcomes[WebhookOutcome.FAILED],
+        "events_pending": outcomes[WebhookOutcome.PENDING],
+        "flagged": payments.filter(flagged=True).count(),
+        "mail_tasks": _order_placed_tasks(orders).count(),
     }
     sys.stdout.write(json.dumps(report) + "\n")
     return report

@@ -11,8 +11,13 @@ from django.tasks import Task
 from django_tasks_db import DatabaseBackend
 
 
+def enqueues_with_transaction(task: Task) -> bool:
+    """Whether `task.enqueue` writes a row in the caller's transaction (the database queue)."""
+    return isinstance(task.get_backend(), DatabaseBackend)
+
+
 def enqueue_with_transaction(task: Task, /, *args, **kwargs) -> None:
-    if isinstance(task.get_backend(), DatabaseBackend):
+    if enqueues_with_transaction(task):
         task.enqueue(*args, **kwargs)
     else:
         transaction.on_commit(lambda: task.enqueue(*args, **kwargs), robust=True)

@@ -29,10 +29,25 @@ def order_placed_notify(*, order_id: int) -> None:
     enqueue_with_transaction(order_placed_email_send, order_id=order_id)
 
 
-def order_item_moved_notify(*, event_id: int) -> None:
+def order_item_moved_notify(*, event: OrderEvent) -> None:
+    """Queue the mails of a move, if it mails anyone (placing or confirming an item does not)."""
     from orders.tasks import order_item_moved_email_send
 
-    enqueue_with_transaction(order_item_moved_email_send, event_id=event_id)
+    if _buyer_told(event) or _seller_told(event):
+        enqueue_with_transaction(order_item_moved_email_send, event_id=event.pk)
+
+
+def _buyer_told(event: OrderEvent) -> bool:
+    return event.to_status in BUYER_MAIL_ON
+
+
+def _seller_told(event: OrderEvent) -> bool:
+    """A cancellation the seller did not make, of an item they had been told about (it was placed)."""
+    return (
+        event.to_status == OrderItemStatus.CANCELLED
+        and event.actor_role != ActorRole.SELLER
+        and event.from_status != OrderItemStatus.PENDING_PAYMENT
+    )
 
 
 def _send(*, template: str, subject: str, to: str, context: dict) -> None:
@@ -85,7 +100,7 @@ def item_moved_send(*, event_id: int) -> None:
         return
     order, item = event.order, event.item
     context = {"order": order, "item": item, "event": event}
-    if event.to_status in BUYER_MAIL_ON:
+    if _buyer_told(event):
         label = OrderItemStatus(event.to_status).label
         _send(
             template=f"item_{event.to_status.lower()}",
@@ -93,12 +108,7 @@ def item_moved_send(*, event_id: int) -> None:
             to=order.buyer.email,
             context={**context, "name": order.buyer.display_name},
         )
-    seller_told = (
-        event.to_status == OrderItemStatus.CANCELLED
-        and event.actor_role != ActorRole.SELLER
-        and event.from_status != OrderItemStatus.PENDING_PAYMENT
-    )
-    if seller_told:
+    if _seller_told(event):
         seller = item.seller.user
         _send(
             template="seller_item_cancelled",

@@ -89,7 +89,8 @@ class RazorpayWebhookApi(APIView):
         },
     )
     def post(self, request):
-        """Razorpay's webhooks. Stored once per event id and processed once; a failure is kept for a replay."""
+        """Razorpay's webhooks. Stored once per event id and answered; processed once in the background
+        (`outcome` PENDING until then); a failure is kept for a replay."""
         event = webhook_receive(
             body=request.body,
             signature=request.headers.get("X-Razorpay-Signature"),

@@ -6,7 +6,7 @@
 from django.tasks import task
 
 from payments import notifications
-from payments.services import expiry
+from payments.services import expiry, webhooks
 
 
 @task
@@ -18,3 +18,9 @@ def order_payment_expire(*, order_id: int) -> None:
 @task
 def late_capture_refund_email_send(*, order_id: int) -> None:
     notifications.late_capture_refund_send(order_id=order_id)
+
+
+@task
+def webhook_event_process(*, event_pk: int) -> str:
+    """A stored webhook event, processed after the delivery was answered; returns its outcome."""
+    return webhooks.webhook_event_process(event_pk=event_pk).outcome

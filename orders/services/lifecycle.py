@@ -1,6 +1,7 @@
 """Moving order items along the lifecycle in `orders.transitions`, and what follows from a move.
 
-`order_item_transition` is the only writer of an item's status after checkout. It locks
+`order_item_transition` is the only writer of an item's status after checkout, but for
+`order_items_place_paid`: a capture places all of an order's items in one move. It locks
 the order, then its items, then (to restore stock) the product: GUIDE §3's lock order.
 Every move of any item of one order therefore runs one after another, so a double cancel
 or a cancel racing a ship has exactly one winner; the loser re-reads the item's new
@@ -224,9 +225,45 @@ def order_item_transition(
         order_payment_recompute(order=order, items=items)
         if to_status == OrderItemStatus.CANCELLED:
             _refund_if_paid(order=order, item=item, from_status=from_status, reason=reason)
-        notifications.order_item_moved_notify(event_id=event.pk)
+        notifications.order_item_moved_notify(event=event)
     item.order = order
     return item
+
+
+def order_items_place_paid(*, order: Order, items: list[OrderItem]) -> int:
+    """The payment was captured: move every item of the order awaiting it to PLACED, as one move.
+
+    The caller holds the locks, taken in GUIDE §3's order (`payment_capture_apply` locks the
+    order, its payment and its items). One update and one insert of timeline events, whatever
+    the number of items: a capture is one fact about the whole order. Returns how many moved.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_items_place_paid needs the caller's transaction and locks.")
+    pending = [item for item in items if item.status == OrderItemStatus.PENDING_PAYMENT]
+    if not pending:
+        return 0
+    if not transition_allowed(
+        from_status=OrderItemStatus.PENDING_PAYMENT, to_status=OrderItemStatus.PLACED, role=ActorRole.SYSTEM
+    ):
+        raise InvalidTransition("A capture may not place items awaiting payment.")
+    now = timezone.now()
+    OrderItem.objects.filter(pk__in=[item.pk for item in pending]).update(status=OrderItemStatus.PLACED, updated_at=now)
+    for item in pending:
+        item.status, item.updated_at = OrderItemStatus.PLACED, now
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order=order,
+            item=item,
+            actor=None,
+            actor_role=ActorRole.SYSTEM,
+            from_status=OrderItemStatus.PENDING_PAYMENT,
+            to_status=OrderItemStatus.PLACED,
+        )
+        for item in pending
+    )
+    order.status = order_status_derive(item.status for item in items)
+    order.save(update_fields=["status", "updated_at"])
+    return len(pending)
 
 
 def order_item_confirm(*, item_id: int, actor: User, role: str | None = None) -> OrderItem:

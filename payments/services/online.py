@@ -24,7 +24,7 @@ from accounts.models import User
 from joycart.errors import NotFound
 from orders import notifications as order_notifications
 from orders.models import Order, OrderItem, OrderItemStatus, PaymentMethod
-from orders.services.lifecycle import order_item_transition
+from orders.services.lifecycle import order_items_place_paid
 from payments import notifications
 from payments.errors import GatewayUnavailable, InvalidSignature, PaymentNotAwaited
 from payments.gateway import GatewayPayment, PaymentGatewayError, get_gateway, to_paise
@@ -220,8 +220,7 @@ def _capture_locked(
         ]
     )
     if pending:
-        for item in pending:
-            order_item_transition(item_id=item.pk, to_status=OrderItemStatus.PLACED, actor=None)
+        order_items_place_paid(order=order, items=items)
         order_notifications.order_placed_notify(order_id=order.pk)
         return Applied(True, f"captured {gateway_payment.id}; placed {len(pending)} item(s)")
     # Every item was cancelled (the reservation expired) before the money came: give it all back.

@@ -1,25 +1,35 @@
-"""Receiving Razorpay webhooks: verify, store once, process once, and never lose one.
+"""Receiving Razorpay webhooks: verify, store once, answer, process once in the background, never lose one.
 
 1. The HMAC of the raw body is checked before anything is parsed; a missing or bad signature
    is refused (400) and nothing is stored.
-2. The event is stored once under its `X-Razorpay-Event-Id` (a unique column): a repeat of an
-   event already PROCESSED or IGNORED is acknowledged and not processed again. A PENDING or
-   FAILED one is processed again (a crash, or a handler error since fixed).
-3. Processing runs in its own transaction holding the event's row lock, so two deliveries of
-   one event at once process it once; the handler (`payments.webhooks.HANDLERS`) locks what it
-   changes and only moves state forward.
-4. If the handler raises, its writes are rolled back, the event is FAILED with the error, and
-   the gateway still gets a 2xx: the event is kept for `manage.py replay_webhooks`.
+2. The event is stored once under its `X-Razorpay-Event-Id` (a unique column), and its
+   processing is queued (`payments.tasks_online.webhook_event_process`); the delivery is then
+   answered. With the database queue the task row is written in the event's transaction, so
+   an event is never stored without its task, nor a task queued for an event rolled back.
+   A backend that runs tasks at once (the embedded default, the tests) runs it after that
+   transaction, so the answer carries the outcome and a failure never undoes the event.
+3. A repeat of an event already PROCESSED or IGNORED queues nothing. A repeat of one not done
+   yet queues it again only when no task of it is waiting, so a burst of repeats never piles
+   up tasks; whatever is left PENDING (a worker killed mid-task) or FAILED is
+   picked up by `manage.py replay_webhooks`, run from cron (README, Operations).
+4. Processing runs in its own transaction holding the event's row lock, so a worker, a replay
+   and a repeat processing one event at once process it once; the handler
+   (`payments.webhooks.HANDLERS`) locks what it changes and only moves state forward.
+5. If the handler raises, its writes are rolled back and the event is FAILED with the error,
+   kept for `manage.py replay_webhooks`.
 """
 
 import json
 import logging
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.tasks import TaskResultStatus
 from django.utils import timezone
 
 from joycart.errors import NotFound
+from joycart.tasks import enqueues_with_transaction
 from payments.errors import InvalidSignature, InvalidWebhook
 from payments.gateway import get_gateway
 from payments.models import WebhookEvent, WebhookOutcome
@@ -30,10 +40,15 @@ logger = logging.getLogger(__name__)
 DONE = frozenset({WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED})
 MAX_EVENT_ID_LENGTH = WebhookEvent._meta.get_field("event_id").max_length
 MAX_EVENT_TYPE_LENGTH = WebhookEvent._meta.get_field("event_type").max_length
+PROCESS_TASK_PATH = "payments.tasks_online.webhook_event_process"
 
 
 def webhook_receive(*, body: bytes, signature: str | None, event_id: str | None) -> WebhookEvent:
-    """One delivery: verified, stored once, processed unless it already was. Returns the stored event."""
+    """One delivery: verified, stored once, its processing queued unless done or already queued.
+
+    Call it outside a transaction (the view does). Returns the stored event: PENDING while its
+    task waits in the queue, its outcome when the task ran at once.
+    """
     if not get_gateway().webhook_signature_valid(body=body, signature=signature):
         logger.warning(
             "Refused a webhook with a %s signature (event id %r)", "bad" if signature else "missing", event_id
@@ -50,20 +65,46 @@ def webhook_receive(*, body: bytes, signature: str | None, event_id: str | None)
     if not 0 < len(event_id) <= MAX_EVENT_ID_LENGTH:
         raise InvalidWebhook("The X-Razorpay-Event-Id header is missing.", code="missing_event_id")
 
-    event, created = _event_store(event_id=event_id, event_type=event_type, payload=envelope)
-    if not created and event.outcome in DONE:
-        logger.info("Webhook %s %s repeated; already %s", event_type, event_id, event.outcome)
-        return event
-    return webhook_event_process(event_pk=event.pk)
+    from payments.tasks_online import webhook_event_process as process_task
 
-
-def _event_store(*, event_id: str, event_type: str, payload: dict) -> tuple[WebhookEvent, bool]:
+    queue_in_transaction = enqueues_with_transaction(process_task)
     try:
+        # No savepoint around the insert: a repeat aborts this transaction, and is handled below.
         with transaction.atomic():
-            return WebhookEvent.objects.create(event_id=event_id, event_type=event_type, payload=payload), True
+            event = WebhookEvent.objects.create(event_id=event_id, event_type=event_type, payload=envelope)
+            if queue_in_transaction:
+                process_task.enqueue(event_pk=event.pk)
     except IntegrityError:
-        # The same event, stored by an earlier (or a concurrent) delivery.
-        return WebhookEvent.objects.get(event_id=event_id), False
+        # The same event, stored by an earlier (or a concurrent, now committed) delivery.
+        event = WebhookEvent.objects.get(event_id=event_id)
+        if event.outcome in DONE:
+            logger.info("Webhook %s %s repeated; already %s", event_type, event_id, event.outcome)
+            return event
+        if queue_in_transaction:
+            # Two repeats at once may both queue it: harmless, processing holds the event's lock
+            # and skips a done event; what matters is that tasks never grow with the repeats.
+            if not _processing_queued(event_pk=event.pk):
+                process_task.enqueue(event_pk=event.pk)
+            return event
+    if not queue_in_transaction:
+        # Runs at once: the event is committed first, so a crash in processing leaves it stored.
+        process_task.enqueue(event_pk=event.pk)
+        event.refresh_from_db()
+    return event
+
+
+def _processing_queued(*, event_pk: int) -> bool:
+    """Whether a task processing this event waits in the database queue.
+
+    Only waiting (READY) tasks: the queue's partial index covers them, so this stays cheap however
+    many finished tasks the table keeps. A repeat that comes while a worker runs the event's task
+    queues one more, which finds the event done and does nothing.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=PROCESS_TASK_PATH, args_kwargs__kwargs__event_pk=event_pk
+    ).exists()
 
 
 def webhook_event_process(*, event_pk: int, force: bool = False) -> WebhookEvent:
@@ -95,12 +136,15 @@ def webhook_event_process(*, event_pk: int, force: bool = False) -> WebhookEvent
         return WebhookEvent.objects.get(pk=event_pk)
 
 
-def webhooks_replay(*, event_id: str | None = None, failed_only: bool = False) -> dict[str, int]:
+def webhooks_replay(
+    *, event_id: str | None = None, failed_only: bool = False, pending_for: timedelta = timedelta(0)
+) -> dict[str, int]:
     """Process stored events again through the same handlers.
 
     - `event_id`: that one event, whatever its outcome (handlers are idempotent);
     - `failed_only`: every FAILED event;
-    - neither: every event not done yet (PENDING or FAILED).
+    - neither: every event not done yet: FAILED, or PENDING since at least `pending_for` (cron
+      passes a few minutes, so it leaves the worker the events it is about to process).
     Returns how many were replayed and how many ended in each outcome.
     """
     if event_id is not None:
@@ -110,7 +154,10 @@ def webhooks_replay(*, event_id: str | None = None, failed_only: bool = False) -
     elif failed_only:
         events = WebhookEvent.objects.filter(outcome=WebhookOutcome.FAILED)
     else:
-        events = WebhookEvent.objects.filter(outcome__in=[WebhookOutcome.PENDING, WebhookOutcome.FAILED])
+        events = WebhookEvent.objects.filter(
+            Q(outcome=WebhookOutcome.FAILED)
+            | Q(outcome=WebhookOutcome.PENDING, received_at__lte=timezone.now() - pending_for)
+        )
     counts = {"replayed": 0, **{outcome.lower(): 0 for outcome in WebhookOutcome.values}}
     for pk in list(events.order_by("received_at", "pk").values_list("pk", flat=True)):
         event = webhook_event_process(event_pk=pk, force=event_id is not None)

@@ -5,10 +5,12 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from orders.models import OrderItemStatus
 from payments import webhooks
@@ -16,6 +18,8 @@ from payments.models import Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from payments.services import webhooks as webhook_services
 from payments.services.expiry import orders_expire_unpaid
 from tests.conftest import SANDBOX_KEY_SECRET, SANDBOX_WEBHOOK_SECRET
+from tests.factories import ProductFactory
+from tests.orders.helpers import run_concurrently
 from tests.payments.online_helpers import (
     WEBHOOK,
     age,
@@ -24,6 +28,7 @@ from tests.payments.online_helpers import (
     deliver_all,
     events,
     payment_of,
+    place_online,
     placements,
     statuses,
 )
@@ -259,3 +264,178 @@ class TestRealDeliveries:
         [gateway_refund] = sandbox.refunds.values()
         assert (gateway_refund["amount"], gateway_refund["payment_id"]) == (99_800, payment.gateway_payment_id)
         assert statuses(order) == [S.CANCELLED]
+
+
+def queued_for(event_id: str) -> list:
+    """The database queue's tasks that process this stored event."""
+    from django_tasks_db.models import DBTaskResult
+
+    pk = WebhookEvent.objects.get(event_id=event_id).pk
+    return list(
+        DBTaskResult.objects.filter(task_path=webhook_services.PROCESS_TASK_PATH, args_kwargs__kwargs__event_pk=pk)
+    )
+
+
+def run_worker() -> None:
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+
+
+# The worker closes its database connection when it is done, as a real process would.
+@pytest.mark.django_db(transaction=True)
+class TestOnTheDatabaseQueue:
+    """Production: the delivery is stored and answered; `manage.py db_worker` processes it afterwards."""
+
+    @pytest.fixture(autouse=True)
+    def _database_queue(self, settings):
+        settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+    def test_the_answer_comes_before_processing_and_the_worker_places_the_order(self, client, paid, sandbox_gateway):
+        from django_tasks_db.models import DBTaskResult
+
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        response = deliver(client, captured)
+        assert response.json() == {"event_id": captured.id, "outcome": "PENDING"}
+        assert statuses(paid) == [S.PENDING_PAYMENT]  # answered, not processed yet
+        [task] = queued_for(captured.id)
+        assert task.status == "READY"
+
+        run_worker()
+        event = WebhookEvent.objects.get(event_id=captured.id)
+        assert (event.outcome, event.attempts) == ("PROCESSED", 1)
+        assert statuses(paid) == [S.PLACED] and placements(paid) == 1
+        # The buyer and seller hear of the order once; placing its item mails nobody, so queues no task.
+        assert sorted(
+            DBTaskResult.objects.filter(task_path__startswith="orders.").values_list("task_path", flat=True)
+        ) == ["orders.tasks.order_placed_email_send"]
+
+    def test_repeats_while_it_waits_queue_nothing_more_and_once_done_nothing_new(self, client, paid, sandbox_gateway):
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        for _ in range(3):
+            assert deliver(client, captured).json()["outcome"] == "PENDING"
+        assert len(queued_for(captured.id)) == 1
+
+        run_worker()
+        assert deliver(client, captured).json()["outcome"] == "PROCESSED"
+        assert [task.status for task in queued_for(captured.id)] == ["SUCCESSFUL"]
+        assert placements(paid) == 1 and WebhookEvent.objects.get(event_id=captured.id).attempts == 1
+
+    def test_a_failed_processing_task_leaves_the_event_failed_and_replay_fixes_it(
+        self, client, paid, sandbox_gateway, monkeypatch, capsys
+    ):
+        def broken(envelope):
+            raise RuntimeError("database hiccup")
+
+        monkeypatch.setitem(webhooks.HANDLERS, "payment.captured", broken)
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        assert deliver(client, captured).status_code == 200
+        run_worker()
+        event = WebhookEvent.objects.get(event_id=captured.id)
+        assert (event.outcome, event.detail) == ("FAILED", "RuntimeError: database hiccup")
+        assert statuses(paid) == [S.PENDING_PAYMENT]
+
+        monkeypatch.undo()
+        call_command("replay_webhooks")
+        assert "processed 1" in capsys.readouterr().out
+        event.refresh_from_db()
+        assert (event.outcome, event.attempts) == ("PROCESSED", 2)
+        assert statuses(paid) == [S.PLACED] and placements(paid) == 1
+
+    def test_a_repeat_of_a_failed_event_whose_task_finished_is_queued_again(
+        self, client, paid, sandbox_gateway, monkeypatch
+    ):
+        """Not lost: the repeat gets a task of its own, since nothing else would process the event."""
+        monkeypatch.setitem(webhooks.HANDLERS, "payment.captured", lambda envelope: 1 / 0)
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        deliver(client, captured)
+        run_worker()
+        monkeypatch.undo()
+        assert deliver(client, captured).json()["outcome"] == "FAILED"
+        assert len(queued_for(captured.id)) == 2
+        run_worker()
+        assert statuses(paid) == [S.PLACED]
+
+    def test_the_event_and_its_task_are_written_together(self, paid, sandbox_gateway):
+        """A transaction that stores the event and then fails leaves neither behind."""
+        from django.db import transaction
+        from django_tasks_db.models import DBTaskResult
+
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        signature = captured.headers["X-Razorpay-Signature"]
+        with pytest.raises(RuntimeError), transaction.atomic():
+            webhook_services.webhook_receive(body=captured.body, signature=signature, event_id=captured.id)
+            assert DBTaskResult.objects.filter(task_path=webhook_services.PROCESS_TASK_PATH).count() == 1
+            raise RuntimeError("the database connection dropped before commit")
+        assert not WebhookEvent.objects.exists()
+        assert not DBTaskResult.objects.filter(task_path=webhook_services.PROCESS_TASK_PATH).exists()
+
+
+@pytest.mark.django_db
+def test_replay_from_cron_leaves_fresh_pending_events_to_the_worker(paid, sandbox_gateway, capsys):
+    """`replay_webhooks --pending-minutes 5` takes an event PENDING for 5 minutes (its task was lost), not a newer one."""
+    fresh, stale = events(sandbox_gateway)[:2]
+    for event in (fresh, stale):
+        WebhookEvent.objects.create(event_id=event.id, event_type=event.name, payload=json.loads(event.body))
+    WebhookEvent.objects.filter(event_id=stale.id).update(received_at=timezone.now() - timedelta(minutes=6))
+    call_command("replay_webhooks", "--pending-minutes", "5")
+    assert "Replayed 1 event(s)" in capsys.readouterr().out
+    assert WebhookEvent.objects.get(event_id=fresh.id).outcome == WebhookOutcome.PENDING
+    assert WebhookEvent.objects.get(event_id=stale.id).outcome != WebhookOutcome.PENDING
+    assert statuses(paid) == [S.PLACED]
+
+
+@pytest.mark.django_db
+def test_processing_a_capture_costs_the_same_queries_for_one_item_or_many(
+    buyer, store, sandbox_gateway, django_assert_max_num_queries
+):
+    """Every item of the order is placed in one move: the query count does not grow with the items."""
+    counts = []
+    for size in (1, 4):
+        order = place_online(buyer, {ProductFactory(store=store): 1 for _ in range(size)})
+        sandbox_gateway.pay(payment_of(order).gateway_order_id)
+        captured = events(sandbox_gateway, "payment.captured")[-1]
+        stored = WebhookEvent.objects.create(
+            event_id=captured.id, event_type=captured.name, payload=json.loads(captured.body)
+        )
+        with django_assert_max_num_queries(15) as context:
+            assert webhook_services.webhook_event_process(event_pk=stored.pk).outcome == WebhookOutcome.PROCESSED
+        assert statuses(order) == [S.PLACED] * size and placements(order) == size
+        counts.append(len(context.captured_queries))
+    assert counts[0] == counts[1], counts
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+class TestRaces:
+    """Real threads behind a barrier on PostgreSQL, with the database queue."""
+
+    @pytest.fixture(autouse=True)
+    def _database_queue(self, settings):
+        settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+    def test_twelve_deliveries_of_one_new_event_at_once_store_it_once_with_one_task(self, paid, sandbox_gateway):
+        captured = events(sandbox_gateway, "payment.captured")[0]
+        signature = captured.headers["X-Razorpay-Signature"]
+
+        results = run_concurrently(
+            lambda i: webhook_services.webhook_receive(body=captured.body, signature=signature, event_id=captured.id),
+            12,
+        )
+
+        assert all(isinstance(result, WebhookEvent) for result in results), results
+        assert WebhookEvent.objects.filter(event_id=captured.id).count() == 1
+        assert len(queued_for(captured.id)) == 1
+        run_worker()
+        assert statuses(paid) == [S.PLACED] and placements(paid) == 1
+
+    def test_the_worker_and_a_replay_processing_one_event_at_once_apply_it_once(self, paid, sandbox_gateway):
+        captured, order_paid = events(sandbox_gateway)[:2]
+        stored = [
+            WebhookEvent.objects.create(event_id=event.id, event_type=event.name, payload=json.loads(event.body))
+            for event in (captured, order_paid)
+        ]
+
+        results = run_concurrently(lambda i: webhook_services.webhook_event_process(event_pk=stored[i % 2].pk), 6)
+
+        assert all(isinstance(result, WebhookEvent) and result.outcome != "FAILED" for result in results), results
+        assert statuses(paid) == [S.PLACED] and placements(paid) == 1
+        assert sorted(WebhookEvent.objects.values_list("outcome", "attempts")) == [("IGNORED", 1), ("PROCESSED", 1)]
