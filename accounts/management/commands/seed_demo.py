@@ -14,6 +14,7 @@ from accounts.services.addresses import address_create
 from accounts.services.stores import store_create
 from catalog.demo import catalog_summary, seed_catalog
 from orders.demo import orders_summary, seed_orders
+from reviews.demo import seed_reviews
 
 DEMO_PASSWORD = "joycart-demo-2026"  # noqa: S105 - a published demo password, printed on purpose
 
@@ -69,7 +70,7 @@ def seed_users() -> None:
             _ensure_user(spec)
 
 
-DEMO_STEPS = [seed_users, seed_catalog, seed_orders]
+DEMO_STEPS = [seed_users, seed_catalog, seed_orders, seed_reviews]
 
 
 class Command(BaseCommand):
