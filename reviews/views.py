@@ -31,7 +31,7 @@ def review_new(request, slug: str):
     if not standing.can_review:
         messages.error(request, "Only buyers who have received this product can review it.")
         return redirect(_product_reviews_url(slug))
-    form = ReviewForm(request.POST or None)
+    form = ReviewForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             review_create(user=request.user, product_id=product.pk, **form.cleaned_data)
@@ -49,7 +49,7 @@ def review_edit(request, review_id: int):
     review = selectors.user_review_get(user=request.user, review_id=review_id)
     product = review.product
     initial = {"rating": review.rating, "comment": review.comment}
-    form = ReviewForm(request.POST or None, initial=initial)
+    form = ReviewForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             review_update(user=request.user, review_id=review.pk, **form.cleaned_data)

@@ -164,6 +164,7 @@ class TestWritingFromThePage:
     @pytest.mark.parametrize(
         ("data", "error"),
         [
+            ({}, "This field is required."),
             ({"rating": "", "comment": "x"}, "This field is required."),
             ({"rating": "9", "comment": "x"}, "Select a valid choice."),
             ({"rating": "3", "comment": "x" * 2001}, "Keep your review to 2,000 characters."),
