@@ -7,7 +7,7 @@ from catalog.services.products import product_set_active
 from reviews.models import Review
 from reviews.services import review_create, review_hide
 from tests.conftest import api_login, csrf_token
-from tests.factories import UserFactory
+from tests.factories import ProductFactory, UserFactory
 from tests.orders.helpers import bearer, make_buyer
 from tests.reviews.helpers import S, item_at, product_rating
 
@@ -216,3 +216,20 @@ def test_the_schema_documents_the_review_endpoints(client):
     assert set(reviews) >= {"get", "post"}
     assert set(reviews["post"]["responses"]) >= {"201", "400", "403", "409"}
     assert set(schema["paths"]["/api/v1/reviews/{review_id}/"]) >= {"patch", "delete"}
+
+
+def test_the_listing_sorts_by_the_new_rating_at_once(store, django_capture_on_commit_callbacks):
+    anonymous = APIClient()
+    older, newer = ProductFactory(store=store, title="Older"), ProductFactory(store=store, title="Newer")
+    fans = [make_buyer() for _ in range(2)]
+
+    def by_rating() -> list[str]:
+        response = anonymous.get("/api/v1/products/", {"ordering": "-rating_avg"})
+        return [(p["title"], p["rating_avg"]) for p in response.json()["results"]]
+
+    assert [title for title, _ in by_rating()] == ["Newer", "Older"]  # unrated: newest first
+    with django_capture_on_commit_callbacks(execute=True):
+        for fan, product, rating in zip(fans, (older, newer), (5, 2), strict=True):
+            item_at(fan, product)
+            review_create(user=fan, product_id=product.pk, rating=rating)
+    assert by_rating() == [("Older", "5.00"), ("Newer", "2.00")]
