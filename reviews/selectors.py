@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -66,7 +67,7 @@ class ReviewStanding:
         return self.state == self.CAN_REVIEW
 
 
-def review_standing(*, user, product_id: int, seller_user_id: int) -> ReviewStanding:
+def review_standing(*, user: User | AnonymousUser, product_id: int, seller_user_id: int) -> ReviewStanding:
     """At most two queries, whatever the number of reviews."""
     if not user.is_authenticated:
         return ReviewStanding(ReviewStanding.SIGN_IN)
