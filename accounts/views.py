@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors
 from accounts.auth import clear_auth_cookies, client_ip, set_auth_cookies
-from accounts.decorators import seller_required
 from accounts.errors import LoginThrottled
 from accounts.forms import AddressForm, LoginForm, PasswordChangeForm, ProfileForm, RegisterForm, StoreForm
 from accounts.services.addresses import address_create, address_delete, address_set_default, address_update
@@ -27,9 +26,7 @@ from accounts.services.users import (
     user_register,
 )
 from cart.guest import merge_guest_cart_into
-from catalog.selectors import seller_low_stock_count
 from joycart.errors import DomainError
-from orders.selectors import seller_order_item_counts
 
 ADDRESSES_PER_PAGE = 10
 
@@ -212,14 +209,3 @@ def store_create_view(request):
             messages.success(request, f"{store.name} is open. Welcome to the seller portal!")
             return redirect("seller:home")
     return render(request, "accounts/store_form.html", {"form": form})
-
-
-@seller_required
-def seller_home(request):
-    store = request.user.store
-    context = {
-        "store": store,
-        "low_stock_count": seller_low_stock_count(store=store),
-        "order_counts": seller_order_item_counts(store=store),
-    }
-    return render(request, "seller/home.html", context)

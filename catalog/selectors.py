@@ -113,7 +113,3 @@ def seller_products_export(*, store: Store) -> QuerySet:
         .order_by("pk")
         .values_list("sku", "title", "description", "category__slug", "brand", "price", "mrp", "stock", "is_active")
     )
-
-
-def seller_low_stock_count(*, store: Store) -> int:
-    return Product.objects.filter(store=store, stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD).count()

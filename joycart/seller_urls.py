@@ -2,14 +2,14 @@
 
 from django.urls import path
 
-from accounts import views as accounts_views
+from analytics import views as analytics_views
 from catalog import seller_urls as catalog_seller
 from orders import seller_urls as orders_seller
 
 app_name = "seller"
 
 urlpatterns = [
-    path("", accounts_views.seller_home, name="home"),
+    path("", analytics_views.seller_dashboard, name="home"),
     *catalog_seller.urlpatterns,
     *orders_seller.urlpatterns,
 ]

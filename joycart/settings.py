@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "analytics",
     "reviews",
     "django_tasks_db",
 ]

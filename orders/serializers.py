@@ -99,7 +99,7 @@ class RazorpayCheckoutField(_OnlinePaymentField):
 class PaymentSerializer(serializers.Serializer):
     """Cash on Delivery has the first five fields; online payments have the rest as well."""
 
-    ONLINE_FIELDS = ("captured_at", "verified_at", "pay_by", "last_failure", "razorpay")
+    ONLINE_FIELDS = ("captured_at", "verified_at", "refunded_amount", "pay_by", "last_failure", "razorpay")
 
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
     status = serializers.ChoiceField(choices=PaymentStatus.choices)
@@ -109,6 +109,9 @@ class PaymentSerializer(serializers.Serializer):
     captured_at = serializers.DateTimeField(allow_null=True, required=False, help_text="Online: confirmed by Razorpay.")
     verified_at = serializers.DateTimeField(
         allow_null=True, required=False, help_text="Online: the checkout's signature was valid; confirming."
+    )
+    refunded_amount = serializers.DecimalField(
+        **MONEY, required=False, help_text="Online: every refund not FAILED, on its way or done."
     )
     pay_by = PayByField(help_text="Online: the reservation ends; unpaid, the order is cancelled.")
     last_failure = LastFailureField(help_text="Online: the last failed attempt, if any.")

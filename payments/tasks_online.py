@@ -12,7 +12,7 @@ from payments.services import expiry
 @task
 def order_payment_expire(*, order_id: int) -> None:
     """Deferred to the order's payment deadline at checkout (backends that support `run_after`)."""
-    expiry.order_expire_unpaid(order_id=order_id)
+    expiry.order_expire_when_due(order_id=order_id)
 
 
 @task

@@ -31,6 +31,10 @@ def _timeout() -> timedelta:
     return timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES)
 
 
+def _deadline(order: Order) -> datetime:
+    return order.created_at + _timeout()
+
+
 def _expirable(*, now: datetime):
     return Order.objects.filter(
         payment_method=PaymentMethod.ONLINE, status=OrderStatus.PENDING_PAYMENT, created_at__lte=now - _timeout()
@@ -58,6 +62,25 @@ def order_expire_unpaid(*, order_id: int, now: datetime | None = None) -> bool:
     return True
 
 
+def order_expire_when_due(*, order_id: int, now: datetime | None = None) -> bool:
+    """The worker's per-order task: expire the order if its deadline passed, else come back at its deadline.
+
+    The deadline follows ORDER_PAYMENT_TIMEOUT_MINUTES as it is now. If it was raised after checkout
+    queued this task, the order is not due when the task runs: it is left alone and the task queues
+    itself again for the new deadline, so a deployment without the cron line still expires it, on time.
+    """
+    now = now or timezone.now()
+    if order_expire_unpaid(order_id=order_id, now=now):
+        return True
+    order = Order.objects.filter(
+        pk=order_id, payment_method=PaymentMethod.ONLINE, status=OrderStatus.PENDING_PAYMENT
+    ).first()
+    # Due but not expired here means someone else holds it right now: they settle it, or cron does.
+    if order is not None and _deadline(order) > now:
+        order_expiry_schedule(order=order)
+    return False
+
+
 def orders_expire_unpaid(*, now: datetime | None = None) -> int:
     """Expire every online order whose payment deadline passed. Returns how many this call expired."""
     now = now or timezone.now()
@@ -66,7 +89,8 @@ def orders_expire_unpaid(*, now: datetime | None = None) -> int:
 
 
 def order_expiry_schedule(*, order: Order) -> None:
-    """At checkout, in its transaction: have the worker expire this order at its deadline.
+    """At checkout, in its transaction (and from the task, when the deadline moved): have the worker
+    expire this order at its deadline.
 
     Only backends that can defer a task (the database queue) do this; where tasks run at once,
     `manage.py expire_unpaid_orders` from cron is the only sweeper.
@@ -75,4 +99,4 @@ def order_expiry_schedule(*, order: Order) -> None:
 
     if not order_payment_expire.get_backend().supports_defer:
         return
-    order_payment_expire.using(run_after=order.created_at + _timeout()).enqueue(order_id=order.pk)
+    order_payment_expire.using(run_after=_deadline(order)).enqueue(order_id=order.pk)

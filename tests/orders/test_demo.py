@@ -6,7 +6,9 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
+from accounts.management.commands import seed_demo
 from accounts.models import User
+from analytics.demo import seed_sales_history
 from cart.models import CartItem
 from cart.services import cart_clear, cart_item_add
 from catalog.demo import PRIYA, RAVI, demo_products
@@ -16,6 +18,13 @@ from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStat
 from payments.models import PaymentStatus
 
 Status = OrderItemStatus
+
+
+@pytest.fixture(autouse=True)
+def _without_sales_history(monkeypatch):
+    """These tests count the hand-written demo orders; the sales history has its own (tests/analytics)."""
+    steps = [step for step in seed_demo.DEMO_STEPS if step is not seed_sales_history]
+    monkeypatch.setattr(seed_demo, "DEMO_STEPS", steps)
 
 
 def _snapshot() -> dict:

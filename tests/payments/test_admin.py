@@ -1,6 +1,8 @@
 """The payments admin: read-only payments, refunds (with "Retry failed refunds") and webhook events."""
 
+import re
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -39,7 +41,26 @@ def flashes(response) -> list[str]:
 
 
 def changelist_ids(response) -> set[int]:
+    assert response.status_code == 200, response.status_code  # an unknown filter redirects with ?e=1
     return {obj.pk for obj in response.context["cl"].result_list}
+
+
+FILTER = re.compile(r'<details data-filter-title="([^"]+)" open>(.*?)</details>', re.S)
+CHOICE = re.compile(r'<a href="([^"]*)">([^<]*)</a>')
+
+
+def sidebar(response) -> dict[str, dict[str, str]]:
+    """The filter sidebar as a staff member sees it: {title: {choice label: link}}."""
+    html = response.content.decode()
+    return {
+        title: {unescape(label): unescape(link) for link, label in CHOICE.findall(block)}
+        for title, block in FILTER.findall(html)
+    }
+
+
+def follow_filter(client, url: str, response, title: str, label: str):
+    """Click a choice in the sidebar of `response`: the link it renders, not a query string we made up."""
+    return client.get(url + sidebar(response)[title][label])
 
 
 def cancelled_online_order(sandbox, *, fail_at_gateway: bool = False, items: int = 1):
@@ -100,6 +121,28 @@ class TestPayments:
         }
         assert changelist_ids(admin_client.get(PAYMENTS, {"flagged__exact": "1"})) == {flagged_pk}
 
+    def test_the_sidebar_offers_method_status_and_flagged_and_its_links_narrow_the_rows(self, admin_client, sandbox):
+        online = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
+        cod = buy_now(make_buyer(), ProductFactory())
+        flagged = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
+        Payment.objects.filter(order=flagged).update(flagged=True, flag_reason="amount mismatch")
+        online_pk, cod_pk, flagged_pk = (payment_of(o).pk for o in (online, cod, flagged))
+
+        listing = admin_client.get(PAYMENTS)
+        filters = sidebar(listing)
+
+        assert list(filters)[:3] == ["method", "status", "flagged"]
+        assert set(filters["method"]) == {"All", "Cash on Delivery", "Online (Razorpay)"}
+        assert set(filters["status"]) == {"All", *PaymentStatus.labels}
+        assert set(filters["flagged"]) == {"All", "Yes", "No"}
+        assert changelist_ids(listing) == {online_pk, cod_pk, flagged_pk}
+        by_method = follow_filter(admin_client, PAYMENTS, listing, "method", "Online (Razorpay)")
+        assert changelist_ids(by_method) == {online_pk, flagged_pk}
+        by_status = follow_filter(admin_client, PAYMENTS, listing, "status", "Pending")
+        assert changelist_ids(by_status) == {cod_pk}
+        review = follow_filter(admin_client, PAYMENTS, listing, "flagged", "Yes")
+        assert changelist_ids(review) == {flagged_pk}
+
     def test_detail_shows_the_gateway_side_and_refunds_read_only(self, admin_client, sandbox):
         order = cancelled_online_order(sandbox)
         payment = payment_of(order)
@@ -134,6 +177,21 @@ class TestRefunds:
 
         assert changelist_ids(response) == {failed_refund.pk}
         assert len(changelist_ids(admin_client.get(REFUNDS))) == 2
+
+    def test_the_sidebar_offers_status_and_the_action_list_offers_retry(self, admin_client, sandbox):
+        failed = Refund.objects.get(payment__order=cancelled_online_order(sandbox, fail_at_gateway=True))
+        processing = Refund.objects.get(payment__order=cancelled_online_order(sandbox))
+
+        listing = admin_client.get(REFUNDS)
+        filters = sidebar(listing)
+
+        assert list(filters)[:2] == ["status", "created at"]
+        assert set(filters["status"]) == {"All", *RefundStatus.labels}
+        assert f'<option value="{RETRY}">Retry failed refunds</option>' in listing.content.decode()
+        assert changelist_ids(listing) == {failed.pk, processing.pk}
+        assert changelist_ids(follow_filter(admin_client, REFUNDS, listing, "status", "Failed")) == {failed.pk}
+        assert changelist_ids(follow_filter(admin_client, REFUNDS, listing, "status", "Processing")) == {processing.pk}
+        assert changelist_ids(follow_filter(admin_client, REFUNDS, listing, "status", "Refunded")) == set()
 
     def test_retry_sends_failed_refunds_again_and_leaves_the_rest(self, admin_client, sandbox, staff):
         failed = Refund.objects.get(payment__order=cancelled_online_order(sandbox, fail_at_gateway=True))
@@ -201,6 +259,22 @@ class TestWebhookEvents:
         stored.refresh_from_db()
         assert stored.outcome == WebhookOutcome.PROCESSED
 
+    def test_the_detail_page_is_a_view_with_nothing_to_save_and_the_list_nothing_to_add(self, admin_client):
+        stored = event("evt_view")
+
+        detail = admin_client.get(f"{EVENTS}{stored.pk}/change/")
+        listing = admin_client.get(EVENTS)
+
+        assert detail.status_code == 200
+        body = detail.content.decode()
+        assert 'name="_save"' not in body and 'name="_continue"' not in body
+        assert f"{EVENTS}{stored.pk}/delete/" not in body
+        assert f"{EVENTS}add/" not in listing.content.decode()
+        assert (
+            admin_client.post(EVENTS, {"action": "delete_selected", "_selected_action": [stored.pk]}).status_code == 200
+        )
+        assert WebhookEvent.objects.filter(pk=stored.pk).exists()
+
     def test_payload_is_pretty_printed_and_escaped(self, admin_client):
         stored = event("evt_2", note="<script>alert(1)</script>", amount=49_900)
 
@@ -220,6 +294,24 @@ class TestWebhookEvents:
         assert changelist_ids(admin_client.get(EVENTS, {"outcome__exact": "IGNORED"})) == {ignored.pk}
         assert changelist_ids(admin_client.get(EVENTS, {"outcome__exact": "FAILED"})) == {failed.pk}
         assert captured.pk in changelist_ids(admin_client.get(EVENTS))
+
+    def test_the_sidebar_offers_type_and_outcome_and_its_links_narrow_the_rows(self, admin_client):
+        captured = event("evt_a", "payment.captured")
+        refunded = event("evt_b", "refund.processed")
+        ignored = event("evt_c", "subscription.charged", WebhookOutcome.IGNORED)
+        failed = event("evt_d", "refund.processed", WebhookOutcome.FAILED)
+
+        listing = admin_client.get(EVENTS)
+        filters = sidebar(listing)
+
+        assert list(filters)[:2] == ["event type", "outcome"]
+        assert set(filters["event type"]) == {"All", "payment.captured", "refund.processed", "subscription.charged"}
+        assert set(filters["outcome"]) == {"All", *WebhookOutcome.labels}
+        assert changelist_ids(listing) == {captured.pk, refunded.pk, ignored.pk, failed.pk}
+        by_type = follow_filter(admin_client, EVENTS, listing, "event type", "refund.processed")
+        assert changelist_ids(by_type) == {refunded.pk, failed.pk}
+        by_outcome = follow_filter(admin_client, EVENTS, by_type, "outcome", "Failed")
+        assert changelist_ids(by_outcome) == {failed.pk}  # both filters at once
 
     def test_changelist_query_count_is_flat(self, admin_client, assert_flat_query_count):
         event("evt_first")

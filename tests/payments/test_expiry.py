@@ -115,6 +115,45 @@ class TestDeferredExpiry:
         order_payment_expire.call(order_id=order.pk)
         assert statuses(order) == [S.CANCELLED] and stock_of(product) == 10
 
+    def test_a_deadline_raised_after_checkout_requeues_the_task_instead_of_cancelling_early(
+        self, buyer, product, no_gateway, settings
+    ):
+        settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+        results = task_backends["default"].results
+        order = buy_now_online(buyer, product, 2)
+        assert [result.task.run_after for result in results] == [order.created_at + timedelta(minutes=15)]
+        settings.ORDER_PAYMENT_TIMEOUT_MINUTES = 30  # raised by the operator while the task waited
+        age(order, 16)  # the worker runs the task at the old deadline
+        order.refresh_from_db()
+
+        order_payment_expire.call(order_id=order.pk)
+
+        assert statuses(order) == [S.PENDING_PAYMENT] and stock_of(product) == 8
+        assert payment_of(order).status == PaymentStatus.PENDING
+        requeued = results[-1]
+        assert len(results) == 2 and requeued.kwargs == {"order_id": order.pk}
+        assert requeued.task.run_after == order.created_at + timedelta(minutes=30)
+
+        age(order, 30)  # the worker runs it again at the new deadline
+        order_payment_expire.call(order_id=order.pk)
+
+        assert statuses(order) == [S.CANCELLED] and stock_of(product) == 10
+        assert len(results) == 2  # done: not queued again
+
+    def test_the_task_does_not_requeue_for_an_order_that_is_settled(self, buyer, product, no_gateway, settings):
+        settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+        results = task_backends["default"].results
+        paid, expired = buy_now_online(buyer, product), buy_now_online(buyer, product)
+        Payment.objects.filter(order=paid).update(status=PaymentStatus.CAPTURED)
+        Order.objects.filter(pk=paid.pk).update(status=OrderStatus.PLACED)
+        age(expired, 20)
+        assert orders_expire_unpaid() == 1  # cron got there first
+
+        for order in (paid, expired):
+            order_payment_expire.call(order_id=order.pk)
+
+        assert len(results) == 2  # the two queued at checkout, nothing more
+
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)

@@ -3,10 +3,12 @@
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from orders.services.lifecycle import order_item_cancel
-from payments.models import Refund, RefundStatus
+from payments.models import Payment, Refund, RefundStatus
+from payments.services.refunds import refund_initiate
 from tests.factories import TEST_PASSWORD, ProductFactory, StoreFactory
 from tests.orders.helpers import bearer, items_of, make_buyer, order_of
 from tests.payments.refund_helpers import apply_refund_webhooks, captured_online_order
@@ -59,9 +61,12 @@ def test_the_buyer_api_shows_each_items_refund(sandbox, order):
     refunds = {item["id"]: item["refund"] for item in detail["items"]}
     assert refunds == {cancelled.pk: {"status": "PROCESSING", "amount": "500.00"}, kept.pk: None}
 
+    assert detail["payment"]["refunded_amount"] == "500.00"
+
     settle(sandbox)
     listed = api.get(ORDERS).json()["results"][0]
     assert listed["items"][0]["refund"] == {"status": "REFUNDED", "amount": "500.00"}
+    assert listed["payment"]["refunded_amount"] == "500.00"
 
 
 def test_cancelling_through_the_api_answers_with_the_refund(sandbox, order):
@@ -101,6 +106,44 @@ def test_the_buyer_order_page_shows_the_refund(sandbox, order, settled, text):
 
     assert html.count('data-testid="item-refund"') == 1
     assert text in " ".join(html.split())
+
+
+def test_the_payment_card_shows_the_refunded_total(sandbox, order):
+    client = page_client(order.buyer)
+    card = 'data-testid="payment-refunded">₹500.00</dd>'
+    assert card in client.get(f"/orders/{order.number}/").content.decode()
+
+    kept = items_of(order)[1]
+    order_item_cancel(item_id=kept.pk, actor=order.buyer, reason="changed my mind")
+
+    assert 'data-testid="payment-refunded">₹599.00</dd>' in client.get(f"/orders/{order.number}/").content.decode()
+
+
+def test_the_payment_card_shows_a_late_captures_full_refund_which_belongs_to_no_item(sandbox, store):
+    """An order that expired before the money came: no item has a refund, the payment card has it all."""
+    order = captured_online_order(sandbox, make_buyer(), {ProductFactory(store=store, price=Decimal("120.00")): 1})
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(order=order)
+        refund_initiate(payment=payment, amount=payment.captured_amount, reason="payment arrived too late")
+
+    html = page_client(order.buyer).get(f"/orders/{order.number}/").content.decode()
+
+    assert 'data-testid="payment-refunded">₹120.00</dd>' in html
+    assert 'data-testid="item-refund"' not in html
+
+
+def test_the_payment_card_shows_no_refunds_when_there_are_none(sandbox, store):
+    paid = captured_online_order(sandbox, make_buyer(), {ProductFactory(store=store): 1})
+    cod = order_of(make_buyer(), {ProductFactory(store=store): 1})
+    order_item_cancel(item_id=items_of(cod)[0].pk, actor=cod.buyer, reason="changed my mind")
+
+    for order in (paid, cod):
+        assert (
+            'data-testid="payment-refunded"'
+            not in page_client(order.buyer).get(f"/orders/{order.number}/").content.decode()
+        )
+    assert bearer(paid.buyer).get(f"{ORDERS}{paid.pk}/").json()["payment"]["refunded_amount"] == "0.00"
+    assert "refunded_amount" not in bearer(cod.buyer).get(f"{ORDERS}{cod.pk}/").json()["payment"]
 
 
 def test_cancelling_on_the_order_page_says_the_refund_is_coming(sandbox, order):

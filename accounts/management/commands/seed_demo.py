@@ -12,6 +12,7 @@ from tqdm import tqdm
 from accounts.models import Address, User
 from accounts.services.addresses import address_create
 from accounts.services.stores import store_create
+from analytics.demo import seed_sales_history
 from catalog.demo import catalog_summary, seed_catalog
 from orders.demo import orders_summary, seed_orders
 from reviews.demo import seed_reviews
@@ -70,7 +71,7 @@ def seed_users() -> None:
             _ensure_user(spec)
 
 
-DEMO_STEPS = [seed_users, seed_catalog, seed_orders, seed_reviews]
+DEMO_STEPS = [seed_users, seed_catalog, seed_orders, seed_sales_history, seed_reviews]
 
 
 class Command(BaseCommand):

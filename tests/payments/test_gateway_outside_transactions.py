@@ -1,0 +1,153 @@
+"""No gateway call ever runs inside a database transaction (GUIDE §3): a slow or hung Razorpay must not hold
+row locks, and a rolled-back transaction must not leave money moved at the gateway.
+
+Every public call of `RazorpayGateway` that reaches the network is wrapped to record whether the
+caller's connection was in an atomic block. The tests are transactional, so the baseline is "not in
+one": any `True` is a call made under a transaction by the code under test. Each flow runs through its
+real interface (API, admin, command) and the test checks the calls it needs were made, so it cannot
+pass by calling nothing.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from orders.models import Order
+from payments.gateway import RazorpayGateway, get_gateway
+from payments.models import PaymentStatus, Refund, RefundStatus
+from tests.factories import ProductFactory
+from tests.orders.helpers import bearer, items_of, make_buyer, new_key
+from tests.payments.online_helpers import age, deliver_all, pay_url, payment_of, place_online
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NETWORK_CALLS = (
+    "order_create",
+    "order_fetch",
+    "order_payments",
+    "payment_fetch",
+    "refund_create",
+    "refunds_fetch",
+    "refund_fetch",
+)
+REFUND_PATH = "/v1/payments/*/refund"
+
+
+@pytest.fixture
+def gateway_calls(monkeypatch, sandbox_gateway):
+    """Every network call of the gateway, as (name, whether it ran inside a transaction)."""
+    calls: list[tuple[str, bool]] = []
+    for name in NETWORK_CALLS:
+        original = getattr(RazorpayGateway, name)
+
+        def recorded(self, *args, _name=name, _original=original, **kwargs):
+            calls.append((_name, connection.in_atomic_block))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(RazorpayGateway, name, recorded)
+    assert not connection.in_atomic_block  # the baseline: transactional tests run outside any transaction
+    return calls
+
+
+@pytest.fixture
+def sandbox(sandbox_gateway):
+    sandbox_gateway.configure(refund_delay=None)  # refunds stay pending until settled, for reconciliation
+    return sandbox_gateway
+
+
+def online_checkout(api, buyer, product, quantity: int = 1) -> Order:
+    body = {
+        "source": "buy_now",
+        "product_id": product.pk,
+        "quantity": quantity,
+        "address_id": buyer.address.pk,
+        "payment_method": "ONLINE",
+    }
+    response = api.post("/api/v1/checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY=new_key())
+    assert response.status_code == 201, response.content
+    return Order.objects.get(pk=response.json()["id"])
+
+
+def captured(client, sandbox, order: Order) -> Order:
+    """Paid at the sandbox, and its signed webhooks handed to our endpoint."""
+    sandbox.pay(payment_of(order).gateway_order_id)
+    deliver_all(client, sandbox, "payment.captured")
+    assert payment_of(order).status == PaymentStatus.CAPTURED
+    return order
+
+
+def made_inside_a_transaction(calls) -> list[str]:
+    return [name for name, in_transaction in calls if in_transaction]
+
+
+def test_the_recorder_sees_a_call_made_inside_a_transaction(gateway_calls, sandbox):
+    """The control: were a service to call the gateway under `atomic`, these tests would say so."""
+    with transaction.atomic():
+        get_gateway().order_create(amount_paise=10_000, currency="INR", receipt="control", notes={})
+    get_gateway().order_create(amount_paise=10_000, currency="INR", receipt="control", notes={})
+    assert gateway_calls == [("order_create", True), ("order_create", False)]
+
+
+def test_checkout_and_pay_again(gateway_calls, sandbox):
+    buyer = make_buyer()
+    api = bearer(buyer)
+    sandbox.fail_next(1, status=503, path="/v1/orders")  # checkout cannot create the gateway order
+
+    order = online_checkout(api, buyer, ProductFactory())
+    assert payment_of(order).gateway_order_id is None
+    response = api.post(pay_url(order))
+
+    assert response.status_code == 200, response.content
+    assert payment_of(order).gateway_order_id
+    assert gateway_calls == [("order_create", False), ("order_create", False)]
+
+
+def test_refund_submit_from_the_buyers_cancel_and_the_staffs_retry(gateway_calls, sandbox, client, staff):
+    buyer = make_buyer()
+    api = bearer(buyer)
+    order = captured(client, sandbox, online_checkout(api, buyer, ProductFactory(price=Decimal("300.00")), 2))
+    gateway_calls.clear()
+    sandbox.fail_next_refund(1)
+
+    item = items_of(order)[0]
+    response = api.post(f"/api/v1/orders/{order.pk}/items/{item.pk}/cancel/", {"reason": "r"}, format="json")
+    assert response.status_code == 200, response.content
+    refund = Refund.objects.get(order_item=item)
+    sandbox.settle_refund(refund.gateway_refund_id)  # the gateway fails it
+    deliver_all(client, sandbox, "refund.failed")
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.FAILED
+
+    client.force_login(staff)
+    retried = client.post(
+        "/admin/payments/refund/", {"action": "retry_failed_refunds", "_selected_action": [refund.pk]}
+    )
+
+    assert retried.status_code == 302
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.PROCESSING
+    assert gateway_calls == [("refund_create", False), ("refund_create", False)]
+
+
+def test_reconcile_payments(gateway_calls, sandbox, client):
+    buyer = make_buyer()
+    api = bearer(buyer)
+    paid = captured(client, sandbox, place_online(buyer, {ProductFactory(): 1, ProductFactory(): 2}))
+    unconfirmed = online_checkout(api, buyer, ProductFactory())
+    sandbox.pay(payment_of(unconfirmed).gateway_order_id)  # its webhook never reaches us
+    first, second = items_of(paid)
+    for item in (first, second):
+        if item is second:
+            sandbox.fail_next(1, status=503, path=REFUND_PATH)  # stays INITIATED: reconcile submits it again
+        api.post(f"/api/v1/orders/{paid.pk}/items/{item.pk}/cancel/", {"reason": "r"}, format="json")
+    assert Refund.objects.get(order_item=first).status == RefundStatus.PROCESSING
+    assert Refund.objects.get(order_item=second).status == RefundStatus.INITIATED
+    age(unconfirmed, 5)
+    gateway_calls.clear()
+
+    call_command("reconcile_payments", "--older-than-minutes", "0")
+
+    assert payment_of(unconfirmed).status == PaymentStatus.CAPTURED
+    assert Refund.objects.get(order_item=second).status == RefundStatus.PROCESSING
+    assert {"order_payments", "refund_create", "refund_fetch"} <= {name for name, _ in gateway_calls}
+    assert made_inside_a_transaction(gateway_calls) == []
