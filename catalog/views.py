@@ -15,6 +15,7 @@ from catalog.api import PRODUCTS_PER_PAGE
 from catalog.cache import cached, listing_version, params_digest, product_versions
 from catalog.filters import ORDERING_CHOICES, ProductFilter
 from catalog.models import Category
+from reviews import selectors as review_selectors
 
 
 def _fragment_key(request, kind: str, version: object) -> str | None:
@@ -70,10 +71,24 @@ def category_detail(request, slug: str):
     )
 
 
-def _product_page_data(slug: str) -> dict:
+def _reviews_fragments(product, *, page_number: str | None) -> dict[str, str]:
+    """The rating summary and one page of reviews: the same for every visitor, so cached with the product."""
+    reviews = review_selectors.product_reviews(product_id=product.pk)
+    page = Paginator(reviews, review_selectors.REVIEWS_PER_PAGE).get_page(page_number)
+    distribution = review_selectors.rating_distribution(product_id=product.pk)
+    return {
+        "reviews_summary": render_to_string(
+            "reviews/_summary.html", {"product": product, "distribution": distribution}
+        ),
+        "reviews_list": render_to_string("reviews/_list.html", {"page": page, "reviews": page.object_list}),
+    }
+
+
+def _product_page_data(slug: str, *, reviews_page: str | None = None) -> dict:
     product = selectors.product_detail(slug=slug)
     return {
         "details": render_to_string("catalog/_product_detail.html", {"product": product}),
+        **_reviews_fragments(product, page_number=reviews_page),
         "product": {
             "id": product.pk,
             "slug": product.slug,
@@ -88,13 +103,14 @@ def _product_page_data(slug: str) -> dict:
 
 def product_detail(request, slug: str):
     """Anonymous visitors are served from the cache without touching the database."""
+    reviews_page = request.GET.get("page")  # part of every cache key (params_digest)
     if request.user.is_authenticated:
-        data = _product_page_data(slug)
+        data = _product_page_data(slug, reviews_page=reviews_page)
     else:
         product_id = selectors.visible_product_id_for_slug(slug=slug, listing_version=listing_version())
         versions = product_versions(product_id)
         key = _fragment_key(request, f"product:{product_id}", versions and "-".join(map(str, versions)))
-        data = cached(key, lambda: _product_page_data(slug))
+        data = cached(key, lambda: _product_page_data(slug, reviews_page=reviews_page))
     product = data["product"]
     own_product = request.user.is_authenticated and product["seller_id"] == request.user.pk
     return render(
@@ -105,5 +121,10 @@ def product_detail(request, slug: str):
             "details": mark_safe(data["details"]),  # noqa: S308 - our own template's output
             "own_product": own_product,
             "quantity_choices": range(1, min(product["stock"], 10) + 1),
+            "reviews_summary": mark_safe(data["reviews_summary"]),  # noqa: S308 - our own template's output
+            "reviews_list": mark_safe(data["reviews_list"]),  # noqa: S308 - our own template's output
+            "review_standing": review_selectors.review_standing(
+                user=request.user, product_id=product["id"], seller_user_id=product["seller_id"]
+            ),
         },
     )

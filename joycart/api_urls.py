@@ -8,6 +8,7 @@ from catalog import api_urls as catalog_api
 from joycart import views
 from orders import api_urls as orders_api
 from payments import api_urls as payments_api
+from reviews import api_urls as reviews_api
 
 app_name = "api"
 
@@ -18,4 +19,5 @@ urlpatterns = [
     *cart_api.urlpatterns,
     *orders_api.urlpatterns,
     *payments_api.urlpatterns,
+    *reviews_api.urlpatterns,
 ]

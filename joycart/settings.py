@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "analytics",
+    "reviews",
     "django_tasks_db",
 ]
 

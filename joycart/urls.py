@@ -13,6 +13,7 @@ urlpatterns = [
     path("cart/", include("cart.urls")),
     path("", include("orders.urls")),
     path("", include("payments.urls")),
+    path("", include("reviews.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
     path("accounts/", include("accounts.urls")),

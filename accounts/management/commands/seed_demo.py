@@ -15,6 +15,7 @@ from accounts.services.stores import store_create
 from analytics.demo import seed_sales_history
 from catalog.demo import catalog_summary, seed_catalog
 from orders.demo import orders_summary, seed_orders
+from reviews.demo import seed_reviews
 
 DEMO_PASSWORD = "joycart-demo-2026"  # noqa: S105 - a published demo password, printed on purpose
 
@@ -70,7 +71,7 @@ def seed_users() -> None:
             _ensure_user(spec)
 
 
-DEMO_STEPS = [seed_users, seed_catalog, seed_orders, seed_sales_history]
+DEMO_STEPS = [seed_users, seed_catalog, seed_orders, seed_sales_history, seed_reviews]
 
 
 class Command(BaseCommand):
