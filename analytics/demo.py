@@ -23,7 +23,15 @@ from accounts.models import User
 from analytics.selectors import day_start, shop_today
 from catalog.demo import PRIYA, RAVI, demo_products
 from joycart.errors import DomainError
-from orders.demo import SILENT_MAIL, DemoLine, DemoOrder, DemoSkipped, _item_move, _line_products, _order_place
+from orders.demo import (
+    SILENT_MAIL,
+    DemoLine,
+    DemoOrder,
+    DemoSkipped,
+    demo_item_move,
+    demo_line_products,
+    demo_order_place,
+)
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus
 
 Status = OrderItemStatus
@@ -110,10 +118,10 @@ def seed_sales_history() -> None:
             if buyer is None:
                 raise LookupError(f"demo shopper {spec.buyer} is missing; seed the users first")
             try:
-                order = _order_place(spec, buyer=buyer, products=_line_products(spec, picks))
+                order = demo_order_place(spec, buyer=buyer, products=demo_line_products(spec, picks))
             except (DomainError, DemoSkipped) as refused:
                 tqdm.write(f"Skipped demo history order {spec.number}: {refused}")
                 continue
             item = order.items.select_related("seller__user").get()
-            _item_move(spec, spec.lines[0], item, buyer=buyer)
+            demo_item_move(spec, spec.lines[0], item, buyer=buyer)
             _backdate(order, spec)

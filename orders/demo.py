@@ -128,7 +128,7 @@ class DemoSkipped(Exception):
     """A demo order that cannot be placed in this database as it is now; the others go ahead."""
 
 
-def _line_products(spec: DemoOrder, picks: dict[str, list[str]]) -> list[Product]:
+def demo_line_products(spec: DemoOrder, picks: dict[str, list[str]]) -> list[Product]:
     skus = [picks[line.seller][line.pick] for line in spec.lines]
     found = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
     missing = [sku for sku in skus if sku not in found]
@@ -137,7 +137,7 @@ def _line_products(spec: DemoOrder, picks: dict[str, list[str]]) -> list[Product
     return [found[sku] for sku in skus]
 
 
-def _order_place(spec: DemoOrder, *, buyer: User, products: list[Product]) -> Order:
+def demo_order_place(spec: DemoOrder, *, buyer: User, products: list[Product]) -> Order:
     address = user_default_address(user=buyer)
     if address is None:
         raise LookupError(f"demo shopper {buyer.username} has no address; seed the users first")
@@ -162,7 +162,7 @@ def _order_place(spec: DemoOrder, *, buyer: User, products: list[Product]) -> Or
     return order
 
 
-def _item_move(spec: DemoOrder, line: DemoLine, item: OrderItem, *, buyer: User) -> None:
+def demo_item_move(spec: DemoOrder, line: DemoLine, item: OrderItem, *, buyer: User) -> None:
     """Take the item along its path, from wherever it is now; a move already made is skipped."""
     seller = item.seller.user
     for from_status, to_status in _PATHS[line.outcome]:
@@ -190,11 +190,11 @@ def seed_orders() -> None:
             buyer = buyers.get(spec.buyer)
             if buyer is None:
                 raise LookupError(f"demo shopper {spec.buyer} is missing; seed the users first")
-            products = _line_products(spec, picks)
+            products = demo_line_products(spec, picks)
             order = Order.objects.filter(buyer=buyer, idempotency_key=spec.idempotency_key).first()
             if order is None:
                 try:
-                    order = _order_place(spec, buyer=buyer, products=products)
+                    order = demo_order_place(spec, buyer=buyer, products=products)
                 except (DomainError, DemoSkipped) as refused:
                     tqdm.write(f"Skipped demo order {spec.number}: {refused}")
                     continue
@@ -202,7 +202,7 @@ def seed_orders() -> None:
             for line, product in zip(spec.lines, products, strict=True):
                 item = items.get(product.pk)
                 if item is not None:
-                    _item_move(spec, line, item, buyer=buyer)
+                    demo_item_move(spec, line, item, buyer=buyer)
 
 
 def orders_summary() -> str:
