@@ -9,7 +9,7 @@ from typing import Any
 
 from payments.gateway import GatewayPayment
 from payments.services import online, refunds
-from payments.services.online import Applied
+from payments.services.outcome import Applied
 
 Envelope = dict[str, Any]
 
@@ -31,11 +31,11 @@ def _payment_failed(envelope: Envelope) -> Applied:
 
 
 def _refund_processed(envelope: Envelope) -> Applied:
-    return Applied(True, refunds.refund_webhook_apply(refund_entity=_entity(envelope, "refund"), succeeded=True))
+    return refunds.refund_webhook_apply(refund_entity=_entity(envelope, "refund"), succeeded=True)
 
 
 def _refund_failed(envelope: Envelope) -> Applied:
-    return Applied(True, refunds.refund_webhook_apply(refund_entity=_entity(envelope, "refund"), succeeded=False))
+    return refunds.refund_webhook_apply(refund_entity=_entity(envelope, "refund"), succeeded=False)
 
 
 HANDLERS: dict[str, Callable[[Envelope], Applied]] = {

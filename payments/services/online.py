@@ -12,7 +12,6 @@ an expiry and a repeated webhook for one order run one after another and the fir
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,20 +30,13 @@ from payments.gateway import GatewayPayment, PaymentGatewayError, get_gateway, t
 from payments.models import Payment, PaymentStatus
 from payments.selectors import payment_awaiting
 from payments.services import refunds
+from payments.services.outcome import Applied
 
 logger = logging.getLogger(__name__)
 
 LATE_CAPTURE_REASON = "payment arrived after the order was cancelled"
 # Expired orders whose payment may still be captured late are re-read for this long.
 LATE_CAPTURE_WINDOW = timedelta(days=2)
-
-
-@dataclass(frozen=True)
-class Applied:
-    """What applying a gateway fact did: `changed` is False for a no-op (a repeat, or not ours)."""
-
-    changed: bool
-    detail: str
 
 
 def _payment_find(*, gateway_order_id: str | None, notes: dict[str, Any] | None = None) -> Payment | None:

@@ -74,6 +74,6 @@ def refunds_reconcile(*, older_than: timedelta, dry_run: bool = False) -> dict[s
         succeeded = gateway_refund.status == "processed"
         stats["refunded" if succeeded else "failed"] += 1
         if not dry_run:
-            detail = refund_webhook_apply(refund_entity=gateway_refund.raw, succeeded=succeeded)
+            detail = refund_webhook_apply(refund_entity=gateway_refund.raw, succeeded=succeeded).detail
             logger.info("reconciled refund %s: %s", refund.pk, detail)
     return stats

@@ -51,6 +51,7 @@ from payments.gateway import (
     to_paise,
 )
 from payments.models import Payment, Refund, RefundStatus
+from payments.services.outcome import Applied
 
 logger = logging.getLogger(__name__)
 
@@ -320,26 +321,26 @@ def _refund_id_for(entity: dict[str, Any]) -> tuple[int | None, bool]:
     return None, False
 
 
-def refund_webhook_apply(*, refund_entity: dict, succeeded: bool) -> str:
-    """Apply refund.processed (succeeded=True) or refund.failed; returns a short outcome detail.
+def refund_webhook_apply(*, refund_entity: dict, succeeded: bool) -> Applied:
+    """Apply refund.processed (succeeded=True) or refund.failed; returns whether it changed anything, and what.
 
     The refund is found by gateway refund id, or, when the webhook beats the API response,
     by our refund id and idempotency key in its notes (the gateway id is then stored). State
     only moves forward: a late refund.failed after REFUNDED, or a repeat, changes nothing.
-    A refund we do not know returns "unknown refund" and changes nothing.
+    A refund we do not know changes nothing ("unknown refund").
     """
     if not isinstance(refund_entity, dict):
-        return UNKNOWN_REFUND
+        return Applied(False, UNKNOWN_REFUND)
     refund_id, by_notes = _refund_id_for(refund_entity)
     if refund_id is None or not Refund.objects.filter(pk=refund_id).exists():
-        return UNKNOWN_REFUND
+        return Applied(False, UNKNOWN_REFUND)
     event = "refund.processed" if succeeded else "refund.failed"
     with transaction.atomic():
         refund, payment = _locked(refund_id=refund_id)
         fields = set()
         if by_notes:
             if not match_by_notes(refund=refund, entity=refund_entity):
-                return UNKNOWN_REFUND
+                return Applied(False, UNKNOWN_REFUND)
             if refund.gateway_refund_id is None:
                 refund.gateway_refund_id = refund_entity["id"]
                 fields.add("gateway_refund_id")
@@ -348,9 +349,9 @@ def refund_webhook_apply(*, refund_entity: dict, succeeded: bool) -> str:
         moved = _advance(refund=refund, to_status=to_status)
         _save(refund=refund, payment=payment, fields=fields | moved)
         if not moved:
-            return f"refund {refund_id} is already {before}; {event} changes nothing"
+            return Applied(False, f"refund {refund_id} is already {before}; {event} changes nothing")
     logger.info("refund %s %s by %s", refund_id, to_status, event)
-    return f"refund {refund_id} {before} -> {to_status}"
+    return Applied(True, f"refund {refund_id} {before} -> {to_status}")
 
 
 # --- staff --------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def apply_refund_webhooks(sandbox, *, start: int = 0) -> list[str]:
     details = []
     for event in refund_events(sandbox)[start:]:
         entity = event.envelope["payload"]["refund"]["entity"]
-        details.append(refund_webhook_apply(refund_entity=entity, succeeded=REFUND_EVENTS[event.name]))
+        details.append(refund_webhook_apply(refund_entity=entity, succeeded=REFUND_EVENTS[event.name]).detail)
     return details
 
 

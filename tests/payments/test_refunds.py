@@ -16,7 +16,7 @@ from orders.models import ActorRole, OrderItemStatus, PaymentMethod
 from orders.services.lifecycle import order_item_cancel, order_item_transition
 from payments.errors import RefundExceedsCaptured, RefundNotRetryable
 from payments.gateway import to_paise
-from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from payments.services import refunds
 from payments.services.refunds import (
     MAX_SUBMIT_ATTEMPTS,
@@ -28,6 +28,7 @@ from payments.services.refunds import (
 )
 from tests.factories import ProductFactory, UserFactory
 from tests.orders.helpers import items_of, make_buyer, order_of, stock_of
+from tests.payments.online_helpers import deliver
 from tests.payments.refund_helpers import (
     apply_refund_webhooks,
     captured_online_order,
@@ -282,7 +283,7 @@ def test_a_refund_the_gateway_fails_can_be_retried_by_staff_until_refunded(sandb
 
     # The first attempt's refund.failed, delivered again late, is about a refund we no longer track.
     first_failed = refund_events(sandbox, "refund.failed")[0].envelope["payload"]["refund"]["entity"]
-    assert refund_webhook_apply(refund_entity=first_failed, succeeded=False) == "unknown refund"
+    assert refund_webhook_apply(refund_entity=first_failed, succeeded=False).detail == "unknown refund"
     refund.refresh_from_db()
     assert refund.status == R.REFUNDED
 
@@ -305,14 +306,33 @@ def test_refund_webhooks_only_move_forward_and_repeat_harmlessly(sandbox, three_
     sandbox.settle_refund(refund.gateway_refund_id)
     processed = refund_events(sandbox, "refund.processed")[0].envelope["payload"]["refund"]["entity"]
 
-    assert refund_webhook_apply(refund_entity=processed, succeeded=True).endswith("-> REFUNDED")
-    assert "changes nothing" in refund_webhook_apply(refund_entity=processed, succeeded=True)
+    first = refund_webhook_apply(refund_entity=processed, succeeded=True)
+    assert first.changed and first.detail.endswith("-> REFUNDED")
+    repeat = refund_webhook_apply(refund_entity=processed, succeeded=True)
+    assert not repeat.changed and "changes nothing" in repeat.detail
     late_failure = {**processed, "status": "failed"}
-    assert "changes nothing" in refund_webhook_apply(refund_entity=late_failure, succeeded=False)
+    assert "changes nothing" in refund_webhook_apply(refund_entity=late_failure, succeeded=False).detail
 
     refund.refresh_from_db()
     assert refund.status == R.REFUNDED
     assert payment_of(order).refunded_amount == Decimal("499.00")
+
+
+def test_a_refund_webhook_that_changes_nothing_is_stored_ignored(client, sandbox, three_items):
+    """Staff reading the webhook log see which delivery moved the refund and which repeated it."""
+    _, items = three_items
+    cancel(items[0])
+    refund = Refund.objects.get()
+    sandbox.settle_refund(refund.gateway_refund_id)
+    processed = refund_events(sandbox, "refund.processed")[0]
+
+    assert deliver(client, processed).status_code == 200
+    assert deliver(client, processed, HTTP_X_RAZORPAY_EVENT_ID="evt_refund_again").status_code == 200
+
+    outcomes = dict(WebhookEvent.objects.values_list("event_id", "outcome"))
+    assert outcomes == {processed.id: WebhookOutcome.PROCESSED, "evt_refund_again": WebhookOutcome.IGNORED}
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.REFUNDED
 
 
 def test_a_late_processed_after_failed_changes_nothing(sandbox, three_items):
@@ -324,7 +344,10 @@ def test_a_late_processed_after_failed_changes_nothing(sandbox, three_items):
     apply_refund_webhooks(sandbox)
     failed = refund_events(sandbox, "refund.failed")[0].envelope["payload"]["refund"]["entity"]
 
-    assert "changes nothing" in refund_webhook_apply(refund_entity={**failed, "status": "processed"}, succeeded=True)
+    assert (
+        "changes nothing"
+        in refund_webhook_apply(refund_entity={**failed, "status": "processed"}, succeeded=True).detail
+    )
     refund.refresh_from_db()
     assert refund.status == R.FAILED
 
@@ -339,7 +362,7 @@ def test_a_late_processed_after_failed_changes_nothing(sandbox, three_items):
     ],
 )
 def test_an_unknown_refund_is_reported_not_raised(sandbox, entity):
-    assert refund_webhook_apply(refund_entity=entity, succeeded=True) == "unknown refund"
+    assert refund_webhook_apply(refund_entity=entity, succeeded=True).detail == "unknown refund"
 
 
 def test_notes_must_carry_the_current_key_payment_and_amount(sandbox, three_items):
@@ -353,7 +376,7 @@ def test_notes_must_carry_the_current_key_payment_and_amount(sandbox, three_item
         entity = {**made, **{k: v for k, v in wrong.items() if k != "refund_key"}}
         if "refund_key" in wrong:
             entity["notes"] = {**made["notes"], "refund_key": wrong["refund_key"]}
-        assert refund_webhook_apply(refund_entity=entity, succeeded=True) == "unknown refund"
+        assert refund_webhook_apply(refund_entity=entity, succeeded=True).detail == "unknown refund"
     refund.refresh_from_db()
     assert refund.status == R.INITIATED and refund.gateway_refund_id is None
 

@@ -17,6 +17,7 @@ from payments import webhooks
 from payments.models import Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from payments.services import webhooks as webhook_services
 from payments.services.expiry import orders_expire_unpaid
+from payments.services.outcome import Applied
 from tests.conftest import SANDBOX_KEY_SECRET, SANDBOX_WEBHOOK_SECRET
 from tests.factories import ProductFactory
 from tests.orders.helpers import run_concurrently
@@ -176,7 +177,7 @@ class TestStoredAndProcessed:
 
         def apply(*, refund_entity, succeeded):
             calls.append((refund_entity["id"], succeeded))
-            return "refund applied"
+            return Applied(True, "refund applied")
 
         monkeypatch.setattr(webhooks.refunds, "refund_webhook_apply", apply)
         refund = {"id": "rfnd_1", "payment_id": "pay_1", "amount": 100, "status": "processed"}
