@@ -43,7 +43,9 @@ def buyer_orders(*, buyer: User) -> QuerySet[Order]:
         Order.objects.filter(buyer=buyer)
         .select_related("payment")
         .prefetch_related(
-            Prefetch("items", queryset=with_refund(OrderItem.objects.select_related("seller").order_by("id")))
+            Prefetch(
+                "items", queryset=with_refund(OrderItem.objects.select_related("seller", "product").order_by("id"))
+            )
         )
         .order_by("-created_at", "-id")
     )

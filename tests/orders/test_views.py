@@ -10,7 +10,7 @@ from django.test import Client
 
 from catalog.models import ProductImage
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus
-from orders.services.lifecycle import order_item_cancel, order_item_confirm, order_item_ship
+from orders.services.lifecycle import order_item_cancel, order_item_confirm, order_item_deliver, order_item_ship
 from payments.models import PaymentStatus
 from tests.factories import TEST_PASSWORD, AddressFactory, ProductFactory, StoreFactory, UserFactory
 from tests.orders.helpers import buy_now, items_of, make_buyer, order_of, put_in_cart, stock_of
@@ -366,6 +366,17 @@ class TestBuyerOrders:
         assert 'data-testid="payment-due">₹998.00<' in html
         assert 'data-testid="cancel-form"' not in html  # shipped: too late
 
+    def test_only_a_delivered_item_invites_a_review_of_its_product(self, shopper, buyer, product):
+        order = order_of(buyer, {product: 1, ProductFactory(): 1})
+        delivered, shipped = items_of(order)
+        for item in (delivered, shipped):
+            order_item_confirm(item_id=item.pk, actor=item.seller.user)
+            order_item_ship(item_id=item.pk, actor=item.seller.user, carrier="India Post", tracking_number="EE1IN")
+        order_item_deliver(item_id=delivered.pk, actor=delivered.seller.user)
+        html = html_of(shopper.get(f"/orders/{order.number}/"))
+        links = re.findall(r'<a href="([^"]+)" data-testid="order-item-review-link">', html)
+        assert links == [f"/products/{product.slug}/#reviews"]
+
     def test_another_buyers_order_is_not_found(self, client, buyer, product):
         order = buy_now(buyer, product)
         login(client, make_buyer())
@@ -465,6 +476,8 @@ class TestBuyerQueryCounts:
             order = order_of(buyer, {ProductFactory(): 1 for _ in range(6)})
             for item in items_of(order)[:3]:
                 order_item_confirm(item_id=item.pk, actor=item.seller.user)
+                order_item_ship(item_id=item.pk, actor=item.seller.user, carrier="India Post", tracking_number="EE1IN")
+                order_item_deliver(item_id=item.pk, actor=item.seller.user)
             url[0] = f"/orders/{order.number}/"
 
         assert_flat_query_count(lambda: shopper.get(url[0]), grow, max_queries=6)
