@@ -218,6 +218,11 @@ def _buyers(count: int, prefix: str = BUYER_PREFIX) -> list[User]:
 def _checkout_products(store: Store, count: int, categories: dict) -> None:
     wanted = {_checkout_sku(number): f"Bench Checkout Item {number}" for number in range(1, count + 1)}
     wanted[HOT_SKU] = "Bench Hot Deal"
+    _products_missing_create(store, wanted, category=categories["electronics"], is_active=False)
+
+
+def _products_missing_create(store: Store, wanted: dict[str, str], *, category, is_active: bool) -> None:
+    """Create the products of `wanted` (SKU -> title) that `store` lacks, out of stock; a rerun adds nothing."""
     existing = set(Product.objects.filter(store=store).values_list("sku", flat=True))
     Product.objects.bulk_create(
         [
@@ -225,11 +230,11 @@ def _checkout_products(store: Store, count: int, categories: dict) -> None:
                 store=store,
                 title=title,
                 slug=slugify(f"{title}-{sku}"),
-                category=categories["electronics"],
+                category=category,
                 sku=sku,
                 price=CHECKOUT_PRICE,
                 stock=0,
-                is_active=False,
+                is_active=is_active,
             )
             for sku, title in wanted.items()
             if sku not in existing
@@ -382,21 +387,7 @@ def _webhook_products() -> list[int]:
     store = _bench_store(WEBHOOK_SELLER, WEBHOOK_STORE)
     categories = demo_categories_ensure()
     wanted = {f"BENCH-WH-{number:03d}": f"Bench Webhook Item {number}" for number in range(1, WEBHOOK_PRODUCTS + 1)}
-    existing = set(Product.objects.filter(store=store).values_list("sku", flat=True))
-    Product.objects.bulk_create(
-        Product(
-            store=store,
-            title=title,
-            slug=slugify(f"{title}-{sku}"),
-            category=categories["electronics"],
-            sku=sku,
-            price=CHECKOUT_PRICE,
-            stock=0,
-            is_active=True,
-        )
-        for sku, title in wanted.items()
-        if sku not in existing
-    )
+    _products_missing_create(store, wanted, category=categories["electronics"], is_active=True)
     mine = Product.objects.filter(store=store, sku__in=wanted)
     mine.update(stock=WEBHOOK_PRODUCT_STOCK, is_active=True)
     bump_after_commit()

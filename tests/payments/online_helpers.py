@@ -16,6 +16,7 @@ from tests.orders.helpers import new_key, put_in_cart
 WEBHOOK = RAZORPAY_WEBHOOK_PATH
 VERIFY = "/api/v1/payments/razorpay/verify/"
 CALLBACK = "/payments/razorpay/callback/"
+CHECKOUT = "/api/v1/checkout/"
 
 
 def pay_url(order: Order) -> str:
@@ -34,6 +35,18 @@ def place_online(buyer, lines: dict[Product, int], *, key: str | None = None) ->
         idempotency_key=key or new_key(),
     )
     return order
+
+
+def checkout_online(client, buyer, product: Product, quantity: int = 1, *, key: str | None = None):
+    """`POST /api/v1/checkout/`: "Buy now", paid online, to the buyer's address; returns the response."""
+    body = {
+        "source": "buy_now",
+        "product_id": product.pk,
+        "quantity": quantity,
+        "address_id": buyer.address.pk,
+        "payment_method": "ONLINE",
+    }
+    return client.post(CHECKOUT, body, format="json", HTTP_IDEMPOTENCY_KEY=key or new_key())
 
 
 def buy_now_online(buyer, product: Product, quantity: int = 1, *, key: str | None = None) -> Order:

@@ -18,8 +18,8 @@ from orders.models import Order
 from payments.gateway import RazorpayGateway, get_gateway
 from payments.models import PaymentStatus, Refund, RefundStatus
 from tests.factories import ProductFactory
-from tests.orders.helpers import bearer, items_of, make_buyer, new_key
-from tests.payments.online_helpers import age, deliver_all, pay_url, payment_of, place_online
+from tests.orders.helpers import bearer, items_of, make_buyer
+from tests.payments.online_helpers import age, checkout_online, deliver_all, pay_url, payment_of, place_online
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,14 +58,7 @@ def sandbox(sandbox_gateway):
 
 
 def online_checkout(api, buyer, product, quantity: int = 1) -> Order:
-    body = {
-        "source": "buy_now",
-        "product_id": product.pk,
-        "quantity": quantity,
-        "address_id": buyer.address.pk,
-        "payment_method": "ONLINE",
-    }
-    response = api.post("/api/v1/checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY=new_key())
+    response = checkout_online(api, buyer, product, quantity)
     assert response.status_code == 201, response.content
     return Order.objects.get(pk=response.json()["id"])
 

@@ -18,9 +18,11 @@ from payments.services.online import LATE_CAPTURE_REASON, payment_capture_apply,
 from tests.factories import ProductFactory, StoreFactory
 from tests.orders.helpers import bearer, make_buyer, new_key, stock_of
 from tests.payments.online_helpers import (
+    CHECKOUT,
     VERIFY,
     age,
     buy_now_online,
+    checkout_online,
     deliver,
     deliver_all,
     events,
@@ -35,18 +37,6 @@ from tests.payments.online_helpers import (
 pytestmark = pytest.mark.django_db
 
 S = OrderItemStatus
-CHECKOUT = "/api/v1/checkout/"
-
-
-def checkout(client, buyer, product, quantity=1, *, key=None):
-    body = {
-        "source": "buy_now",
-        "product_id": product.pk,
-        "quantity": quantity,
-        "address_id": buyer.address.pk,
-        "payment_method": "ONLINE",
-    }
-    return client.post(CHECKOUT, body, format="json", HTTP_IDEMPOTENCY_KEY=key or new_key())
 
 
 @pytest.fixture
@@ -77,7 +67,7 @@ class TestOnlineCheckout:
         self, buyer_api, buyer, product, sandbox_gateway, django_capture_on_commit_callbacks
     ):
         with django_capture_on_commit_callbacks(execute=True):
-            response = checkout(buyer_api, buyer, product, 2)
+            response = checkout_online(buyer_api, buyer, product, 2)
         assert response.status_code == 201, response.content
         body = response.json()
         order = Order.objects.get(pk=body["id"])
@@ -116,8 +106,8 @@ class TestOnlineCheckout:
 
     def test_a_replay_returns_the_same_order_and_gateway_order(self, buyer_api, buyer, product, sandbox_gateway):
         key = new_key()
-        first = checkout(buyer_api, buyer, product, key=key)
-        again = checkout(buyer_api, buyer, product, key=key)
+        first = checkout_online(buyer_api, buyer, product, key=key)
+        again = checkout_online(buyer_api, buyer, product, key=key)
         assert (first.status_code, again.status_code) == (201, 200)
         assert again.json()["id"] == first.json()["id"]
         assert again.json()["payment"]["razorpay"]["order_id"] == first.json()["payment"]["razorpay"]["order_id"]
@@ -127,7 +117,7 @@ class TestOnlineCheckout:
         self, buyer_api, buyer, product, sandbox_gateway, caplog
     ):
         sandbox_gateway.fail_next(1, status=503, path="/v1/orders")
-        response = checkout(buyer_api, buyer, product)
+        response = checkout_online(buyer_api, buyer, product)
         assert response.status_code == 201
         assert response.json()["status"] == OrderStatus.PENDING_PAYMENT
         assert response.json()["payment"]["razorpay"] is None
@@ -143,8 +133,8 @@ class TestOnlineCheckout:
     def test_a_replay_creates_the_missing_gateway_order(self, buyer_api, buyer, product, sandbox_gateway):
         key = new_key()
         sandbox_gateway.fail_next(1, path="/v1/orders")
-        assert checkout(buyer_api, buyer, product, key=key).json()["payment"]["razorpay"] is None
-        assert checkout(buyer_api, buyer, product, key=key).json()["payment"]["razorpay"]["order_id"]
+        assert checkout_online(buyer_api, buyer, product, key=key).json()["payment"]["razorpay"] is None
+        assert checkout_online(buyer_api, buyer, product, key=key).json()["payment"]["razorpay"]["order_id"]
         assert Order.objects.count() == 1 and len(sandbox_gateway.orders) == 1
 
 
