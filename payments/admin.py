@@ -82,6 +82,7 @@ class PaymentAdmin(ReadOnlyAdmin):
                     "failure_code",
                     "failure_reason",
                     "failed_at",
+                    "gateway_checked_at",
                 ]
             },
         ),

@@ -43,6 +43,9 @@ class Payment(models.Model):
     # A capture we could not accept (amount or currency not ours): staff must look.
     flagged = models.BooleanField(default=False, db_index=True)
     flag_reason = models.CharField(max_length=500, blank=True)
+    # When reconciliation last read this payment from the gateway: an expired order's payment is
+    # watched for a late capture for days, so it is read again only now and then, not every minute.
+    gateway_checked_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

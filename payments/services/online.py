@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 LATE_CAPTURE_REASON = "payment arrived after the order was cancelled"
 # Expired orders whose payment may still be captured late are re-read for this long.
 LATE_CAPTURE_WINDOW = timedelta(days=2)
+# ... and read again at most this often: Razorpay rate-limits its API, and a late capture is rare.
+LATE_CAPTURE_RECHECK = timedelta(minutes=15)
 
 
 def _payment_find(*, gateway_order_id: str | None, notes: dict[str, Any] | None = None) -> Payment | None:
@@ -254,9 +256,10 @@ def payment_failure_apply(*, gateway_payment: GatewayPayment) -> Applied:
 
 def _unconfirmed_payments(*, now: datetime, older_than: timedelta) -> QuerySet[Payment]:
     """Online payments the gateway may know more about: still pending, or expired lately (a late capture)."""
+    not_read_lately = Q(gateway_checked_at__isnull=True) | Q(gateway_checked_at__lt=now - LATE_CAPTURE_RECHECK)
     return Payment.objects.filter(
         Q(status=PaymentStatus.PENDING)
-        | Q(status=PaymentStatus.NOT_REQUIRED, created_at__gte=now - LATE_CAPTURE_WINDOW),
+        | (Q(status=PaymentStatus.NOT_REQUIRED, created_at__gte=now - LATE_CAPTURE_WINDOW) & not_read_lately),
         method=PaymentMethod.ONLINE,
         gateway_order_id__isnull=False,
         created_at__lt=now - older_than,
@@ -275,6 +278,8 @@ def payments_reconcile(*, older_than: timedelta, dry_run: bool = False) -> dict[
     the webhooks would. Safe to run concurrently with itself and with webhooks. With
     `dry_run`, nothing is written and the counts say what would be applied.
 
+    An expired order's payment is read at most every LATE_CAPTURE_RECHECK for LATE_CAPTURE_WINDOW.
+
     Counts: checked, captured (captures applied), failed (failures recorded), unchanged, and
     errors (gateway reads that failed; the next run tries again).
     """
@@ -288,6 +293,8 @@ def payments_reconcile(*, older_than: timedelta, dry_run: bool = False) -> dict[
             logger.warning("Reconciliation could not read %s", payment.gateway_order_id, exc_info=True)
             counts["errors"] += 1
             continue
+        if not dry_run:
+            Payment.objects.filter(pk=payment.pk).update(gateway_checked_at=timezone.now())
         captured = [attempt for attempt in attempts if attempt.captured]
         failed = sorted((a for a in attempts if a.status == "failed"), key=lambda a: a.created_at)
         if captured:

@@ -14,7 +14,12 @@ from payments.gateway import GatewayPayment
 from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
 from payments.services import online
 from payments.services.expiry import orders_expire_unpaid
-from payments.services.online import LATE_CAPTURE_REASON, payment_capture_apply, payments_reconcile
+from payments.services.online import (
+    LATE_CAPTURE_REASON,
+    LATE_CAPTURE_RECHECK,
+    payment_capture_apply,
+    payments_reconcile,
+)
 from tests.factories import ProductFactory, StoreFactory
 from tests.orders.helpers import bearer, make_buyer, new_key, stock_of
 from tests.payments.online_helpers import (
@@ -442,6 +447,27 @@ class TestReconcile:
         age(order, 20)
         orders_expire_unpaid()
         sandbox_gateway.pay(payment_of(order).gateway_order_id)
+        assert payments_reconcile(older_than=timedelta(minutes=10))["captured"] == 1
+        assert [call["amount"] for call in refunds_started] == [Decimal("998.00")]
+
+    def test_an_expired_orders_payment_is_read_again_only_now_and_then(self, order, sandbox_gateway, refunds_started):
+        """Watched for a late capture for days, but not read from Razorpay every minute (its API is rate-limited)."""
+        sandbox_gateway.webhook_mode("never")
+        age(order, 20)
+        orders_expire_unpaid()
+        assert payments_reconcile(older_than=timedelta(minutes=10)) == {
+            "checked": 1,
+            "captured": 0,
+            "failed": 0,
+            "unchanged": 1,
+            "errors": 0,
+        }
+        sandbox_gateway.pay(payment_of(order).gateway_order_id)  # captured late, its webhook lost
+        assert payments_reconcile(older_than=timedelta(minutes=10))["checked"] == 0  # read just now: not yet
+
+        Payment.objects.filter(order=order).update(
+            gateway_checked_at=timezone.now() - LATE_CAPTURE_RECHECK - timedelta(seconds=1)
+        )
         assert payments_reconcile(older_than=timedelta(minutes=10))["captured"] == 1
         assert [call["amount"] for call in refunds_started] == [Decimal("998.00")]
 
