@@ -30,6 +30,7 @@ from orders.services.checkout import ENABLED_PAYMENT_METHODS, SOURCE_BUY_NOW, SO
 from orders.services.lifecycle import order_item_cancel
 from orders.transitions import allowed_targets
 from payments.selectors import online_payment_state
+from reviews.selectors import item_invites_review
 
 ORDERS_PER_PAGE = 10
 # `?address=newest` on the checkout page picks the address just added from it.
@@ -204,6 +205,7 @@ def _timeline(*, order: Order, viewer) -> list[TimelineEntry]:
 class ItemRow:
     item: OrderItem
     cancel_form: CancelForm | None
+    invites_review: bool
 
 
 def _render_order(request, order: Order, *, bound_cancel: tuple[int, CancelForm] | None = None):
@@ -215,7 +217,7 @@ def _render_order(request, order: Order, *, bound_cancel: tuple[int, CancelForm]
                 form = bound_cancel[1]
             else:
                 form = CancelForm(auto_id=f"cancel-{item.pk}-%s")
-        rows.append(ItemRow(item=item, cancel_form=form))
+        rows.append(ItemRow(item=item, cancel_form=form, invites_review=item_invites_review(item)))
     context = {
         "order": order,
         "rows": rows,

@@ -11,6 +11,8 @@ from orders.models import OrderItem, OrderItemStatus
 from reviews.models import MAX_RATING, MIN_RATING, Review
 
 REVIEWS_PER_PAGE = 10
+# A buyer may review a product once an item of it reached them.
+REVIEWABLE_STATUS = OrderItemStatus.DELIVERED
 
 
 def product_reviews(*, product_id: int) -> QuerySet[Review]:
@@ -46,7 +48,12 @@ def rating_distribution(*, product_id: int) -> list[RatingBar]:
 
 def review_is_eligible(*, user: User, product_id: int) -> bool:
     """Has the user received at least one item of this product?"""
-    return OrderItem.objects.filter(order__buyer=user, product_id=product_id, status=OrderItemStatus.DELIVERED).exists()
+    return OrderItem.objects.filter(order__buyer=user, product_id=product_id, status=REVIEWABLE_STATUS).exists()
+
+
+def item_invites_review(item: OrderItem) -> bool:
+    """Whether the buyer's order page offers a review of this item's product."""
+    return item.status == REVIEWABLE_STATUS
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from catalog import selectors as catalog_selectors
 from joycart.errors import DomainError
 from reviews import selectors
+from reviews.errors import NotEligible
 from reviews.forms import ReviewForm
 from reviews.services import review_create, review_delete, review_update
 
@@ -29,7 +30,7 @@ def review_new(request, slug: str):
     if standing.state == standing.REVIEWED:
         return redirect("reviews:edit", review_id=standing.own_review.pk)
     if not standing.can_review:
-        messages.error(request, "Only buyers who have received this product can review it.")
+        messages.error(request, NotEligible.message)
         return redirect(_product_reviews_url(slug))
     form = ReviewForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
