@@ -41,6 +41,22 @@ class LoadResult:
     statuses: dict[int, int] = field(default_factory=dict)
 
 
+def timed_request(conn: http.client.HTTPConnection, method: str, path: str, *, headers: dict, body=None):
+    """One request on a keep-alive connection: (seconds, status), or None if it failed (the
+    connection is then closed; the next request reopens it)."""
+    started = time.perf_counter()
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return None
+    if response.will_close:
+        conn.close()
+    return time.perf_counter() - started, response.status
+
+
 def percentile(sorted_values: list[float], fraction: float) -> float:
     """Linear interpolation between closest ranks (numpy's default); 0.0 for no values."""
     if not sorted_values:
@@ -172,20 +188,12 @@ def python_load(
             while budget.take():
                 with numbers_lock:
                     number = next(numbers)
-                path = path_for(number)
-                started = time.perf_counter()
-                try:
-                    conn.request("GET", path, headers=send_headers)
-                    response = conn.getresponse()
-                    response.read()
-                except (OSError, http.client.HTTPException):
+                answer = timed_request(conn, "GET", path_for(number), headers=send_headers)
+                if answer is None:
                     errors += 1
-                    conn.close()
                     continue
-                latencies.append(time.perf_counter() - started)
-                statuses.append(response.status)
-                if response.will_close:
-                    conn.close()
+                latencies.append(answer[0])
+                statuses.append(answer[1])
         finally:
             conn.close()
             with results_lock:

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 try:  # run by bench/run.py, whose directory is on sys.path
-    from loadgen import percentile
+    from loadgen import percentile, timed_request
 except ModuleNotFoundError:  # imported as bench.webhooks (the tests and bench/seed.py)
-    from bench.loadgen import percentile
+    from bench.loadgen import percentile, timed_request
 
 WEBHOOK_PATH = "/api/v1/payments/razorpay/webhook/"
 DELIVERIES = 1000
@@ -147,18 +147,13 @@ def webhook_load(
                     "X-Razorpay-Event-Id": delivery["id"],
                     "User-Agent": "Razorpay-Webhook/v1 (joycart-bench)",
                 }
-                started = time.perf_counter()
-                try:
-                    conn.request("POST", parts.path or WEBHOOK_PATH, body=delivery["body"].encode(), headers=headers)
-                    response = conn.getresponse()
-                    response.read()
-                except (OSError, http.client.HTTPException):
+                answer = timed_request(
+                    conn, "POST", parts.path or WEBHOOK_PATH, headers=headers, body=delivery["body"].encode()
+                )
+                if answer is None:
                     failed += 1
-                    conn.close()
                     continue
-                mine.append((time.perf_counter() - started, response.status))
-                if response.will_close:
-                    conn.close()
+                mine.append(answer)
         finally:
             conn.close()
             with results_lock:
