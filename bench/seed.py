@@ -46,6 +46,7 @@ from orders.services.checkout import checkout_place
 from payments.gateway import get_gateway
 from payments.models import Payment, WebhookEvent, WebhookOutcome
 from payments.sandbox import SandboxGateway
+from payments.services.webhooks import DRAIN_TASK_PATH
 
 BENCH_SELLER = "bench_seller"
 BENCH_STORE = "Bench Store"
@@ -333,7 +334,6 @@ PAYER_PREFIX = "bench_payer_"  # not BUYER_PREFIX: the checkout scenario deletes
 WEBHOOK_STORE = "Bench Webhook Store"
 WEBHOOK_PRODUCTS = 40
 WEBHOOK_PRODUCT_STOCK = 1_000_000
-WEBHOOK_TASK = "payments.tasks_online.webhook_event_process"
 ITEMS_PER_ORDER = (1, 1, 2, 3)  # drawn per order: most orders hold one item, some several
 
 
@@ -357,7 +357,7 @@ def _tasks_about_orders(orders: QuerySet) -> QuerySet:
 
 
 def _webhook_cleanup() -> dict:
-    """Delete the last webhook run: its orders, their events and every task about them.
+    """Delete the last webhook run: its orders, their events, every task about them and the drains.
 
     The checkout scenario's order mails are deleted too if still queued: that scenario runs no
     worker and has counted them already, and this scenario's worker would otherwise send them
@@ -366,10 +366,7 @@ def _webhook_cleanup() -> dict:
     with transaction.atomic():
         events = _webhook_events_of(_webhook_orders())
         event_pks = list(events.values_list("pk", flat=True))
-        tasks = DBTaskResult.objects.filter(task_path=WEBHOOK_TASK).annotate(
-            event_pk=Cast(KT("args_kwargs__kwargs__event_pk"), BigIntegerField())
-        )
-        deleted_tasks, _ = tasks.filter(event_pk__in=event_pks).delete()
+        deleted_tasks, _ = DBTaskResult.objects.filter(task_path=DRAIN_TASK_PATH).exclude(status="RUNNING").delete()
         deleted_tasks += _tasks_about_orders(_webhook_orders()).delete()[0]
         deleted_checkout_mails, _ = _order_placed_tasks(_bench_orders()).filter(status="READY").delete()
         deleted_events, _ = WebhookEvent.objects.filter(pk__in=event_pks).delete()
@@ -459,7 +456,7 @@ def bench_webhook_seed(*, distinct_events: int, payers: int = 16, seed: int = 5)
         "expected": expected_counts(mix=mix, items_placing=items_placing),
         "events": events,
         # Tasks another scenario left due in the queue: this scenario's worker runs them too.
-        "backlog_tasks": DBTaskResult.objects.ready().exclude(task_path=WEBHOOK_TASK).count(),
+        "backlog_tasks": DBTaskResult.objects.ready().exclude(task_path=DRAIN_TASK_PATH).count(),
         "seconds": round(time.perf_counter() - started, 2),
     }
     sys.stdout.write(json.dumps(report) + "\n")
@@ -467,9 +464,9 @@ def bench_webhook_seed(*, distinct_events: int, payers: int = 16, seed: int = 5)
 
 
 def _webhooks_outstanding() -> int:
-    """Events not processed yet, or whose processing task still waits or runs."""
+    """Events not processed yet, and drain tasks still waiting or running."""
     pending = WebhookEvent.objects.filter(outcome=WebhookOutcome.PENDING).count()
-    return pending + DBTaskResult.objects.filter(task_path=WEBHOOK_TASK, status__in=["READY", "RUNNING"]).count()
+    return pending + DBTaskResult.objects.filter(task_path=DRAIN_TASK_PATH, status__in=["READY", "RUNNING"]).count()
 
 
 def bench_webhook_drain(*, load_ended_at: float, timeout: float, poll: float = 0.1) -> dict:

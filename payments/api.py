@@ -91,9 +91,9 @@ class RazorpayWebhookApi(APIView):
     def post(self, request):
         """Razorpay's webhooks. Stored once per event id and answered; processed once in the background
         (`outcome` PENDING until then); a failure is kept for a replay."""
-        event = webhook_receive(
+        received = webhook_receive(
             body=request.body,
             signature=request.headers.get("X-Razorpay-Signature"),
             event_id=request.headers.get("X-Razorpay-Event-Id"),
         )
-        return Response({"event_id": event.event_id, "outcome": event.outcome})
+        return Response({"event_id": received.event_id, "outcome": received.outcome})

@@ -6,6 +6,7 @@ reconciliation), never because a browser said so. Money only moves forward.
 """
 
 from django.db import models
+from django.utils import timezone
 
 from catalog.models import MONEY
 from orders.models import Order, OrderItem, PaymentMethod
@@ -133,3 +134,20 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class WebhookDrain(models.Model):
+    """The marker of a drain of the PENDING webhook events queued and not started yet (one row at most).
+
+    Deliveries look here, not in the task queue, before queueing a drain (payments.services.webhooks):
+    a look at a table of one row, where the queue's waiting tasks include every order's payment
+    deadline. A drain deletes the row when it starts; a row older than a minute (its task lost)
+    no longer counts.
+    """
+
+    ONLY = 1  # the primary key of the one row: a second delivery's insert fails, so it queues nothing
+
+    queued_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Webhook drain queued at {self.queued_at:%Y-%m-%d %H:%M:%S}"

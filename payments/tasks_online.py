@@ -21,6 +21,6 @@ def late_capture_refund_email_send(*, order_id: int) -> None:
 
 
 @task
-def webhook_event_process(*, event_pk: int) -> str:
-    """A stored webhook event, processed after the delivery was answered; returns its outcome."""
-    return webhooks.webhook_event_process(event_pk=event_pk).outcome
+def webhook_events_drain() -> int:
+    """The stored webhook events still PENDING, processed after their deliveries were answered; returns how many."""
+    return webhooks.webhook_events_drain()

@@ -2,37 +2,42 @@
 
 1. The HMAC of the raw body is checked before anything is parsed; a missing or bad signature
    is refused (400) and nothing is stored.
-2. The event is stored once under its `X-Razorpay-Event-Id` (a unique column), and its
-   processing is queued (`payments.tasks_online.webhook_event_process`); the delivery is then
-   answered. With the database queue the task row is written in the event's transaction, so
-   an event is never stored without its task, nor a task queued for an event rolled back.
-   A backend that runs tasks at once (the embedded default, the tests) runs it after that
-   transaction, so the answer carries the outcome and a failure never undoes the event.
-3. A repeat of an event already PROCESSED or IGNORED queues nothing. A repeat of one not done
-   yet queues it again only when no task of it is waiting, so a burst of repeats never piles
-   up tasks; whatever is left PENDING (a worker killed mid-task) or FAILED is
-   picked up by `manage.py replay_webhooks`, run from cron (README, Operations).
-4. Processing runs in its own transaction holding the event's row lock, so a worker, a replay
+2. The event is stored once under its `X-Razorpay-Event-Id` (a unique column), in one INSERT,
+   committed before the delivery is answered. The stored PENDING event is the work itself: an
+   outbox that the drain task (`payments.tasks_online.webhook_events_drain`) empties, oldest
+   first, each event under its row lock, skipping the ones another worker holds.
+3. After that commit the delivery makes sure a drain will run: it queues one unless a
+   `WebhookDrain` row says one is queued and not started (a drain deletes the rows when it
+   starts). Checked after the commit, such a drain will see the event; a burst of deliveries
+   queues a drain or two, not one task per event. A backend that runs tasks at once (the embedded default, the tests)
+   drains right there, so the answer carries the outcome and a failure never undoes the event.
+4. A repeat of an event already PROCESSED or IGNORED changes nothing. A repeat of a FAILED one
+   puts it back to PENDING, so it is tried again. Whatever a lost wake-up or a killed worker
+   leaves PENDING is taken by the next drain, and by `manage.py replay_webhooks` from cron
+   (README, Operations).
+5. Processing runs in its own transaction holding the event's row lock, so a worker, a replay
    and a repeat processing one event at once process it once; the handler
    (`payments.webhooks.HANDLERS`) locks what it changes and only moves state forward.
-5. If the handler raises, its writes are rolled back and the event is FAILED with the error,
+6. If the handler raises, its writes are rolled back and the event is FAILED with the error,
    kept for `manage.py replay_webhooks`.
 """
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.tasks import TaskResultStatus
 from django.utils import timezone
 
 from joycart.errors import NotFound
 from joycart.tasks import enqueues_with_transaction
 from payments.errors import InvalidSignature, InvalidWebhook
 from payments.gateway import get_gateway
-from payments.models import WebhookEvent, WebhookOutcome
+from payments.models import WebhookDrain, WebhookEvent, WebhookOutcome
 from payments.webhooks import HANDLERS
 
 logger = logging.getLogger(__name__)
@@ -40,14 +45,28 @@ logger = logging.getLogger(__name__)
 DONE = frozenset({WebhookOutcome.PROCESSED, WebhookOutcome.IGNORED})
 MAX_EVENT_ID_LENGTH = WebhookEvent._meta.get_field("event_id").max_length
 MAX_EVENT_TYPE_LENGTH = WebhookEvent._meta.get_field("event_type").max_length
-PROCESS_TASK_PATH = "payments.tasks_online.webhook_event_process"
+DRAIN_TASK_PATH = "payments.tasks_online.webhook_events_drain"
+# Events one drain task processes before it hands over to a new one, so that the queue's other
+# tasks (the mail the captures queue) get their turn during a long burst.
+DRAIN_BATCH = 200
+# A queued drain that has not started after this long is taken for lost (its task row deleted,
+# say) and no longer keeps deliveries from queueing another.
+DRAIN_QUEUED_FOR = timedelta(minutes=1)
 
 
-def webhook_receive(*, body: bytes, signature: str | None, event_id: str | None) -> WebhookEvent:
-    """One delivery: verified, stored once, its processing queued unless done or already queued.
+@dataclass(frozen=True)
+class Received:
+    """What a delivery is answered with: the event's id and its outcome so far."""
 
-    Call it outside a transaction (the view does). Returns the stored event: PENDING while its
-    task waits in the queue, its outcome when the task ran at once.
+    event_id: str
+    outcome: str
+
+
+def webhook_receive(*, body: bytes, signature: str | None, event_id: str | None) -> Received:
+    """One delivery: verified, stored once (committed), and a drain made sure of unless it is done.
+
+    Call it outside a transaction (the view does): the drain must find the event committed.
+    The outcome is PENDING while the event waits for the worker, its outcome when tasks run at once.
     """
     if not get_gateway().webhook_signature_valid(body=body, signature=signature):
         logger.warning(
@@ -65,54 +84,132 @@ def webhook_receive(*, body: bytes, signature: str | None, event_id: str | None)
     if not 0 < len(event_id) <= MAX_EVENT_ID_LENGTH:
         raise InvalidWebhook("The X-Razorpay-Event-Id header is missing.", code="missing_event_id")
 
-    from payments.tasks_online import webhook_event_process as process_task
-
-    queue_in_transaction = enqueues_with_transaction(process_task)
-    try:
-        # No savepoint around the insert: a repeat aborts this transaction, and is handled below.
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(event_id=event_id, event_type=event_type, payload=envelope)
-            if queue_in_transaction:
-                process_task.enqueue(event_pk=event.pk)
-    except IntegrityError:
+    if _event_insert(event_id=event_id, event_type=event_type, envelope=envelope):
+        outcome = WebhookOutcome.PENDING
+    else:
         # The same event, stored by an earlier (or a concurrent, now committed) delivery.
-        event = WebhookEvent.objects.get(event_id=event_id)
-        if event.outcome in DONE:
-            logger.info("Webhook %s %s repeated; already %s", event_type, event_id, event.outcome)
-            return event
-        if queue_in_transaction:
-            # Two repeats at once may both queue it: harmless, processing holds the event's lock
-            # and skips a done event; what matters is that tasks never grow with the repeats.
-            if not _processing_queued(event_pk=event.pk):
-                process_task.enqueue(event_pk=event.pk)
-            return event
-    if not queue_in_transaction:
-        # Runs at once: the event is committed first, so a crash in processing leaves it stored.
-        process_task.enqueue(event_pk=event.pk)
-        event.refresh_from_db()
-    return event
+        outcome = WebhookEvent.objects.values_list("outcome", flat=True).get(event_id=event_id)
+        if outcome in DONE:
+            logger.info("Webhook %s %s repeated; already %s", event_type, event_id, outcome)
+            return Received(event_id, outcome)
+        if outcome == WebhookOutcome.FAILED:
+            # Razorpay sent it again: try it again, as a replay would.
+            WebhookEvent.objects.filter(event_id=event_id, outcome=WebhookOutcome.FAILED).update(
+                outcome=WebhookOutcome.PENDING
+            )
+            outcome = WebhookOutcome.PENDING
+    if webhook_drain_ensure():  # it ran at once: say how it ended
+        outcome = WebhookEvent.objects.values_list("outcome", flat=True).get(event_id=event_id)
+    return Received(event_id, outcome)
 
 
-def _processing_queued(*, event_pk: int) -> bool:
-    """Whether a task processing this event waits in the database queue.
+# Every delivery runs the next two statements, so they are written in SQL: the ORM spends more
+# CPU compiling each than the database spends running it, and Django's ORM has no
+# INSERT ... ON CONFLICT DO NOTHING that says whether it inserted. PostgreSQL and SQLite (3.35+)
+# both run them as written. Identifiers come from the models' metadata; values are parameters,
+# prepared by their fields as the ORM would send them.
+EVENT_COLUMNS = ("event_id", "event_type", "payload", "received_at", "outcome", "detail", "attempts")
 
-    Only waiting (READY) tasks: the queue's partial index covers them, so this stays cheap however
-    many finished tasks the table keeps. A repeat that comes while a worker runs the event's task
-    queues one more, which finds the event done and does nothing.
+
+@cache
+def _event_insert_sql() -> str:
+    meta, quote = WebhookEvent._meta, connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in EVENT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(EVENT_COLUMNS))
+    unique = quote(meta.get_field("event_id").column)
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - see above
+        f"ON CONFLICT ({unique}) DO NOTHING RETURNING 1"
+    )
+
+
+@cache
+def _drain_queued_sql() -> str:
+    meta, quote = WebhookDrain._meta, connection.ops.quote_name
+    return f"SELECT 1 FROM {quote(meta.db_table)} WHERE {quote(meta.get_field('queued_at').column)} > %s LIMIT 1"  # noqa: S608
+
+
+def _event_insert(*, event_id: str, event_type: str, envelope: dict) -> bool:
+    """Store a new PENDING event, committed; False if its event id is stored already."""
+    values = (event_id, event_type, envelope, timezone.now(), WebhookOutcome.PENDING, "", 0)
+    fields = [WebhookEvent._meta.get_field(name) for name in EVENT_COLUMNS]
+    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(_event_insert_sql(), params)
+        return cursor.fetchone() is not None
+
+
+def _drain_queued() -> bool:
+    """Whether a drain was queued, has not started, and is not taken for lost."""
+    since = WebhookDrain._meta.get_field("queued_at").get_db_prep_value(timezone.now() - DRAIN_QUEUED_FOR, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_drain_queued_sql(), [since])
+        return cursor.fetchone() is not None
+
+
+def webhook_drain_ensure() -> bool:
+    """Queue a drain of the PENDING events unless one is queued and not started; True if it ran at once.
+
+    Call it after the events it is for were committed. The marker row has one primary key, so of
+    the deliveries that find no drain queued at once, one queues it; the others wait for its
+    commit and leave it to that drain, which starts after their events were committed.
     """
-    from django_tasks_db.models import DBTaskResult
+    from payments.tasks_online import webhook_events_drain as drain_task
 
-    return DBTaskResult.objects.filter(
-        status=TaskResultStatus.READY, task_path=PROCESS_TASK_PATH, args_kwargs__kwargs__event_pk=event_pk
-    ).exists()
+    if not enqueues_with_transaction(drain_task):
+        drain_task.enqueue()
+        return True
+    if _drain_queued():
+        return False
+    WebhookDrain.objects.filter(queued_at__lte=timezone.now() - DRAIN_QUEUED_FOR).delete()  # a lost one
+    try:
+        with transaction.atomic():  # the marker exactly when the task
+            WebhookDrain.objects.create(pk=WebhookDrain.ONLY)
+            drain_task.enqueue()
+    except IntegrityError:
+        pass  # another delivery queued it just now
+    return False
+
+
+def webhook_events_drain(*, limit: int | None = None) -> int:
+    """Process the PENDING events, oldest first, until none is left or `limit` (DRAIN_BATCH) were taken;
+    returns how many.
+
+    Several workers drain at once without waiting for each other: each takes the oldest event
+    nobody holds. At the limit it queues a drain to go on, and returns.
+    """
+    limit = DRAIN_BATCH if limit is None else limit
+    WebhookDrain.objects.all().delete()  # started: deliveries from now on queue the next drain
+    taken = 0
+    while taken < limit:
+        event = _event_process(_oldest_pending_locked)
+        if event is None:
+            return taken
+        taken += 1
+    webhook_drain_ensure()
+    return taken
+
+
+def _oldest_pending_locked() -> WebhookEvent | None:
+    pending = WebhookEvent.objects.filter(outcome=WebhookOutcome.PENDING).order_by("received_at", "pk")
+    return pending.select_for_update(skip_locked=True).first()
 
 
 def webhook_event_process(*, event_pk: int, force: bool = False) -> WebhookEvent:
-    """Process a stored event through its handler, unless it is done (or `force`, for an operator's replay)."""
+    """Process one stored event through its handler, unless it is done (or `force`, for an operator's replay)."""
+    return _event_process(lambda: WebhookEvent.objects.select_for_update().get(pk=event_pk), force=force)
+
+
+def _event_process(lock: Callable[[], WebhookEvent | None], *, force: bool = False) -> WebhookEvent | None:
+    """Lock an event with `lock` (None: no event to process) and apply it, in one transaction.
+
+    Whatever the handler raises, the event is kept, FAILED with the error, for a replay.
+    """
+    event = None
     try:
         with transaction.atomic():
-            event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
-            if event.outcome in DONE and not force:
+            event = lock()
+            if event is None or (event.outcome in DONE and not force):
                 return event
             handler = HANDLERS.get(event.event_type)
             if handler is None:
@@ -125,15 +222,17 @@ def webhook_event_process(*, event_pk: int, force: bool = False) -> WebhookEvent
             event.processed_at = timezone.now()
             event.save(update_fields=["outcome", "detail", "attempts", "processed_at"])
             return event
-    except Exception as exc:  # whatever the handler raised, the event is kept, FAILED, for a replay
-        logger.exception("Webhook event %s failed; replay it with manage.py replay_webhooks", event_pk)
-        WebhookEvent.objects.filter(pk=event_pk).update(
+    except Exception as exc:
+        if event is None:  # the lock itself failed: nothing was taken
+            raise
+        logger.exception("Webhook event %s failed; replay it with manage.py replay_webhooks", event.event_id)
+        WebhookEvent.objects.filter(pk=event.pk).update(
             outcome=WebhookOutcome.FAILED,
             detail=f"{type(exc).__name__}: {exc}",
             attempts=F("attempts") + 1,
             processed_at=None,
         )
-        return WebhookEvent.objects.get(pk=event_pk)
+        return WebhookEvent.objects.get(pk=event.pk)
 
 
 def webhooks_replay(
