@@ -36,6 +36,10 @@ WEBHOOK_PATH = "/api/v1/payments/razorpay/webhook/"
 DELIVERIES = 1000
 DUPLICATES = 250  # a quarter of the deliveries repeat an event already in the list
 CONCURRENCY = 16
+# Sent before the timed load, as the read and checkout scenarios warm up: each gunicorn worker
+# connects to PostgreSQL and imports what a delivery needs, which the first requests of a
+# fresh gunicorn would otherwise wait for (seen here: 150-400 ms, enough to be the p99 alone).
+WARMUP_DELIVERIES = 200
 # Targets (issue 5): no error, p99 under 100 ms, and exactly the right transitions.
 MAX_P99_MS = 100.0
 DRAIN_TIMEOUT_S = 180.0  # the worker must have processed every event by then

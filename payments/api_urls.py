@@ -5,5 +5,4 @@ from payments import api
 urlpatterns = [
     path("orders/<int:order_id>/pay/", api.OrderPayApi.as_view(), name="order-pay"),
     path("payments/razorpay/verify/", api.RazorpayVerifyApi.as_view(), name="razorpay-verify"),
-    path("payments/razorpay/webhook/", api.RazorpayWebhookApi.as_view(), name="razorpay-webhook"),
 ]

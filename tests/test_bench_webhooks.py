@@ -138,11 +138,13 @@ def test_the_seeded_deliveries_through_the_endpoint_make_exactly_the_expected_tr
     """The immediate task backend processes each delivery as it comes; the bench uses a db_worker."""
     from bench.seed import bench_webhook_count, bench_webhook_drain, bench_webhook_seed
     from bench.webhooks import WEBHOOK_PATH
+    from payments.models import WebhookEvent, WebhookOutcome
 
-    fixture = bench_webhook_seed(distinct_events=13, payers=3)
+    fixture = bench_webhook_seed(distinct_events=13, payers=3, warmup=4)
     assert len(fixture["events"]) == 13 and fixture["orders"] == sum(fixture["mix"].values())
+    assert len(fixture["warmup"]) == 4
     deliveries = deliveries_build(fixture["events"], duplicates=5)
-    for delivery in deliveries:
+    for delivery in [*fixture["warmup"], *deliveries]:  # the warm-up is stored and ignored, never counted
         response = client.post(
             WEBHOOK_PATH,
             data=delivery["body"].encode(),
@@ -157,8 +159,11 @@ def test_the_seeded_deliveries_through_the_endpoint_make_exactly_the_expected_tr
     verdict = transition_verdict(expected=fixture["expected"], counted=counted)
     assert verdict["ok"], verdict["rows"]
 
-    # The next run starts over: the last run's orders and events are gone.
+    warmed = WebhookEvent.objects.filter(event_id__in=[delivery["id"] for delivery in fixture["warmup"]])
+    assert set(warmed.values_list("outcome", flat=True)) == {WebhookOutcome.IGNORED}
+
+    # The next run starts over: the last run's orders and events are gone, its warm-up too.
     again = bench_webhook_seed(distinct_events=2, payers=3)
     assert (again["deleted_orders"], again["deleted_events"]) == (fixture["orders"], 13)
-    assert bench_webhook_count()["events_stored"] == 0
+    assert bench_webhook_count()["events_stored"] == 0 and not warmed.exists()
     capsys.readouterr()  # the JSON lines for run.py

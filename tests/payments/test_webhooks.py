@@ -74,6 +74,12 @@ class TestRefused:
         if paid is not None:
             assert statuses(paid) == [S.PENDING_PAYMENT]
 
+    def test_any_method_but_post_gets_the_api_error_format(self, client):
+        response = client.get(WEBHOOK)
+        assert response.status_code == 405 and response["Allow"] == "POST"
+        assert response.json() == {"detail": 'Method "GET" not allowed.', "code": "method_not_allowed"}
+        assert not WebhookEvent.objects.exists()
+
     def test_a_forged_signature(self, client, paid, sandbox_gateway, caplog):
         captured = events(sandbox_gateway, "payment.captured")[0]
         self.assert_refused(deliver(client, captured, HTTP_X_RAZORPAY_SIGNATURE="f" * 64), "invalid_signature", paid)
@@ -501,3 +507,13 @@ class TestRaces:
         assert all(isinstance(result, WebhookEvent) and result.outcome != "FAILED" for result in results), results
         assert statuses(paid) == [S.PLACED] and placements(paid) == 1
         assert sorted(WebhookEvent.objects.values_list("outcome", "attempts")) == [("IGNORED", 1), ("PROCESSED", 1)]
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_documents_the_plain_django_webhook_view(client):
+    operation = client.get("/api/v1/schema/?format=json").json()["paths"][WEBHOOK]["post"]
+    assert operation["security"] == [] and set(operation["responses"]) == {"200", "400", "405"}
+    assert {parameter["name"] for parameter in operation["parameters"]} == {
+        "X-Razorpay-Signature",
+        "X-Razorpay-Event-Id",
+    }
