@@ -1,8 +1,11 @@
 """The webhook scenario's parts (bench/webhooks.py): the delivery mix, the repeats, the transition
 check and the targets; and, against the test database, its fixture and count (bench/seed.py)."""
 
+import json
+import threading
 from collections import Counter
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -18,6 +21,7 @@ from bench.webhooks import (
     mix_events,
     summarize_webhooks,
     transition_verdict,
+    webhook_load,
     webhook_mix,
     webhook_targets,
 )
@@ -128,6 +132,54 @@ def test_the_summary_counts_non_2xx_and_takes_percentiles():
     assert (result.deliveries, result.per_s, result.non_2xx, result.errors) == (100, 50.0, 1, 2)
     assert result.p50_ms == pytest.approx(10.0) and result.max_ms == pytest.approx(300.0)
     assert result.statuses == {200: 99, 500: 1}
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers like the endpoint: 200 for a new event id, 500 for the one named "evt_boom"."""
+
+    received: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        event_id = self.headers["X-Razorpay-Event-Id"]
+        self.received.append((event_id, self.headers["X-Razorpay-Signature"], body, self.headers["Connection"]))
+        answer = json.dumps({"event_id": event_id, "outcome": "PENDING"}).encode()
+        self.send_response(500 if event_id == "evt_boom" else 200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_load_sends_every_delivery_once_with_its_headers_and_times_every_answer():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    _Recorder.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    deliveries = [
+        {"id": f"evt_{n}", "signature": f"sig{n}", "body": json.dumps({"event": "payment.captured", "n": n})}
+        for n in range(30)
+    ] + [{"id": "evt_boom", "signature": "sigx", "body": "{}"}]
+    try:
+        result = webhook_load(f"http://127.0.0.1:{server.server_port}/hook/", deliveries, concurrency=4)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (result.deliveries, result.errors, result.non_2xx, result.statuses) == (31, 0, 1, {200: 30, 500: 1})
+    assert sorted(_Recorder.received) == sorted(
+        (d["id"], d["signature"], d["body"].encode(), "close") for d in deliveries
+    )
+    assert 0 < result.p50_ms <= result.p99_ms <= result.max_ms
+
+
+def test_a_server_that_is_not_there_counts_as_failed_deliveries():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    port = server.server_port
+    server.server_close()  # nothing listens there now
+    result = webhook_load(f"http://127.0.0.1:{port}/hook/", [{"id": "e", "signature": "s", "body": "{}"}] * 3)
+    assert (result.deliveries, result.errors) == (0, 3)
 
 
 # --- against the test database: the fixture, real deliveries through the endpoint, the count ---------
