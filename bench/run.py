@@ -681,12 +681,7 @@ class Worker:
     def start(self) -> None:
         command = [sys.executable, str(ROOT / "manage.py"), "db_worker", "--no-startup-delay"]
         self.process = subprocess.Popen(  # noqa: S603
-            command,
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
         os.setpriority(os.PRIO_PROCESS, self.process.pid, WORKER_NICE)
         with contextlib.suppress(OSError):  # no autogroups (a kernel without them): its nice value is enough

@@ -401,13 +401,20 @@ def _warmup_events(count: int, *, run: str) -> list[dict]:
     """Signed `payment.authorized` deliveries about no order, for the warm-up before the timed load."""
     events = []
     for number in range(count):
-        payment = {"id": f"pay_bw{run}{number}", "entity": "payment", "amount": 49_900, "currency": "INR"}
+        payment = {
+            "id": f"pay_bw{run}{number}",
+            "entity": "payment",
+            "amount": 49_900,
+            "currency": "INR",
+            "status": "authorized",
+            "method": "upi",
+        }
         envelope = {
             "entity": "event",
             "account_id": "acc_bench",
             "event": WARMUP_EVENT,
             "contains": ["payment"],
-            "payload": {"payment": {"entity": {**payment, "status": "authorized", "method": "upi"}}},
+            "payload": {"payment": {"entity": payment}},
             "created_at": int(time.time()),
         }
         body = json.dumps(envelope, separators=(",", ":"))

@@ -6,11 +6,12 @@
    committed before the delivery is answered. The stored PENDING event is the work itself: an
    outbox that the drain task (`payments.tasks_online.webhook_events_drain`) empties, oldest
    first, each event under its row lock, skipping the ones another worker holds.
-3. After that commit the delivery makes sure a drain will run: it queues one unless a
-   `WebhookDrain` row says one is queued and not started (a drain deletes the rows when it
+3. After that commit the delivery makes sure a drain will run: it queues one unless the
+   `WebhookDrain` row says one is queued and not started (a drain deletes the row when it
    starts). Checked after the commit, such a drain will see the event; a burst of deliveries
-   queues a drain or two, not one task per event. A backend that runs tasks at once (the embedded default, the tests)
-   drains right there, so the answer carries the outcome and a failure never undoes the event.
+   queues a drain or two, not one task per event. A backend that runs tasks at once (the
+   embedded default, the tests) drains right there, so the answer carries the outcome and a
+   failure never undoes the event.
 4. A repeat of an event already PROCESSED or IGNORED changes nothing. A repeat of a FAILED one
    puts it back to PENDING, so it is tried again. Whatever a lost wake-up or a killed worker
    leaves PENDING is taken by the next drain, and by `manage.py replay_webhooks` from cron
@@ -112,15 +113,18 @@ EVENT_COLUMNS = ("event_id", "event_type", "payload", "received_at", "outcome", 
 
 
 @cache
-def _event_insert_sql() -> str:
+def _event_insert_statement() -> tuple[str, tuple]:
+    """The INSERT, and the fields that prepare its parameters (EVENT_COLUMNS' order)."""
     meta, quote = WebhookEvent._meta, connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in EVENT_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(EVENT_COLUMNS))
+    fields = tuple(meta.get_field(name) for name in EVENT_COLUMNS)
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
     unique = quote(meta.get_field("event_id").column)
-    return (
+    sql = (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - see above
         f"ON CONFLICT ({unique}) DO NOTHING RETURNING 1"
     )
+    return sql, fields
 
 
 @cache
@@ -131,11 +135,11 @@ def _drain_queued_sql() -> str:
 
 def _event_insert(*, event_id: str, event_type: str, envelope: dict) -> bool:
     """Store a new PENDING event, committed; False if its event id is stored already."""
+    sql, fields = _event_insert_statement()
     values = (event_id, event_type, envelope, timezone.now(), WebhookOutcome.PENDING, "", 0)
-    fields = [WebhookEvent._meta.get_field(name) for name in EVENT_COLUMNS]
     params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
     with connection.cursor() as cursor:
-        cursor.execute(_event_insert_sql(), params)
+        cursor.execute(sql, params)
         return cursor.fetchone() is not None
 
 
