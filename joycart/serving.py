@@ -1,0 +1,21 @@
+"""What a server process does once the app is loaded and before its first request (wsgi.py, asgi.py)."""
+
+import gc
+
+from django.urls import get_resolver
+
+
+def loaded_app_freeze() -> None:
+    """Import every view, then keep everything loaded so far out of the garbage collector's full scans.
+
+    Django, the apps and their modules are some 100,000 objects that live as long as the process,
+    and each of Python's full collections walks them all. In the webhook bench each worker ran one
+    during its first thousand requests: 70 to 80 ms, with every request queued behind it waiting,
+    and that pause was the p99. Frozen, they are never scanned again, and a full collection of
+    what requests leave behind takes under a millisecond. Frozen objects are never freed, which
+    is right for modules, views and settings. Under `gunicorn --preload` this runs in the master
+    before it forks, and the workers then also keep sharing those pages.
+    """
+    get_resolver().url_patterns  # noqa: B018 - the URLconf imports every view module
+    gc.collect()  # what loading left behind is freed, not frozen
+    gc.freeze()
