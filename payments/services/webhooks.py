@@ -180,8 +180,12 @@ def webhook_events_drain(*, limit: int | None = None) -> int:
     returns how many.
 
     Several workers drain at once without waiting for each other: each takes the oldest event
-    nobody holds. At the limit it queues a drain to go on, and returns.
+    nobody holds. At the limit it queues a drain to go on, and returns. That drain is queued
+    without the marker: a worker runs at background priority (README, deployment) and must never
+    hold a row that deliveries wait for; a delivery meanwhile queues at most one drain more.
     """
+    from payments.tasks_online import webhook_events_drain as drain_task
+
     limit = DRAIN_BATCH if limit is None else limit
     WebhookDrain.objects.all().delete()  # started: deliveries from now on queue the next drain
     taken = 0
@@ -190,7 +194,7 @@ def webhook_events_drain(*, limit: int | None = None) -> int:
         if event is None:
             return taken
         taken += 1
-    webhook_drain_ensure()
+    drain_task.enqueue()
     return taken
 
 

@@ -371,7 +371,10 @@ class TestOnTheDatabaseQueue:
         assert statuses(paid) == [S.PLACED] and placements(paid) == 1
 
     def test_a_long_backlog_is_drained_in_turns(self, buyer, store, sandbox_gateway, monkeypatch):
-        """At its limit a drain queues the next one and returns, so the queue's other tasks get their turn."""
+        """At its limit a drain queues the next one and returns, so the queue's other tasks get their turn.
+
+        It queues it without taking the marker, which deliveries would wait for while a worker at
+        background priority held it."""
         orders = [place_online(buyer, {ProductFactory(store=store): 1}) for _ in range(5)]
         for order in orders:
             sandbox_gateway.pay(payment_of(order).gateway_order_id)
@@ -380,6 +383,7 @@ class TestOnTheDatabaseQueue:
         WebhookDrain.objects.all().delete()
         assert webhook_services.webhook_events_drain(limit=2) == 2
         assert queued_drains() == ["READY"]
+        assert not WebhookDrain.objects.exists()
         monkeypatch.setattr(webhook_services, "DRAIN_BATCH", 2)
         run_worker()
         assert queued_drains() == ["SUCCESSFUL", "SUCCESSFUL"]
