@@ -12,7 +12,7 @@ def loaded_app_freeze() -> None:
     and each of Python's full collections walks them all. In the webhook bench each worker ran one
     during its first thousand requests: 70 to 80 ms, with every request queued behind it waiting,
     and that pause was the p99. Frozen, they are never scanned again, and a full collection of
-    what requests leave behind takes under a millisecond. Frozen objects are never freed, which
+    what requests leave behind takes about a millisecond. Frozen objects are never freed, which
     is right for modules, views and settings. Under `gunicorn --preload` this runs in the master
     before it forks, and the workers then also keep sharing those pages.
     """
