@@ -46,7 +46,7 @@ from orders.services.checkout import checkout_place
 from payments.gateway import get_gateway
 from payments.models import Payment, WebhookEvent, WebhookOutcome
 from payments.sandbox import SandboxGateway
-from payments.sandbox.webhooks import sign
+from payments.sandbox.webhooks import event_body, sign
 from payments.services.webhooks import DRAIN_TASK_PATH
 
 BENCH_SELLER = "bench_seller"
@@ -409,21 +409,13 @@ def _warmup_events(count: int, *, run: str) -> list[dict]:
             "status": "authorized",
             "method": "upi",
         }
-        envelope = {
-            "entity": "event",
-            "account_id": "acc_bench",
-            "event": WARMUP_EVENT,
-            "contains": ["payment"],
-            "payload": {"payment": {"entity": payment}},
-            "created_at": int(time.time()),
-        }
-        body = json.dumps(envelope, separators=(",", ":"))
+        body = event_body(WARMUP_EVENT, {"payment": payment}, account_id="acc_bench")
         events.append(
             {
                 "id": f"{WARMUP_ID_PREFIX}{run}_{number}",
                 "name": WARMUP_EVENT,
-                "body": body,
-                "signature": sign(body.encode(), settings.RAZORPAY_WEBHOOK_SECRET),
+                "body": body.decode(),
+                "signature": sign(body, settings.RAZORPAY_WEBHOOK_SECRET),
             }
         )
     return events

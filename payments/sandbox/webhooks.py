@@ -31,6 +31,19 @@ def sign(body: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def event_body(name: str, entities: dict[str, dict[str, Any]], *, account_id: str) -> bytes:
+    """The bytes of a Razorpay event whose payload carries `entities` ({"payment": {...}, "order": {...}})."""
+    envelope = {
+        "entity": "event",
+        "account_id": account_id,
+        "event": name,
+        "contains": list(entities),
+        "payload": {kind: {"entity": entity} for kind, entity in entities.items()},
+        "created_at": int(time.time()),
+    }
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
 @dataclass(frozen=True)
 class Event:
     id: str
@@ -156,15 +169,7 @@ class WebhookDispatcher:
 
     def emit(self, name: str, entities: dict[str, dict[str, Any]]) -> Event:
         """Sign and queue one event whose payload carries `entities` ({"payment": {...}, "order": {...}})."""
-        envelope = {
-            "entity": "event",
-            "account_id": self.account_id,
-            "event": name,
-            "contains": list(entities),
-            "payload": {kind: {"entity": entity} for kind, entity in entities.items()},
-            "created_at": int(time.time()),
-        }
-        body = json.dumps(envelope, separators=(",", ":")).encode()
+        body = event_body(name, entities, account_id=self.account_id)
         event_id = new_id("evt")
         headers = {
             "Content-Type": "application/json",
