@@ -32,6 +32,10 @@ VENV_OK := $(shell [ -x $(VENV_PY) ] && $(VENV_PY) -c '$(VERSION_CHECK)' >/dev/n
 
 .PHONY: help run test lint format serve bench clean clean-db FORCE
 
+# Settings default to production rules (DEBUG off). The development targets ask for the
+# embedded setup explicitly; a DJANGO_DEBUG already in the environment wins.
+run test lint: export DJANGO_DEBUG ?= 1
+
 help: ## List the targets
 	@echo "JoyCart: make <target>"
 	@echo

@@ -162,6 +162,11 @@ def bench_environment() -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         # Never a real payment gateway: the sandbox's fixed credentials (only COD is benchmarked).
         PAYMENTS_SANDBOX="1",
+        # With DEBUG off the sandbox refuses its published webhook secret; the bench signs its
+        # webhooks with this one through settings, like the sandbox does.
+        RAZORPAY_WEBHOOK_SECRET=secrets.token_urlsafe(32),
+        # The ceiling row measures /ping, which only a bench process serves.
+        DJANGO_BENCH_PING="1",
         # Production's task queue, whatever the caller's environment says: checkout queues its
         # order e-mails in the database, and no worker runs during the bench, so nobody is mailed.
         DJANGO_TASKS_BACKEND="database",

@@ -1,8 +1,11 @@
 """JoyCart settings: one module, driven by environment variables.
 
-With no variables set, it runs the embedded setup: DEBUG on, SQLite, local-memory
-cache, console e-mail, local media. `DJANGO_DEBUG=0` switches to production rules:
-every secret must come from the environment, cookies are Secure, HTTPS is enforced.
+DEBUG is off unless `DJANGO_DEBUG=1` says otherwise, so a production process started
+with an empty environment stops at once, naming the missing secret, instead of serving
+debug pages signed with a published key. `make run`, `make test` and `manage.py runserver`
+turn DEBUG on, and with it the embedded setup: SQLite, local-memory cache, console e-mail,
+local media, the sandbox gateway. With DEBUG off every secret must come from the
+environment, cookies are Secure, HTTPS is enforced.
 The README documents every variable read here.
 """
 
@@ -40,7 +43,7 @@ def env_required(name: str, *, dev_default: str) -> str:
     sys.exit(f"ImproperlyConfigured: set the {name} environment variable (required when DJANGO_DEBUG=0).")
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_required(
     "DJANGO_SECRET_KEY", dev_default="django-insecure-joycart-development-only-key-never-use-in-production"
 )
@@ -321,6 +324,14 @@ if PAYMENTS_SANDBOX and not DEBUG and not os.environ.get("PAYMENTS_SANDBOX"):
         "ImproperlyConfigured: set the RAZORPAY_KEY_ID environment variable (with RAZORPAY_KEY_SECRET and "
         "RAZORPAY_WEBHOOK_SECRET; required when DJANGO_DEBUG=0), or PAYMENTS_SANDBOX=1 for the sandbox gateway."
     )
+_published_webhook_secret = SANDBOX_RAZORPAY_CREDENTIALS["RAZORPAY_WEBHOOK_SECRET"]
+if PAYMENTS_SANDBOX and not DEBUG and _razorpay_env["RAZORPAY_WEBHOOK_SECRET"] in ("", _published_webhook_secret):
+    # The sandbox's webhook secret is published in this repository: a public demo that accepted
+    # it would accept a capture forged by anyone who read it.
+    sys.exit(
+        "ImproperlyConfigured: set the RAZORPAY_WEBHOOK_SECRET environment variable to a secret of your own "
+        "(PAYMENTS_SANDBOX=1 with DJANGO_DEBUG=0 refuses the published sandbox one)."
+    )
 if PAYMENTS_SANDBOX:
     _razorpay = {name: _razorpay_env[name] or default for name, default in SANDBOX_RAZORPAY_CREDENTIALS.items()}
     RAZORPAY_BASE_URL = os.environ.get("RAZORPAY_BASE_URL", f"http://127.0.0.1:{SANDBOX_GATEWAY_PORT}")
@@ -368,6 +379,9 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
+
+# bench/run.py turns on the trivial /ping view it measures its ceiling with.
+BENCH_PING = env_bool("DJANGO_BENCH_PING", False)
 
 LOGGING = {
     "version": 1,

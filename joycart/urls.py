@@ -9,6 +9,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from joycart import views
 from payments.api import razorpay_webhook
 
+# The benchmark's ceiling: the cheapest response through every middleware. Only a process the
+# bench starts (DJANGO_BENCH_PING=1) serves it; production has no such page.
+bench_patterns = [path("ping", views.ping, name="ping")] if settings.BENCH_PING else []
+
 urlpatterns = [
     # First: Razorpay's bursts of webhooks are matched before the shop's ~190 other patterns.
     path("api/v1/payments/razorpay/webhook/", razorpay_webhook, name="razorpay-webhook"),
@@ -18,7 +22,7 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("reviews.urls")),
     path("healthz", views.healthz, name="healthz"),
-    path("ping", views.ping, name="ping"),
+    *bench_patterns,
     path("accounts/", include("accounts.urls")),
     path("seller/", include("joycart.seller_urls")),
     path("admin/", admin.site.urls),

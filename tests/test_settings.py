@@ -19,12 +19,16 @@ RAZORPAY_KEYS = {
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """manage.py in the development environment (DJANGO_DEBUG=1, as `make` sets it) plus `env`.
+
+    `DJANGO_DEBUG=""` counts as unset, so it shows what a process started without it gets.
+    """
     prefixes = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "RAZORPAY_", "PAYMENTS_SANDBOX", "SANDBOX_")
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**clean_env, **env},
+        env={**clean_env, "DJANGO_DEBUG": "1", **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -36,6 +40,22 @@ def test_debug_off_without_secret_key_stops_with_the_variable_name():
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_process_started_without_any_environment_stops_instead_of_serving_debug_pages():
+    """DEBUG defaults to off: no debug pages signed with the repository's published development key."""
+    result = manage("check", DJANGO_DEBUG="")
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "ImproperlyConfigured: set the DJANGO_SECRET_KEY environment variable (required when DJANGO_DEBUG=0)."
+    )
+
+
+def test_the_development_server_turns_debug_on_by_itself():
+    # Loading the settings without DEBUG and without a secret would stop as above.
+    result = manage("runserver", "--help", DJANGO_DEBUG="")
+    assert result.returncode == 0, result.stderr
+    assert "Starts a lightweight web server" in result.stdout
 
 
 def test_check_deploy_is_clean_under_production_settings():
@@ -143,10 +163,28 @@ def test_debug_off_without_keys_stops_naming_razorpay_key_id():
 
 
 def test_debug_off_may_use_the_sandbox_only_when_asked_explicitly():
-    configured = payment_settings(**PRODUCTION, PAYMENTS_SANDBOX="1")
+    configured = payment_settings(**PRODUCTION, PAYMENTS_SANDBOX="1", RAZORPAY_WEBHOOK_SECRET="a-demo-of-our-own")
     assert configured["PAYMENTS_SANDBOX"] is True
     assert configured["RAZORPAY_KEY_ID"] == "rzp_test_sandbox"
+    assert configured["RAZORPAY_WEBHOOK_SECRET"] == "a-demo-of-our-own"
     assert configured["RAZORPAY_BASE_URL"] == "http://127.0.0.1:8765"
+
+
+@pytest.mark.parametrize("webhook_secret", [None, "", "sandbox-webhook-secret"])
+def test_a_public_sandbox_demo_refuses_the_published_webhook_secret_that_would_let_anyone_forge_captures(
+    webhook_secret,
+):
+    env = {**PRODUCTION, "PAYMENTS_SANDBOX": "1"}
+    if webhook_secret is not None:
+        env["RAZORPAY_WEBHOOK_SECRET"] = webhook_secret
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "set the RAZORPAY_WEBHOOK_SECRET environment variable" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_development_sandbox_keeps_its_published_webhook_secret():
+    assert payment_settings(PAYMENTS_SANDBOX="1")["RAZORPAY_WEBHOOK_SECRET"] == "sandbox-webhook-secret"
 
 
 @pytest.mark.parametrize(
@@ -172,3 +210,17 @@ def test_the_online_payment_timeout_comes_from_the_environment():
     assert manage("shell", "--no-imports", "-c", code, ORDER_PAYMENT_TIMEOUT_MINUTES="30").stdout.strip() == "30"
     refused = manage("check", ORDER_PAYMENT_TIMEOUT_MINUTES="0")
     assert refused.returncode != 0 and "ORDER_PAYMENT_TIMEOUT_MINUTES" in refused.stderr
+
+
+PING_ROUTE = (
+    "from django.urls import Resolver404, resolve\n"
+    "try:\n    resolve('/ping'); print('served')\n"
+    "except Resolver404:\n    print('absent')"
+)
+
+
+def test_production_does_not_serve_the_benchmarks_ping_page_to_scanners():
+    production = {**PRODUCTION, **RAZORPAY_KEYS}
+    assert manage("shell", "--no-imports", "-c", PING_ROUTE, **production).stdout.strip() == "absent"
+    benched = manage("shell", "--no-imports", "-c", PING_ROUTE, **production, DJANGO_BENCH_PING="1")
+    assert benched.stdout.strip() == "served", benched.stderr

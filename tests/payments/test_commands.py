@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RAZORPAY_", "PAYMENTS_SANDBOX"))}
+    """The development environment `make run` gives the commands, whatever the caller's environment."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RAZORPAY_", "PAYMENTS_SANDBOX"))}
+    return {**kept, "DJANGO_DEBUG": "1"}
 
 
 def free_port() -> int:
