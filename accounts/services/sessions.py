@@ -1,4 +1,4 @@
-"""Logging in and out: credentials, throttling, and the JWT pair a session carries."""
+"""Logging in and out: the credential check every login door shares, and the JWT pair a session carries."""
 
 import contextlib
 import hashlib
