@@ -7,7 +7,6 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors
@@ -16,6 +15,7 @@ from accounts.models import Address
 from accounts.serializers import (
     AddressSerializer,
     LoginInputSerializer,
+    LogoutInputSerializer,
     MeOutputSerializer,
     RegisterInputSerializer,
     StoreInputSerializer,
@@ -23,21 +23,32 @@ from accounts.serializers import (
     TokenPairOutputSerializer,
 )
 from accounts.services.addresses import address_create, address_delete, address_set_default, address_update
+from accounts.services.limits import registration_attempt_record
 from accounts.services.sessions import session_login, session_logout
 from accounts.services.stores import store_create
 from accounts.services.users import user_register
 
 DETAIL_RESPONSE = inline_serializer("Detail", {"detail": serializers.CharField()})
+LOGIN_THROTTLED_RESPONSE = OpenApiResponse(
+    description="Too many failed logins for this account or from this client address (`login_throttled`); "
+    "see Retry-After. The site, the API and the admin share these budgets."
+)
 
 
 class RegisterApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "register"
 
-    @extend_schema(request=RegisterInputSerializer, responses={201: MeOutputSerializer})
+    @extend_schema(
+        request=RegisterInputSerializer,
+        responses={
+            201: MeOutputSerializer,
+            429: OpenApiResponse(description="Too many sign-ups from this client address (`registration_throttled`)."),
+        },
+    )
     def post(self, request):
+        # The register page counts against the same budget; counted before any field is checked.
+        registration_attempt_record(ip=client_ip(request))
         serializer = RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = user_register(**serializer.validated_data)
@@ -60,7 +71,7 @@ class LoginApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=LoginInputSerializer, responses={200: MeOutputSerializer})
+    @extend_schema(request=LoginInputSerializer, responses={200: MeOutputSerializer, 429: LOGIN_THROTTLED_RESPONSE})
     def post(self, request):
         user, pair = _login(request)
         # A new CSRF secret for the new session, as django.contrib.auth.login does.
@@ -71,11 +82,28 @@ class LoginApi(APIView):
 
 
 class LogoutApi(APIView):
+    """End the session: the refresh cookie and the body's `refresh` token are both revoked.
+
+    An expired or already revoked token answers 200, as the session is over either way; a
+    `refresh` that is no JoyCart refresh token at all answers 400 `invalid_refresh_token`.
+    """
+
     permission_classes = [AllowAny]
 
-    @extend_schema(request=None, responses={200: DETAIL_RESPONSE})
+    @extend_schema(
+        request=LogoutInputSerializer,
+        responses={
+            200: DETAIL_RESPONSE,
+            400: OpenApiResponse(description="`refresh` is not a JoyCart refresh token (`invalid_refresh_token`)."),
+        },
+    )
     def post(self, request):
-        session_logout(raw_refresh=request.COOKIES.get(settings.JWT_REFRESH_COOKIE))
+        serializer = LogoutInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session_logout(
+            cookie_refresh=request.COOKIES.get(settings.JWT_REFRESH_COOKIE),
+            body_refresh=serializer.validated_data.get("refresh"),
+        )
         response = Response({"detail": "Logged out."})
         clear_auth_cookies(response)
         return response
@@ -87,7 +115,9 @@ class TokenObtainApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=LoginInputSerializer, responses={200: TokenPairOutputSerializer})
+    @extend_schema(
+        request=LoginInputSerializer, responses={200: TokenPairOutputSerializer, 429: LOGIN_THROTTLED_RESPONSE}
+    )
     def post(self, request):
         _user, pair = _login(request)
         return Response(TokenPairOutputSerializer(pair).data)

@@ -17,6 +17,23 @@ class LoginThrottled(Throttled):
     message = "Too many failed login attempts. Try again later."
 
 
+class RegistrationThrottled(Throttled):
+    code = "registration_throttled"
+    message = "Too many sign-ups from your network. Try again later."
+
+
+class PasswordResetThrottled(Throttled):
+    # Only ever about the client's address: a limit per e-mail address must not show,
+    # or the answer would say which addresses have accounts.
+    code = "password_reset_throttled"
+    message = "Too many password reset requests from your network. Try again later."
+
+
+class InvalidRefreshToken(DomainError):
+    code = "invalid_refresh_token"
+    message = "That is not a refresh token issued by JoyCart."
+
+
 class UsernameTaken(DomainError):
     code = "username_taken"
     message = "That username is taken."

@@ -1,10 +1,16 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.core.validators import RegexValidator
 
+from accounts.auth import client_ip
+from accounts.errors import AccountBlocked, InvalidCredentials, LoginThrottled
 from accounts.models import Address, User, normalize_indian_mobile
 from accounts.selectors import email_taken, store_name_taken, username_taken
+from accounts.services.limits import password_reset_mail_allowed
+from accounts.services.sessions import credentials_verify
 
 
 class RegisterForm(forms.Form):
@@ -59,6 +65,39 @@ class LoginForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's staff login, through the same throttled credential check as the site and the API.
+
+    Failures here spend the same budgets, so guesses cannot move to the door that counts less.
+    """
+
+    throttled: LoginThrottled | None = None
+
+    def clean(self):
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if username is None or not password:
+            return self.cleaned_data
+        try:
+            self.user_cache = credentials_verify(identifier=username, password=password, ip=client_ip(self.request))
+        except InvalidCredentials as exc:
+            raise self.get_invalid_login_error() from exc
+        except LoginThrottled as exc:
+            self.throttled = exc  # the admin site answers 429 with Retry-After
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
+        except AccountBlocked as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
+        self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class PasswordResetForm(DjangoPasswordResetForm):
+    def save(self, **kwargs):
+        # Past the address's hourly mails nothing goes out, yet the page says "sent" as always:
+        # any other answer would tell a stranger that the address has an account.
+        if password_reset_mail_allowed(email=self.cleaned_data["email"]):
+            super().save(**kwargs)
 
 
 class ProfileForm(forms.Form):

@@ -39,6 +39,15 @@ class LoginInputSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
 
 
+class LogoutInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(
+        required=False,
+        max_length=4096,
+        help_text="The refresh token to revoke, for Bearer clients; browsers need not send it, "
+        "as the refresh cookie is revoked too.",
+    )
+
+
 class TokenPairOutputSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()

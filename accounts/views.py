@@ -14,9 +14,18 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors
 from accounts.auth import clear_auth_cookies, client_ip, set_auth_cookies
-from accounts.errors import LoginThrottled
-from accounts.forms import AddressForm, LoginForm, PasswordChangeForm, ProfileForm, RegisterForm, StoreForm
+from accounts.errors import LoginThrottled, PasswordResetThrottled, RegistrationThrottled
+from accounts.forms import (
+    AddressForm,
+    LoginForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    ProfileForm,
+    RegisterForm,
+    StoreForm,
+)
 from accounts.services.addresses import address_create, address_delete, address_set_default, address_update
+from accounts.services.limits import password_reset_request_record, registration_attempt_record
 from accounts.services.sessions import session_login, session_logout, tokens_issue
 from accounts.services.stores import store_create
 from accounts.services.users import (
@@ -26,7 +35,7 @@ from accounts.services.users import (
     user_register,
 )
 from cart.guest import merge_guest_cart_into
-from joycart.errors import DomainError
+from joycart.errors import DomainError, Throttled
 
 ADDRESSES_PER_PAGE = 10
 
@@ -38,9 +47,23 @@ def _safe_next(request, default: str = "home") -> str:
     return reverse_lazy(default)
 
 
+def _throttled_page(request, template_name: str, context: dict, exc: Throttled):
+    """The page again, unbound so no field is checked, with the refusal above the form."""
+    response = render(request, template_name, {**context, "refusal": exc.message}, status=exc.status_code)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def register(request):
     if request.user.is_authenticated:
         return redirect("home")
+    if request.method == "POST":
+        try:
+            # Counted before the form is checked: its "username taken" answers must not be mined faster.
+            registration_attempt_record(ip=client_ip(request))
+        except RegistrationThrottled as exc:
+            form = RegisterForm(initial={name: request.POST.get(name, "") for name in ("username", "email")})
+            return _throttled_page(request, "accounts/register.html", {"form": form}, exc)
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -91,7 +114,7 @@ def login(request):
 
 @require_POST
 def logout(request):
-    session_logout(raw_refresh=request.COOKIES.get(settings.JWT_REFRESH_COOKIE))
+    session_logout(cookie_refresh=request.COOKIES.get(settings.JWT_REFRESH_COOKIE))
     messages.info(request, "You have been logged out.")
     response = redirect("home")
     clear_auth_cookies(response)
@@ -121,6 +144,28 @@ def profile(request):
             set_auth_cookies(response, pair)
             return response
     return render(request, "accounts/profile.html", {"profile_form": profile_form, "password_form": password_form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page, which never says whether an address has an account, with limits that keep it so.
+
+    Requests are limited per client address (answered 429: that speaks only of the client),
+    and mails per e-mail address inside the form (silently: the page says "sent" as always).
+    """
+
+    form_class = PasswordResetForm
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        try:
+            password_reset_request_record(ip=client_ip(request))
+        except PasswordResetThrottled as exc:
+            form = self.form_class(initial={"email": request.POST.get("email", "")})
+            return _throttled_page(request, self.template_name, self.get_context_data(form=form), exc)
+        return super().post(request, *args, **kwargs)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

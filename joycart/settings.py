@@ -169,10 +169,18 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 
-# Failed-login throttling (GUIDE §4): counters live in the cache.
+# Attempt limits (accounts/services/limits.py), counted in the cache before the work they guard.
+# Failed logins, at the site, the API and the admin alike: per account (its username and its
+# e-mail address share one budget) and per client address.
 LOGIN_FAILURE_WINDOW_SECONDS = 10 * 60
-LOGIN_FAILURES_PER_USERNAME = 5
+LOGIN_FAILURES_PER_ACCOUNT = 5
 LOGIN_FAILURES_PER_IP = 20
+# Sign-up attempts per client address, the register page and the API together.
+REGISTRATIONS_PER_IP_PER_HOUR = 20
+# Password-reset requests per client address (answered 429), and reset mails per e-mail
+# address (beyond it the page still says "sent", so it never tells which addresses have accounts).
+PASSWORD_RESET_REQUESTS_PER_IP_PER_HOUR = 10
+PASSWORD_RESET_MAILS_PER_EMAIL_PER_HOUR = 3
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=10),
@@ -205,7 +213,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "joycart.errors.api_exception_handler",
     "NUM_PROXIES": int(os.environ.get("DJANGO_NUM_PROXIES", "0")),
-    "DEFAULT_THROTTLE_RATES": {"register": "20/hour"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "JoyCart API",

@@ -1,20 +1,22 @@
-"""Logging in and out: credentials, throttling, and the JWT pair a session carries."""
+"""Logging in and out: the credential check every login door shares, and the JWT pair a session carries."""
 
+import contextlib
 import hashlib
-import time
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
 from django.core.cache import cache
 from django.db import transaction
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.auth import TokenPair, user_may_authenticate
-from accounts.errors import AccountBlocked, InvalidCredentials, LoginThrottled
+from accounts.errors import AccountBlocked, InvalidCredentials, InvalidRefreshToken
 from accounts.models import User
+from accounts.services.limits import login_attempt_reserve, login_attempt_succeeded
 
 # Concurrent requests from one browser may all carry the same expiring refresh token.
 # The first rotates it; the others reuse that result for a few seconds instead of
@@ -26,45 +28,8 @@ class RefreshRejected(Exception):
     """The refresh token is invalid, expired, blacklisted, or its user may not log in."""
 
 
-# --- Failed-login throttling ----------------------------------------------------------
-
-
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
-
-
-def _failure_keys(*, username: str, ip: str) -> list[tuple[str, int]]:
-    return [
-        (f"login-fail:user:{_digest(username.strip().lower())}", settings.LOGIN_FAILURES_PER_USERNAME),
-        (f"login-fail:ip:{_digest(ip)}", settings.LOGIN_FAILURES_PER_IP),
-    ]
-
-
-def login_throttle_check(*, username: str, ip: str) -> None:
-    """Refuse an attempt once a username or an IP has used up its failures for the window."""
-    now = time.time()
-    for key, limit in _failure_keys(username=username, ip=ip):
-        if (cache.get(key) or 0) >= limit:
-            window_ends_at = cache.get(f"{key}:ends") or now + settings.LOGIN_FAILURE_WINDOW_SECONDS
-            raise LoginThrottled(retry_after=max(1, int(window_ends_at - now) + 1))
-
-
-def login_failure_record(*, username: str, ip: str) -> None:
-    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    for key, _limit in _failure_keys(username=username, ip=ip):
-        # The window opens at the first failure; `add` never resets a running one.
-        cache.add(f"{key}:ends", time.time() + window, timeout=window)
-        cache.add(key, 0, timeout=window)
-        try:
-            cache.incr(key)
-        except ValueError:
-            # The key expired between add and incr: this failure opens a new window.
-            cache.set(key, 1, timeout=window)
-
-
-def login_failures_clear(*, username: str) -> None:
-    key, _limit = _failure_keys(username=username, ip="")[0]
-    cache.delete_many([key, f"{key}:ends"])
 
 
 # --- Tokens ---------------------------------------------------------------------------
@@ -121,26 +86,58 @@ def tokens_revoke_all(*, user: User) -> int:
 # --- Login and logout -----------------------------------------------------------------
 
 
-def session_login(*, identifier: str, password: str, ip: str) -> tuple[User, TokenPair]:
-    """Check credentials and open a session; the caller puts the pair into cookies or a body."""
-    login_throttle_check(username=identifier, ip=ip)
+def credentials_verify(*, identifier: str, password: str, ip: str) -> User:
+    """The one password check behind every login door: the site, the API and the admin.
+
+    The attempt is drawn from the failure budgets before the hasher runs, so parallel guesses
+    cannot outrun the limit; a wrong password leaves that attempt spent.
+    """
+    reservation = login_attempt_reserve(identifier=identifier, ip=ip)
     user = authenticate(request=None, username=identifier, password=password)
     if user is None:
-        login_failure_record(username=identifier, ip=ip)
         raise InvalidCredentials()
+    login_attempt_succeeded(reservation)
     if user.is_blocked:
         raise AccountBlocked()
-    login_failures_clear(username=identifier)
+    return user
+
+
+def session_login(*, identifier: str, password: str, ip: str) -> tuple[User, TokenPair]:
+    """Check credentials and open a session; the caller puts the pair into cookies or a body."""
+    user = credentials_verify(identifier=identifier, password=password, ip=ip)
     update_last_login(None, user)
     return user, tokens_issue(user=user)
 
 
-def session_logout(*, raw_refresh: str | None) -> None:
-    """End the session: its refresh token can never be used again."""
-    if not raw_refresh:
-        return
+def _refresh_token_revoke(raw_refresh: str) -> None:
+    """Blacklist a refresh token a client names; InvalidRefreshToken if it is not one of ours at all.
+
+    A client that sent the wrong thing (its access token, a truncated string) must hear so,
+    or it would believe a session over that still lives. An expired or already blacklisted
+    refresh token is fine: that session is over either way.
+    """
     try:
-        RefreshToken(raw_refresh).blacklist()
-    except TokenError:
-        # Already expired or blacklisted: the session is over either way.
+        payload = token_backend.decode(raw_refresh)
+    except TokenBackendExpiredToken:
         return
+    except TokenBackendError as exc:
+        raise InvalidRefreshToken() from exc
+    if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
+        raise InvalidRefreshToken()
+    with contextlib.suppress(TokenError):
+        RefreshToken(raw_refresh).blacklist()
+
+
+def session_logout(*, cookie_refresh: str | None, body_refresh: str | None = None) -> None:
+    """End the session: every refresh token the request carries can never be used again.
+
+    Browsers carry theirs in the cookie; Bearer clients send theirs in the body. The cookie is
+    revoked quietly whatever it holds (an expired or blacklisted one means the session is over
+    already), and only after the body's token was accepted, so a rejected request changes nothing.
+    """
+    if body_refresh is not None:
+        _refresh_token_revoke(body_refresh)
+    if not cookie_refresh:
+        return
+    with contextlib.suppress(TokenError):
+        RefreshToken(cookie_refresh).blacklist()

@@ -199,6 +199,59 @@ class TestLogout:
         assert replay.get("/api/v1/auth/me/").status_code == 401
 
 
+class TestBearerLogout:
+    """Bearer clients hold their refresh token in memory, not a cookie, and revoke it by naming it."""
+
+    def test_stolen_refresh_token_is_useless_after_the_bearer_client_logs_out_with_it(self, user):
+        pair = (
+            APIClient()
+            .post("/api/v1/auth/token/", {"username": user.username, "password": TEST_PASSWORD}, format="json")
+            .data
+        )
+        client = APIClient(enforce_csrf_checks=True)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+
+        response = client.post("/api/v1/auth/logout/", {"refresh": pair["refresh"]}, format="json")
+
+        assert response.status_code == 200
+        reuse = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+        assert reuse.status_code == 401
+
+    def test_logout_with_a_token_that_is_not_a_refresh_token_is_400_not_a_false_all_clear(self, user):
+        pair = (
+            APIClient()
+            .post("/api/v1/auth/token/", {"username": user.username, "password": TEST_PASSWORD}, format="json")
+            .data
+        )
+        for wrong in (pair["access"], "not-a-token", pair["refresh"][:-4] + "AAAA"):
+            response = APIClient().post("/api/v1/auth/logout/", {"refresh": wrong}, format="json")
+            assert response.status_code == 400, wrong
+            assert response.data["code"] == "invalid_refresh_token"
+        # Nothing was revoked by the refused requests.
+        assert (
+            APIClient().post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json").status_code
+            == 200
+        )
+
+    def test_logging_out_twice_or_with_an_expired_refresh_token_is_still_200(self, user):
+        refresh = RefreshToken.for_user(user)
+        expired = RefreshToken.for_user(user)
+        expired.set_exp(lifetime=-timedelta(seconds=5))
+        for raw in (str(refresh), str(refresh), str(expired)):
+            assert APIClient().post("/api/v1/auth/logout/", {"refresh": raw}, format="json").status_code == 200
+
+    def test_logout_body_and_cookie_are_both_revoked(self, logged_in_client, user):
+        cookie_refresh = logged_in_client.cookies[REFRESH].value
+        other_device = str(RefreshToken.for_user(user))
+
+        assert (
+            logged_in_client.post("/api/v1/auth/logout/", {"refresh": other_device}, format="json").status_code == 200
+        )
+
+        for raw in (cookie_refresh, other_device):
+            assert APIClient().post("/api/v1/auth/token/refresh/", {"refresh": raw}, format="json").status_code == 401
+
+
 class TestBearerTokens:
     def test_token_endpoint_returns_a_pair_that_works_as_bearer(self, api_client, user):
         response = api_client.post(
