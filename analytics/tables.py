@@ -7,10 +7,7 @@ from datetime import date
 from django.http import HttpResponse
 
 from analytics.selectors import ShopAnalytics
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); store and
-# product names are typed by sellers, so such a cell gets a leading apostrophe and stays text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from joycart.spreadsheet import csv_cell
 
 
 @dataclass(frozen=True)
@@ -52,15 +49,6 @@ def analytics_tables(data: ShopAnalytics) -> dict[str, Table]:
         ),
     ]
     return {table.slug: table for table in tables}
-
-
-def csv_cell(value) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
 
 
 def csv_response(table: Table, *, start: date, end: date) -> HttpResponse:

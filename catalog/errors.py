@@ -6,6 +6,11 @@ class DuplicateSku(DomainError):
     message = "A product with this SKU already exists on JoyCart. SKUs are unique across all sellers."
 
 
+class InvalidSku(DomainError):
+    code = "invalid_sku"
+    message = "Enter a valid SKU."
+
+
 class InvalidPrice(DomainError):
     code = "invalid_price"
     message = "The price must be above ₹0, and the MRP, if given, at least the price."

@@ -1,7 +1,5 @@
 """Seller-portal forms. They check the shape of the input; the services own the rules."""
 
-from decimal import Decimal
-
 from django import forms
 
 from catalog.errors import InvalidImage
@@ -9,6 +7,14 @@ from catalog.images import image_process
 from catalog.models import MAX_STOCK, Product
 from catalog.selectors import categories
 from catalog.services.images import MAX_IMAGES_PER_PRODUCT
+from catalog.validators import (
+    MAX_PRICE,
+    SKU_HELP,
+    validate_mrp,
+    validate_mrp_not_below_price,
+    validate_price,
+    validate_sku,
+)
 from joycart.errors import DomainError
 
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp"
@@ -16,19 +22,17 @@ IMAGE_HELP = "A JPEG, PNG or WebP image of at most 5 MB."
 MONEY_ERRORS = {
     "invalid": "Enter an amount in rupees, such as 499.00.",
     "max_decimal_places": "Use at most 2 decimal places (paise).",
-    "max_digits": "That amount is too large.",
-    "max_whole_digits": "That amount is too large.",
 }
 # Which field a service's error belongs beside; other codes show above the form.
-DOMAIN_ERROR_FIELDS = {"duplicate_sku": "sku", "invalid_category": "category"}
+DOMAIN_ERROR_FIELDS = {"duplicate_sku": "sku", "invalid_sku": "sku", "invalid_category": "category"}
 
 
 def _money_field(**kwargs) -> forms.DecimalField:
+    # No max_digits: the price validator's cap is the upper bound, with its own message.
     return forms.DecimalField(
-        max_digits=12,
         decimal_places=2,
         error_messages=MONEY_ERRORS,
-        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "inputmode": "decimal"}),
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "max": str(MAX_PRICE), "inputmode": "decimal"}),
         **kwargs,
     )
 
@@ -43,22 +47,23 @@ class ProductForm(forms.Form):
     sku = forms.CharField(
         label="SKU",
         max_length=64,
-        help_text="Your own stock-keeping code. SKUs are unique across all JoyCart sellers.",
+        validators=[validate_sku],
+        help_text=f"Your own stock-keeping code. SKUs are unique across all JoyCart sellers. {SKU_HELP}",
     )
-    price = _money_field(label="Price (₹)", help_text="What buyers pay.")
-    mrp = _money_field(label="MRP (₹)", required=False, help_text="Optional. At least the price; shown struck out.")
-
-    def clean_price(self) -> Decimal:
-        price = self.cleaned_data["price"]
-        if price <= 0:
-            raise forms.ValidationError("The price must be above ₹0.", code="invalid_price")
-        return price
+    price = _money_field(label="Price (₹)", validators=[validate_price], help_text="What buyers pay.")
+    mrp = _money_field(
+        label="MRP (₹)",
+        required=False,
+        validators=[validate_mrp],
+        help_text="Optional. At least the price; shown struck out.",
+    )
 
     def clean(self):
         cleaned = super().clean()
-        price, mrp = cleaned.get("price"), cleaned.get("mrp")
-        if price is not None and mrp is not None and mrp < price:
-            self.add_error("mrp", forms.ValidationError("The MRP must be at least the price.", code="invalid_price"))
+        try:
+            validate_mrp_not_below_price(price=cleaned.get("price"), mrp=cleaned.get("mrp"))
+        except forms.ValidationError as exc:
+            self.add_error("mrp", exc)
         return cleaned
 
     @staticmethod

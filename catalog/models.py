@@ -5,8 +5,12 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from accounts.models import Store
+from catalog.validators import validate_mrp, validate_price, validate_sku
+from joycart.money import PAISA
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+# The largest amount a MONEY column stores (9,999,999,999.99): checkout refuses an order above it.
+MAX_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - PAISA
 LOW_STOCK_THRESHOLD = 5
 MAX_STOCK = 1_000_000  # far above any real shelf, far below the column's limit
 
@@ -34,9 +38,9 @@ class Product(models.Model):
     description = models.TextField(blank=True, max_length=10_000)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     brand = models.CharField(max_length=80, blank=True, db_index=True)
-    sku = models.CharField("SKU", max_length=64)
-    price = models.DecimalField(**MONEY)
-    mrp = models.DecimalField("MRP", null=True, blank=True, **MONEY)
+    sku = models.CharField("SKU", max_length=64, validators=[validate_sku])
+    price = models.DecimalField(validators=[validate_price], **MONEY)
+    mrp = models.DecimalField("MRP", null=True, blank=True, validators=[validate_mrp], **MONEY)
     stock = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
     rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.00"))

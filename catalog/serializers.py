@@ -1,8 +1,8 @@
-from decimal import Decimal
-
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from catalog.models import MAX_STOCK, Category, Product, ProductImage
+from catalog.models import MAX_STOCK, MONEY, Category, Product, ProductImage
+from catalog.validators import validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -79,15 +79,10 @@ class SellerProductInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
     category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
     brand = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
-    sku = serializers.RegexField(
-        r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
-        max_length=64,
-        error_messages={"invalid": "Use letters, digits and . _ / - only, starting with a letter or digit."},
-    )
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    mrp = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True, default=None
-    )
+    sku = serializers.CharField(max_length=64, validators=[validate_sku])
+    # MONEY's digits are the shape check (DRF's quantize needs them); the validators cap the value.
+    price = serializers.DecimalField(**MONEY, validators=[validate_price])
+    mrp = serializers.DecimalField(**MONEY, validators=[validate_mrp], required=False, allow_null=True, default=None)
     stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, default=0)
     is_active = serializers.BooleanField(required=False, default=True)
 
@@ -99,8 +94,10 @@ class SellerProductInputSerializer(serializers.Serializer):
             )
         price = attrs.get("price", getattr(self.instance, "price", None))
         mrp = attrs.get("mrp", getattr(self.instance, "mrp", None))
-        if price is not None and mrp is not None and mrp < price:
-            raise serializers.ValidationError({"mrp": "The MRP cannot be below the price."}, code="invalid_price")
+        try:
+            validate_mrp_not_below_price(price=price, mrp=mrp)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"mrp": exc.messages}, code=exc.code) from exc
         return attrs
 
 

@@ -21,6 +21,13 @@ class CartEmpty(DomainError):
     message = "Your cart is empty. Add something before checking out."
 
 
+class AmountTooLarge(DomainError):
+    """An amount the order's columns cannot store: refused before anything is written."""
+
+    code = "amount_too_large"
+    message = "This order comes to more than one order can hold. Split it into smaller orders."
+
+
 class PaymentMethodUnavailable(DomainError):
     code = "payment_method_unavailable"
     message = "Choose Cash on Delivery or Online payment."

@@ -19,8 +19,9 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -30,18 +31,20 @@ from catalog.errors import CsvImportFailed
 from catalog.models import MAX_STOCK, Category, Product
 from catalog.selectors import seller_products_export
 from catalog.services.products import search_vector_refresh, slug_base
+from catalog.services.stock import stock_delta_apply, stock_delta_refusal
+from catalog.validators import validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
 from joycart.money import PAISA
+from joycart.spreadsheet import csv_cell, csv_cell_unescape
 
 MAX_ROWS = 5_000
 MAX_BYTES = 2 * 1024 * 1024
-MAX_PRICE = Decimal("9999999999.99")
 FILE_LINE = 0  # an error about the file as a whole, not one of its lines
 IMPORT_STAGES = ("read", "validate", "write")
 
 CSV_COLUMNS = ("sku", "title", "description", "category", "brand", "price", "mrp", "stock", "add_stock", "is_active")
 CSV_EXPORT_COLUMNS = ("sku", "title", "description", "category", "brand", "price", "mrp", "stock", "is_active")
 REQUIRED_COLUMNS = ("sku", "title", "category", "price")
-TEXT_LIMITS = {"sku": 64, "title": 200, "description": 10_000, "brand": 80}
+TEXT_LIMITS = {name: Product._meta.get_field(name).max_length for name in ("sku", "title", "description", "brand")}
 TRUE_WORDS = {"true", "yes", "y", "1"}
 FALSE_WORDS = {"false", "no", "n", "0"}
 
@@ -151,7 +154,8 @@ def _parse(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
             if len(cells) != len(columns):
                 errors.append((line, f"Expected {len(columns)} values, one per column, but found {len(cells)}."))
                 continue
-            records.append((line, dict(zip(columns, cells, strict=True))))
+            # The export escapes formula-like text (`'=...`); the cell means what was written.
+            records.append((line, dict(zip(columns, map(csv_cell_unescape, cells), strict=True))))
     except csv.Error as exc:
         errors.append((line + 1, f"This line is not valid CSV ({exc})."))
     if errors:
@@ -194,7 +198,20 @@ def _text(raw: str, column: str, *, required: bool = False) -> str:
     return value
 
 
-def _amount(raw: str, column: str, *, required: bool = False) -> Decimal | None:
+def _problem(column: str, message: str) -> str:
+    """A shared rule's sentence as one item of this line's list: "price: the price must be above ₹0." """
+    return f"{column}: {message[:1].lower()}{message[1:]}"
+
+
+def _obeying(validate: Callable[..., None], column: str, *args, **kwargs) -> None:
+    """Run one of the rules every door shares (`catalog.validators`), as this column's error."""
+    try:
+        validate(*args, **kwargs)
+    except ValidationError as exc:
+        raise _BadCell(_problem(column, exc.messages[0])) from exc
+
+
+def _amount(raw: str, column: str, validate: Callable[[Decimal], None], *, required: bool = False) -> Decimal | None:
     value = raw.strip()
     if not value:
         if required:
@@ -203,12 +220,10 @@ def _amount(raw: str, column: str, *, required: bool = False) -> Decimal | None:
     if not _AMOUNT.fullmatch(value):
         raise _BadCell(f"{column}: “{_shown(value)}” is not an amount in rupees like 499.00.")
     amount = Decimal(value)
-    if amount <= 0:
-        raise _BadCell(f"{column}: must be above 0.")
+    # The bounds first: rounding a number of thirty digits to paise would overflow Decimal's context.
+    _obeying(validate, column, amount)
     if amount != amount.quantize(PAISA):
         raise _BadCell(f"{column}: at most 2 decimal places.")
-    if amount > MAX_PRICE:
-        raise _BadCell(f"{column}: too large.")
     return amount.quantize(PAISA)
 
 
@@ -218,6 +233,9 @@ def _integer(raw: str, column: str, *, allow_negative: bool) -> int | None:
         return None
     if not _INTEGER.fullmatch(value):
         raise _BadCell(f"{column}: “{_shown(value)}” is not a whole number.")
+    # Python refuses to convert an integer string past 4,300 digits: count them first.
+    if len(value.lstrip("+-").lstrip("0")) > len(str(MAX_STOCK)):
+        raise _BadCell(f"{column}: at most {MAX_STOCK:,}.")
     number = int(value)
     if number < 0 and not allow_negative:
         raise _BadCell(f"{column}: cannot be negative.")
@@ -292,6 +310,8 @@ def _validate_row(
             return None
 
     sku = check(lambda: _text(cells["sku"], "sku", required=True))
+    if sku:
+        check(lambda: _obeying(validate_sku, "sku", sku))
     product = existing.get(sku.lower()) if sku else None
     taken_elsewhere = product is not None and product.store_id != store.pk
     if taken_elsewhere:
@@ -310,14 +330,16 @@ def _validate_row(
     else:
         details["category"] = categories[category_slug.lower()]
 
-    price = details["price"] = check(lambda: _amount(cells["price"], "price", required=True))
+    price = details["price"] = check(lambda: _amount(cells["price"], "price", validate_price, required=True))
     if "mrp" in columns:
-        mrp = details["mrp"] = check(lambda: _amount(cells["mrp"], "mrp"))
+        mrp = details["mrp"] = check(lambda: _amount(cells["mrp"], "mrp", validate_mrp))
     else:
         mrp = product.mrp if product is not None else None
-    if price is not None and mrp is not None and mrp < price:
+    try:
+        validate_mrp_not_below_price(price=price, mrp=mrp)
+    except ValidationError as exc:
         kept = "" if "mrp" in columns else f" (the current MRP is {mrp}; add an mrp column to change it)"
-        problems.append(f"mrp: must be at least the price{kept}.")
+        problems.append(_problem("mrp", f"{exc.messages[0].removesuffix('.')}{kept}."))
 
     stock = check(lambda: _integer(cells["stock"], "stock", allow_negative=False)) if "stock" in columns else None
     add_stock = 0
@@ -325,8 +347,10 @@ def _validate_row(
         add_stock = check(lambda: _integer(cells["add_stock"], "add_stock", allow_negative=True)) or 0
     if add_stock and sku and product is None and not taken_elsewhere:
         problems.append("add_stock: only for products you already sell; use stock for a new SKU.")
-    if product is not None and product.stock + add_stock < 0:
-        problems.append(f"add_stock: would take the stock below zero (now {product.stock}).")
+    if product is not None and add_stock:
+        refusal = stock_delta_refusal(current=product.stock, delta=add_stock)
+        if refusal:
+            problems.append(_problem("add_stock", refusal))
 
     if "is_active" in columns:
         is_active = check(lambda: _boolean(cells["is_active"], "is_active"))
@@ -440,15 +464,13 @@ def _lock_existing(rows: list[_Row], product_ids: list[int]) -> None:
 
 
 def _apply_deltas(deltas: list[tuple[int, int, int]], *, now) -> None:
-    """Conditional `F()` updates: a sale since validation can still make a removal fail, and then all rolls back."""
+    """The stock service's conditional updates: a sale or adjustment since validation can still make
+    a delta break the bounds, and then all rolls back."""
     errors = []
     for product_id, delta, line in deltas:
-        updated = Product.objects.filter(pk=product_id, stock__gte=-delta).update(
-            stock=F("stock") + delta, updated_at=now
-        )
-        if not updated:
-            current = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first()
-            errors.append((line, f"add_stock: would take the stock below zero (now {current})."))
+        refusal = stock_delta_apply(product_id=product_id, delta=delta, now=now)
+        if refusal:
+            errors.append((line, _problem("add_stock", refusal)))
     if errors:
         raise CsvImportFailed(errors)
 
@@ -459,10 +481,11 @@ def _apply_deltas(deltas: list[tuple[int, int, int]], *, now) -> None:
 def products_export_csv_rows(*, store: Store) -> Iterator[list[str]]:
     """The header, then one row per product in the import's format: exporting and importing back changes nothing.
 
-    One query, streamed: a large catalogue is never held in memory.
+    Text a spreadsheet would run as a formula is escaped (`csv_cell`), and the import takes the
+    escape off again. One query, streamed: a large catalogue is never held in memory.
     """
     yield list(CSV_EXPORT_COLUMNS)
     for row in seller_products_export(store=store).iterator(chunk_size=1000):
         sku, title, description, category, brand, price, mrp, stock, is_active = row
-        mrp_cell = "" if mrp is None else str(mrp)
-        yield [sku, title, description, category, brand, str(price), mrp_cell, str(stock), str(is_active).lower()]
+        numbers = [str(price), "" if mrp is None else str(mrp), str(stock), str(is_active).lower()]
+        yield [*map(csv_cell, (sku, title, description, category, brand)), *numbers]

@@ -3,15 +3,17 @@
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchVector
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils.text import slugify
 
 from accounts.models import Store
 from catalog.cache import bump_after_commit
-from catalog.errors import DuplicateSku, InvalidCategory, InvalidPrice, ProductHasOpenOrders
+from catalog.errors import DuplicateSku, InvalidCategory, InvalidPrice, InvalidSku, ProductHasOpenOrders
 from catalog.models import Category, Product
 from catalog.selectors import sku_taken
+from catalog.validators import validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
 from orders.models import OrderItem, OrderItemStatus
 
 EDITABLE_FIELDS = ("title", "description", "category", "brand", "sku", "price", "mrp", "is_active")
@@ -42,9 +44,24 @@ def _unique_slug(title: str, sku: str) -> str:
     return slug
 
 
-def _check_prices(price: Decimal, mrp: Decimal | None) -> None:
-    if price is None or price <= 0 or (mrp is not None and mrp < price):
-        raise InvalidPrice()
+def _check_prices(price: Decimal, mrp: Decimal | None, *, changed: tuple[str, ...] = ("price", "mrp")) -> None:
+    """The prices being set, and MRP against price. A price stored before today's cap is left alone
+    until it changes, so such a product can still be renamed or deactivated."""
+    try:
+        if "price" in changed:
+            validate_price(price)
+        if "mrp" in changed and mrp is not None:
+            validate_mrp(mrp)
+        validate_mrp_not_below_price(price=price, mrp=mrp)
+    except ValidationError as exc:
+        raise InvalidPrice(exc.messages[0]) from exc
+
+
+def _check_sku(sku: str) -> None:
+    try:
+        validate_sku(sku)
+    except ValidationError as exc:
+        raise InvalidSku(exc.messages[0]) from exc
 
 
 def _check_category(category: Category | None) -> None:
@@ -66,6 +83,7 @@ def product_create(
     is_active: bool = True,
 ) -> Product:
     sku = sku.strip()
+    _check_sku(sku)
     _check_prices(price, mrp)
     _check_category(category)
     if sku_taken(sku):
@@ -101,10 +119,16 @@ def product_update(*, product: Product, **changes) -> Product:
         raise ValueError(f"not editable here: {', '.join(sorted(unknown))}")
     changes = {name: value.strip() if isinstance(value, str) else value for name, value in changes.items()}
     # Check the would-be values first: a refused edit leaves the caller's object untouched.
-    _check_prices(changes.get("price", product.price), changes.get("mrp", product.mrp))
+    _check_prices(
+        changes.get("price", product.price),
+        changes.get("mrp", product.mrp),
+        changed=tuple(name for name in ("price", "mrp") if name in changes),
+    )
     _check_category(changes.get("category", product.category))
-    if "sku" in changes and sku_taken(changes["sku"], exclude_product=product):
-        raise DuplicateSku()
+    if "sku" in changes:
+        _check_sku(changes["sku"])
+        if sku_taken(changes["sku"], exclude_product=product):
+            raise DuplicateSku()
     previous = {name: getattr(product, name) for name in changes}
     for name, value in changes.items():
         setattr(product, name, value)

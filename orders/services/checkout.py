@@ -28,11 +28,13 @@ from cart.models import Cart, CartItem
 from cart.selectors import is_valid_id
 from cart.services import quantity_clean
 from catalog.cache import bump_after_commit
-from catalog.models import Product
+from catalog.models import MAX_AMOUNT, Product
 from catalog.selectors import visible_products
 from joycart.errors import DomainError
+from joycart.money import format_inr
 from orders import notifications
 from orders.errors import (
+    AmountTooLarge,
     CartEmpty,
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
@@ -247,6 +249,28 @@ def _lines_check(
     return lines
 
 
+def _order_total(*, lines: list[CheckoutLine]) -> Decimal:
+    """The order's total, refused if it or a line would overflow a money column (12 digits).
+
+    Prices are capped so that a full line always fits, but a cart may hold many lines, and a
+    price stored before the cap may not be: checked here, before any stock is taken.
+    """
+    limit = format_inr(MAX_AMOUNT)
+    for line in lines:
+        if line.line_total > MAX_AMOUNT:
+            raise AmountTooLarge(
+                f"{line.quantity} of {line.product.title} come to more than {limit}, the most one order can hold. "
+                "Buy fewer."
+            )
+    total = sum((line.line_total for line in lines), Decimal("0.00"))
+    if total > MAX_AMOUNT:
+        raise AmountTooLarge(
+            f"This order comes to {format_inr(total)}, more than {limit}, the most one order can hold. "
+            "Split it into smaller orders."
+        )
+    return total
+
+
 def _stock_take(*, lines: list[CheckoutLine]) -> list[int]:
     """Take each line's stock, in primary-key order. Returns the products that sold out."""
     sold_out = []
@@ -272,6 +296,7 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
         wanted = {request.product_id: request.quantity}
     products = _products_lock(product_ids=sorted(wanted))
     lines = _lines_check(buyer=buyer, wanted=wanted, products=products, source=request.source)
+    total = _order_total(lines=lines)
     sold_out = _stock_take(lines=lines)
 
     item_status = INITIAL_ITEM_STATUS[request.payment_method]
@@ -279,7 +304,7 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
         buyer=buyer,
         status=order_status_derive([item_status]),
         payment_method=request.payment_method,
-        total=sum((line.line_total for line in lines), Decimal("0.00")),
+        total=total,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
         ship_name=address.name,

@@ -44,3 +44,17 @@ def test_product_admin_lists_with_flat_queries(admin_client, assert_flat_query_c
     assert_flat_query_count(
         lambda: admin_client.get("/admin/catalog/product/"), lambda: ProductFactory.create_batch(20), max_queries=12
     )
+
+
+def test_staff_cannot_set_a_price_above_the_cap(admin_client):
+    product = ProductFactory(price=Decimal("100.00"))
+    form = {
+        "title": product.title, "category": product.category_id, "brand": product.brand, "sku": product.sku,
+        "description": product.description, "price": "100000000.00", "mrp": "", "is_active": "on",
+        "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0",
+    }  # fmt: skip
+    response = admin_client.post(f"/admin/catalog/product/{product.pk}/change/", form)
+    assert response.status_code == 200
+    assert "The price can be at most ₹9,99,99,999.99." in response.context["adminform"].form.errors["price"]
+    product.refresh_from_db()
+    assert product.price == Decimal("100.00")

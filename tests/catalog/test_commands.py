@@ -47,7 +47,7 @@ def test_a_bad_file_prints_each_line_and_fails_without_importing(store, tmp_path
     assert err.getvalue().splitlines() == [
         "line 3: title: required.",
         "line 4: category: no category has the slug “shoes”.",
-        "line 4: price: must be above 0.",
+        "line 4: price: the price must be above ₹0.",
     ]
     assert not Product.objects.exists()
 

@@ -9,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.errors import CsvImportFailed
-from catalog.models import Product
+from catalog.models import MAX_STOCK, Product
 from catalog.services.imports import MAX_ROWS, products_export_csv_rows, products_import_csv
+from catalog.validators import MAX_PRICE
 from tests.factories import CategoryFactory, ProductFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -124,10 +125,10 @@ class TestValidFiles:
         ProductFactory(slug="lamp-a-1")
         ProductFactory(slug="lamp-a-1-2", sku="OTHER")
         products_import_csv(
-            store=store, file=csv_bytes("sku,title,category,price", "A-1,Lamp,sarees,10", "A 1,Lamp,sarees,10")
+            store=store, file=csv_bytes("sku,title,category,price", "A-1,Lamp,sarees,10", "A--1,Lamp,sarees,10")
         )
         slugs = dict(Product.objects.filter(store=store).values_list("sku", "slug"))
-        assert slugs == {"A-1": "lamp-a-1-3", "A 1": "lamp-a-1-4"}
+        assert slugs == {"A-1": "lamp-a-1-3", "A--1": "lamp-a-1-4"}
 
     def test_a_thousand_rows_import_with_a_constant_number_of_queries(self, store, sarees, audio, silk):
         lines = ["sku,title,category,price,mrp,stock,description,brand"]
@@ -191,7 +192,7 @@ class TestInvalidFilesWriteNothing:
             (6, "title: required."),
             (6, "price: “-5” is not an amount in rupees like 499.00."),
             (6, "stock: “x” is not a whole number."),
-            (7, "mrp: must be at least the price."),
+            (7, "mrp: the MRP must be at least the price."),
         ]
         assert snapshot() == before
 
@@ -221,7 +222,7 @@ class TestInvalidFilesWriteNothing:
             "SILK-1,Silk saree,sarees,8999,-8",
             "NEW-1,New,sarees,10,",
         )
-        assert errors == [(3, "add_stock: would take the stock below zero (now 7).")]
+        assert errors == [(3, "add_stock: only 7 in stock; cannot remove 8.")]
         assert snapshot() == before
 
     def test_add_stock_is_refused_for_a_new_sku(self, store, sarees):
@@ -232,7 +233,7 @@ class TestInvalidFilesWriteNothing:
         ProductFactory(store=store, category=sarees, sku="M-1", price=Decimal("100.00"), mrp=Decimal("120.00"))
         errors = import_errors(store, "sku,title,category,price", "M-1,T,sarees,150")
         assert errors[0][0] == 2
-        assert errors[0][1].startswith("mrp: must be at least the price (the current MRP is 120.00")
+        assert errors[0][1].startswith("mrp: the MRP must be at least the price (the current MRP is 120.00")
 
     @pytest.mark.parametrize(
         ("header", "problem"),
@@ -278,6 +279,112 @@ class TestInvalidFilesWriteNothing:
             products_import_csv(store=store, file=io.BytesIO(big.encode()))
         assert failed.value.errors[0][0] == 0
         assert "2 MB" in failed.value.errors[0][1]
+
+
+class TestTheImportObeysTheApisRules:
+    """The import calls the same validators as the API and the pages: no rule is weaker here."""
+
+    def test_a_sku_the_api_would_refuse_is_a_line_error(self, store, sarees):
+        errors = import_errors(
+            store, "sku,title,category,price", "OK-1,Fine,sarees,10", "two words,T,sarees,10", "'=1+1,T,sarees,10"
+        )
+        assert errors == [
+            (3, "sku: use letters, digits and . _ / - only, starting with a letter or digit."),
+            (4, "sku: use letters, digits and . _ / - only, starting with a letter or digit."),
+        ]
+        assert Product.objects.count() == 0
+
+    def test_prices_above_the_cap_are_line_errors(self, store, sarees):
+        above = MAX_PRICE + Decimal("0.01")
+        errors = import_errors(
+            store,
+            "sku,title,category,price,mrp",
+            f"A-1,T,sarees,{above},",
+            f"A-2,T,sarees,10,{above}",
+            "A-3,T,sarees,9999999999.99,",
+            f"A-4,T,sarees,{MAX_PRICE},{MAX_PRICE}",
+        )
+        assert errors == [
+            (2, "price: the price can be at most ₹9,99,99,999.99."),
+            (3, "mrp: the MRP can be at most ₹9,99,99,999.99."),
+            (4, "price: the price can be at most ₹9,99,99,999.99."),
+        ]
+        assert Product.objects.count() == 0
+
+    def test_exactly_the_cap_imports(self, store, sarees):
+        products_import_csv(store=store, file=csv_bytes("sku,title,category,price,mrp", f"A-4,T,sarees,{MAX_PRICE},"))
+        assert Product.objects.get().price == MAX_PRICE
+
+    def test_numbers_too_long_for_python_are_line_errors_not_a_crash(self, store, sarees):
+        errors = import_errors(
+            store, "sku,title,category,price,stock", f"A-1,T,sarees,{'9' * 40},", f"A-2,T,sarees,10,{'1' * 5000}"
+        )
+        assert errors == [
+            (2, "price: the price can be at most ₹9,99,99,999.99."),
+            (3, "stock: at most 1,000,000."),
+        ]
+
+    def test_add_stock_past_max_stock_is_a_line_error(self, store, sarees, silk):
+        before = snapshot()
+        errors = import_errors(store, "sku,title,category,price,add_stock", f"SILK-1,T,sarees,8999,{MAX_STOCK - 6}")
+        assert errors == [(2, "add_stock: stock cannot go above 1,000,000; it is 7 now.")]
+        assert snapshot() == before
+
+    def test_add_stock_that_a_change_during_the_import_pushes_past_max_stock_rolls_everything_back(
+        self, store, sarees, silk
+    ):
+        def restock_meanwhile(stage: str) -> None:
+            if stage == "validate":  # checked, not yet written: the seller's other tab adds stock
+                Product.objects.filter(pk=silk.pk).update(stock=MAX_STOCK - 1)
+
+        with pytest.raises(CsvImportFailed) as failed:
+            products_import_csv(
+                store=store,
+                file=csv_bytes(
+                    "sku,title,category,price,add_stock", "SILK-1,Renamed,sarees,8999,5", "NEW-1,N,sarees,1,"
+                ),
+                progress=restock_meanwhile,
+            )
+        assert failed.value.errors == [(2, "add_stock: stock cannot go above 1,000,000; it is 999999 now.")]
+        silk.refresh_from_db()
+        assert (silk.stock, silk.title) == (MAX_STOCK - 1, "Silk saree")
+        assert not Product.objects.filter(sku="NEW-1").exists()
+
+
+FORMULA_TITLES = ['=HYPERLINK("http://evil.example","Click")', "-5 off", "@home", "+91 fabric", "'=already quoted"]
+
+
+class TestFormulaCells:
+    """A spreadsheet runs a cell starting with = + - @ tab or CR: the export writes such text as text."""
+
+    def test_export_escapes_formula_cells_in_text_columns(self, store, sarees):
+        ProductFactory(store=store, category=sarees, sku="F-1", title="=1+1", brand="@brand", description="-2")
+        header, row = products_export_csv_rows(store=store)
+        cells = dict(zip(header, row, strict=True))
+        assert (cells["title"], cells["brand"], cells["description"]) == ("'=1+1", "'@brand", "'-2")
+        assert (cells["sku"], cells["price"], cells["stock"]) == ("F-1", "499.00", "10")
+
+    def test_export_then_import_of_formula_like_text_changes_nothing(self, store, sarees):
+        for number, title in enumerate(FORMULA_TITLES):
+            ProductFactory(
+                store=store, category=sarees, sku=f"F-{number}", title=title, brand="-", description="=SUM(A1:A9)"
+            )
+        before = snapshot()
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(products_export_csv_rows(store=store))
+        assert "'=HYPERLINK" in buffer.getvalue()
+
+        summary = products_import_csv(store=store, file=io.BytesIO(buffer.getvalue().encode()))
+
+        assert (summary.created, summary.updated, summary.unchanged) == (0, 0, len(FORMULA_TITLES))
+        assert snapshot() == before
+        assert sorted(Product.objects.values_list("title", flat=True)) == sorted(FORMULA_TITLES)
+
+    def test_a_new_product_typed_with_the_escape_is_stored_without_it(self, store, sarees):
+        products_import_csv(
+            store=store, file=csv_bytes("sku,title,category,price,brand", "N-1,'-5 off,sarees,10,'@home")
+        )
+        assert Product.objects.values_list("title", "brand").get() == ("-5 off", "@home")
 
 
 @pytest.mark.postgres

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.services.sessions import tokens_issue
 from catalog.models import Product
+from catalog.validators import MAX_PRICE
 from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserFactory
 
 NEW_PRODUCT = {
@@ -115,6 +116,51 @@ class TestSellerProducts:
     def test_shoppers_and_anonymous_are_refused(self, category):
         assert bearer(UserFactory()).get("/api/v1/seller/products/").status_code == 403
         assert APIClient().get("/api/v1/seller/products/").status_code == 401
+
+
+ABOVE_CAP = str(MAX_PRICE + Decimal("0.01"))  # 10 of it would no longer fit an order
+
+
+@pytest.mark.django_db
+class TestPriceCap:
+    """Ten of the dearest product must fit an order's 12-digit total, so prices stop at MAX_PRICE."""
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"price": ABOVE_CAP, "mrp": None}, "price"),
+            ({"price": "9999999999.99", "mrp": None}, "price"),  # the column's own maximum
+            ({"mrp": ABOVE_CAP}, "mrp"),
+        ],
+    )
+    def test_creating_a_product_priced_above_the_cap_is_a_400_field_error(self, seller_api, category, change, field):
+        response = seller_api.post(
+            "/api/v1/seller/products/", {**NEW_PRODUCT, "category": category.pk, **change}, format="json"
+        )
+        assert response.status_code == 400, response.content
+        assert "₹9,99,99,999.99" in response.data[field][0]
+        assert not Product.objects.exists()
+
+    def test_exactly_the_cap_is_accepted(self, seller_api, category):
+        body = {**NEW_PRODUCT, "category": category.pk, "price": str(MAX_PRICE), "mrp": str(MAX_PRICE)}
+        response = seller_api.post("/api/v1/seller/products/", body, format="json")
+        assert response.status_code == 201, response.content
+        assert Product.objects.get().price == MAX_PRICE
+
+    def test_raising_a_price_above_the_cap_is_a_400_and_changes_nothing(self, seller_api, seller_store):
+        mine = ProductFactory(store=seller_store, price=Decimal("100.00"))
+        response = seller_api.patch(f"/api/v1/seller/products/{mine.pk}/", {"price": ABOVE_CAP}, format="json")
+        assert response.status_code == 400
+        assert "price" in response.data
+        mine.refresh_from_db()
+        assert mine.price == Decimal("100.00")
+
+    @pytest.mark.parametrize("sku", ["=HYPERLINK(1)", "-5", "two words", "ünï", "ok\nnext"])
+    def test_a_sku_outside_the_pattern_is_a_400_field_error(self, seller_api, category, sku):
+        body = {**NEW_PRODUCT, "category": category.pk, "sku": sku}
+        response = seller_api.post("/api/v1/seller/products/", body, format="json")
+        assert response.status_code == 400
+        assert "letters, digits" in response.data["sku"][0]
 
 
 @pytest.mark.django_db

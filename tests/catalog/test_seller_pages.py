@@ -14,6 +14,7 @@ from catalog import seller_views
 from catalog.errors import InvalidImage
 from catalog.models import Product, ProductImage
 from catalog.services.images import product_image_add
+from catalog.validators import MAX_PRICE
 from tests.factories import TEST_PASSWORD, CategoryFactory, ProductFactory, StoreFactory, UserFactory
 from tests.orders.helpers import buy_now, make_buyer
 
@@ -320,6 +321,49 @@ class TestEdit:
         assert (product.title, product.sku) == ("Silk saree", "SILK-1")
 
 
+class TestPriceCap:
+    """Ten of the dearest product must fit an order's 12-digit total, so prices stop at MAX_PRICE."""
+
+    @pytest.mark.parametrize(
+        ("overrides", "field"),
+        [
+            ({"price": str(MAX_PRICE + Decimal("0.01"))}, "price"),
+            ({"price": "9999999999.99"}, "price"),  # the column's own maximum
+            ({"price": "1" * 40}, "price"),
+            ({"mrp": str(MAX_PRICE + Decimal("0.01"))}, "mrp"),
+        ],
+    )
+    def test_a_price_above_the_cap_is_a_form_error_and_saves_nothing(self, seller_client, sarees, overrides, field):
+        response = seller_client.post(
+            reverse("seller:product_create"), {**product_form(sarees), "stock": "1", **overrides}
+        )
+        assert response.status_code == 200
+        assert response.context["form"].errors[field] == [
+            f"The {'price' if field == 'price' else 'MRP'} can be at most ₹9,99,99,999.99."
+        ]
+        assert not Product.objects.exists()
+
+    def test_exactly_the_cap_is_accepted(self, seller_client, sarees):
+        data = {**product_form(sarees, price=str(MAX_PRICE), mrp=str(MAX_PRICE)), "stock": "1"}
+        assert seller_client.post(reverse("seller:product_create"), data).status_code == 302
+        assert Product.objects.get().price == MAX_PRICE
+
+    def test_raising_a_price_above_the_cap_on_the_edit_page_changes_nothing(self, seller_client, product, sarees):
+        response = seller_client.post(edit_url(product), product_form(sarees, sku="SILK-1", price="100000000.00"))
+        assert response.status_code == 200
+        assert "price" in response.context["form"].errors
+        product.refresh_from_db()
+        assert product.price == Decimal("499.00")
+
+    def test_a_sku_outside_the_pattern_is_a_form_error(self, seller_client, sarees):
+        response = seller_client.post(
+            reverse("seller:product_create"), {**product_form(sarees, sku="=HYPERLINK(1)"), "stock": "1"}
+        )
+        assert response.status_code == 200
+        assert "letters, digits" in response.context["form"].errors["sku"][0]
+        assert not Product.objects.exists()
+
+
 # --- Stock --------------------------------------------------------------------------------
 
 
@@ -542,11 +586,18 @@ class TestCsvPages:
             ("MRP-1", "sarees", "499.00", "999.00", "10", "false"),
         ]
 
+    def test_export_writes_formula_like_titles_as_text(self, seller_client, product, sarees):
+        ProductFactory(store=product.store, category=sarees, sku="F-1", title='=HYPERLINK("http://evil.example")')
+        response = seller_client.get(reverse("seller:products_export"))
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+        assert [row["title"] for row in rows] == ["Silk saree", '\'=HYPERLINK("http://evil.example")']
+
     def test_import_page_documents_the_columns(self, seller_client):
         html = seller_client.get(reverse("seller:products_import")).content.decode()
         for column in ("sku", "title", "category", "price", "mrp", "stock", "add_stock", "is_active"):
             assert f"<code>{column}</code>" in html
         assert 'enctype="multipart/form-data"' in html
+        assert "at most ₹9,99,99,999.99" in html and "above 1,000,000" in html
 
     def test_import_success_shows_a_summary(self, seller_client, product, sarees):
         file = SimpleUploadedFile(
@@ -568,7 +619,7 @@ class TestCsvPages:
         html = response.content.decode()
         assert response.status_code == 200
         assert "Nothing was imported" in html
-        assert "<strong>Line 3:</strong> price: must be above 0." in html
+        assert "<strong>Line 3:</strong> price: the price must be above ₹0." in html
         assert "<strong>Line 4:</strong> title: required." in html
         assert response.context["error_count"] == 3
         assert Product.objects.count() == 1

@@ -5,10 +5,11 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from catalog.models import Product
-from orders.models import Order, OrderItem, OrderItemStatus
+from catalog.models import MAX_AMOUNT, Product
+from catalog.validators import MAX_PRICE
+from orders.models import MAX_QUANTITY, Order, OrderItem, OrderItemStatus
 from orders.services.lifecycle import order_item_confirm
-from payments.models import PaymentStatus
+from payments.models import Payment, PaymentStatus
 from tests.conftest import api_login, csrf_token
 from tests.factories import AddressFactory, ProductFactory, StoreFactory, UserFactory
 from tests.orders.helpers import (
@@ -220,6 +221,60 @@ class TestCheckout:
         assert checkout(api_client, buy_now_body(buyer, product)).status_code == 403
         api_client.credentials(HTTP_X_CSRFTOKEN=csrf_token(api_client))
         assert checkout(api_client, buy_now_body(buyer, product)).status_code == 201
+
+
+# --- Amounts a money column cannot store ---------------------------------------------------
+
+# The largest a price column holds: a price stored before prices were capped can be this high.
+COLUMN_MAX_PRICE = MAX_AMOUNT
+
+
+def nothing_written(products) -> None:
+    assert not Order.objects.exists()
+    assert not Payment.objects.exists()
+    assert [stock_of(product) for product in products] == [product.stock for product in products]
+
+
+class TestAmountsTooLarge:
+    """An order whose amounts overflow the 12-digit money columns is refused before any write.
+
+    On PostgreSQL these were 500s ("numeric field overflow") after the stock was already taken.
+    """
+
+    def test_buy_now_of_an_overpriced_product_past_the_order_column_is_400_and_takes_no_stock(self, buyer_api, buyer):
+        legacy = ProductFactory(price=COLUMN_MAX_PRICE, stock=10)
+        response = checkout(buyer_api, buy_now_body(buyer, legacy, 2))
+        assert_refused(response, 400, "amount_too_large")
+        assert "Buy fewer" in response.json()["detail"]
+        nothing_written([legacy])
+
+    def test_cart_checkout_whose_lines_add_up_past_the_order_column_is_400_and_writes_nothing(self, buyer_api, buyer):
+        # Each line fits (10 of the dearest allowed price), but eleven of them do not.
+        dearest = ProductFactory.create_batch(11, price=MAX_PRICE, stock=10)
+        for product in dearest:
+            put_in_cart(buyer, product, MAX_QUANTITY)
+        body = {"source": "cart", "address_id": buyer.address.pk, "payment_method": "ONLINE"}
+
+        response = checkout(buyer_api, body)
+
+        assert_refused(response, 400, "amount_too_large")
+        assert "Split it into smaller orders" in response.json()["detail"]
+        nothing_written(dearest)
+        assert len(buyer_api.get("/api/v1/cart/").json()["lines"]) == 11  # the cart is kept
+
+    def test_ten_of_the_dearest_allowed_product_fit_one_order(self, buyer_api, buyer):
+        dearest = ProductFactory(price=MAX_PRICE, stock=10)
+        response = checkout(buyer_api, buy_now_body(buyer, dearest, MAX_QUANTITY))
+        assert response.status_code == 201, response.content
+        assert response.json()["total"] == str(MAX_PRICE * MAX_QUANTITY) == "999999999.90"
+        assert Order.objects.get().payment.amount == MAX_PRICE * MAX_QUANTITY
+        assert stock_of(dearest) == 0
+
+    def test_an_order_of_exactly_the_column_maximum_is_placed(self, buyer_api, buyer):
+        legacy = ProductFactory(price=COLUMN_MAX_PRICE, stock=10)
+        response = checkout(buyer_api, buy_now_body(buyer, legacy, 1))
+        assert response.status_code == 201, response.content
+        assert Order.objects.get().total == MAX_AMOUNT
 
 
 # --- The buyer's orders -------------------------------------------------------------------

@@ -8,7 +8,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from catalog.models import ProductImage
+from catalog.models import MAX_AMOUNT, ProductImage
+from catalog.validators import MAX_PRICE
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus
 from orders.services.lifecycle import order_item_cancel, order_item_confirm, order_item_deliver, order_item_ship
 from payments.models import PaymentStatus
@@ -323,6 +324,29 @@ class TestPlacing:
         assert not Order.objects.exists()
         assert client.post(CHECKOUT, {**form, "csrfmiddlewaretoken": token}).status_code == 302
         assert Order.objects.count() == 1
+
+
+class TestAmountsTooLarge:
+    """An order past the 12-digit money columns: a message on the page, never a 500, nothing written."""
+
+    def test_buy_now_of_an_overpriced_product_past_the_order_column_is_a_form_error(self, shopper, buyer):
+        legacy = ProductFactory(price=MAX_AMOUNT, stock=10)  # stored before prices were capped
+        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&product={legacy.pk}&quantity=2"))
+        html = html_of(shopper.post(CHECKOUT, checkout_form(html)))
+        assert 'data-testid="checkout-errors"' in html
+        assert "the most one order can hold" in html
+        assert not Order.objects.exists()
+        assert stock_of(legacy) == 10
+
+    def test_a_cart_adding_up_past_the_order_column_is_a_form_error(self, shopper, buyer):
+        dearest = ProductFactory.create_batch(11, price=MAX_PRICE, stock=10)
+        for product in dearest:
+            put_in_cart(buyer, product, 10)
+        html = html_of(shopper.post(CHECKOUT, checkout_form(html_of(shopper.get(CHECKOUT)))))
+        assert "Split it into smaller orders" in html
+        assert not Order.objects.exists()
+        assert [stock_of(product) for product in dearest] == [10] * 11
+        assert buyer.cart.items.count() == 11
 
 
 # --- The buyer's orders ---------------------------------------------------------------------

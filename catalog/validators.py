@@ -1,0 +1,45 @@
+"""The rules for a product's SKU and prices, written once.
+
+The model's fields, the seller form, the seller API's serializer, the CSV import and the
+product services all call these same functions, so no door accepts what another refuses.
+They raise Django's `ValidationError`, which forms and DRF serializers both show as a field
+error; the services turn it into their domain error.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+from joycart.money import format_inr
+
+# Ten of the dearest product (a line's most) still fit an order's amount column (12 digits,
+# 2 decimals: at most 9,999,999,999.99), so a line total or a refund of it can always be stored.
+MAX_PRICE = Decimal("99999999.99")
+
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]*\Z"
+SKU_HELP = "Use letters, digits and . _ / - only, starting with a letter or digit."
+
+validate_sku = RegexValidator(SKU_PATTERN, message=SKU_HELP, code="invalid_sku")
+
+
+def _validate_amount(value: Decimal | None, *, name: str) -> None:
+    if value is None or value <= 0:
+        raise ValidationError(f"The {name} must be above ₹0.", code="invalid_price")
+    if value > MAX_PRICE:
+        raise ValidationError(f"The {name} can be at most {format_inr(MAX_PRICE)}.", code="price_too_large")
+
+
+def validate_price(value: Decimal | None) -> None:
+    _validate_amount(value, name="price")
+
+
+def validate_mrp(value: Decimal | None) -> None:
+    """The MRP is optional, but when given it obeys the same bounds as the price."""
+    _validate_amount(value, name="MRP")
+
+
+def validate_mrp_not_below_price(*, price: Decimal | None, mrp: Decimal | None) -> None:
+    """The struck-out MRP is never below what buyers pay (a database constraint too)."""
+    if price is not None and mrp is not None and mrp < price:
+        raise ValidationError("The MRP must be at least the price.", code="invalid_price")
