@@ -85,7 +85,7 @@ _ADMIN_RIGHTS_REFUSALS = {
 }
 
 
-def _is_admin_account(user: User) -> bool:
+def user_is_admin_account(user: User) -> bool:
     return user.is_staff or user.is_superuser
 
 
@@ -105,7 +105,7 @@ def user_manageable_by(*, actor: User, user: User) -> bool:
     Admin accounts are a superuser's to manage. Otherwise a staff member who may change users
     could set a superuser's e-mail or password and take the account over, or lock them out.
     """
-    return _is_active_superuser(actor) or not _is_admin_account(user)
+    return _is_active_superuser(actor) or not user_is_admin_account(user)
 
 
 def user_require_manageable(*, actor: User, user: User, verb: str = "change") -> None:
