@@ -1,10 +1,25 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import Exists, OuterRef
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 
+from accounts.errors import AdminAccountProtected
 from accounts.models import Address, Store, User
 from accounts.services.stores import store_save
-from accounts.services.users import user_block, user_demote_admin, user_promote_to_admin, user_unblock
+from accounts.services.users import (
+    user_block,
+    user_demote_admin,
+    user_is_admin_account,
+    user_manageable_by,
+    user_may_grant_permissions,
+    user_promote_to_admin,
+    user_require_manageable,
+    user_unblock,
+)
 from joycart.errors import DomainError
 
 
@@ -49,6 +64,46 @@ class UserAdmin(DjangoUserAdmin):
     def store_name(self, user: User) -> str:
         store = getattr(user, "store", None)
         return store.name if store else "—"
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [*super().get_readonly_fields(request, obj)]
+        if not user_may_grant_permissions(actor=request.user):
+            readonly += ["groups", "user_permissions"]
+        if obj is not None and user_is_admin_account(obj):
+            # Deactivating an admin would bypass the last-superuser rule: demote them first.
+            readonly.append("is_active")
+        return readonly
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Also guards the password form, which asks this with the account it would change.
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or user_manageable_by(actor=request.user, user=obj))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or user_manageable_by(actor=request.user, user=obj))
+
+    def _refuse_protected_account(self, request, object_id: str) -> HttpResponseRedirect | None:
+        """Staff who may change users, sent to change an admin account: explain, instead of a bare 403."""
+        user = self.get_object(request, unquote(object_id))
+        if user is None or not super().has_change_permission(request, user):
+            return None
+        try:
+            user_require_manageable(actor=request.user, user=user)
+        except AdminAccountProtected as exc:
+            self.message_user(request, f"{exc.message} Nothing was changed.", level=messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+        return None
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST" and (refused := self._refuse_protected_account(request, object_id)):
+            return refused
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def user_change_password(self, request, id, form_url=""):
+        if refused := self._refuse_protected_account(request, id):
+            return refused
+        return super().user_change_password(request, id, form_url)
 
     def _apply(self, request, queryset, service, verb: str) -> None:
         """Run a service on each selected user; refusals are reported, the rest are logged."""
@@ -102,3 +157,16 @@ class AddressAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["name", "user__username", "city", "pincode"]
     raw_id_fields = ["user"]
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [*super().get_readonly_fields(request, obj)]
+        if not user_may_grant_permissions(actor=request.user):
+            # A staff member in a group could otherwise give that group every permission.
+            readonly.append("permissions")
+        return readonly

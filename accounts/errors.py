@@ -61,3 +61,9 @@ class DefaultAddressRequired(DomainError):
 
 class AdminActionRefused(PermissionDenied):
     code = "admin_action_refused"
+
+
+class AdminAccountProtected(AdminActionRefused):
+    """Admin accounts are managed only by superusers, so a staff member cannot take one over."""
+
+    message = "Only a superuser can change an admin account."

@@ -51,10 +51,11 @@ class ReviewAdmin(admin.ModelAdmin):
         verb = "hidden" if hide else "shown again"
         self.message_user(request, f"{changed} review{'s' if changed != 1 else ''} {verb}.", messages.SUCCESS)
 
-    @admin.action(description="Hide the selected reviews (they stop counting in the rating)")
+    # Moderation changes what shoppers see and the ratings: staff who may only view reviews get no actions.
+    @admin.action(description="Hide the selected reviews (they stop counting in the rating)", permissions=["change"])
     def hide_reviews(self, request, queryset):
         self._moderate(request, queryset, hide=True)
 
-    @admin.action(description="Show the selected reviews again")
+    @admin.action(description="Show the selected reviews again", permissions=["change"])
     def unhide_reviews(self, request, queryset):
         self._moderate(request, queryset, hide=False)

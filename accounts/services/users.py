@@ -6,11 +6,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.auth import TokenPair
-from accounts.errors import AdminActionRefused, EmailTaken, UsernameTaken
+from accounts.errors import AdminAccountProtected, AdminActionRefused, EmailTaken, UsernameTaken
+from accounts.locks import admin_rights_lock
 from accounts.models import User
 from accounts.selectors import email_taken, username_taken
 from accounts.services.sessions import tokens_issue, tokens_revoke_all
 from accounts.signals import seller_visibility_changed
+from joycart.errors import NotFound
 
 
 def _password_validate(password: str, *, user: User, field: str) -> None:
@@ -73,14 +75,83 @@ def user_password_reset_completed(*, user: User) -> None:
 
 
 # --- Admin actions --------------------------------------------------------------------
+# The rules on admin rights live here, for every door (admin actions and forms, any API).
+# Each action first takes `admin_rights_lock` and decides on the rows it re-read, so two
+# admins acting on each other at once go one after the other and the second sees the first.
+
+_ADMIN_RIGHTS_REFUSALS = {
+    "promote": "Only a superuser can make a user an admin.",
+    "demote": "Only a superuser can demote an admin.",
+}
+
+
+def user_is_admin_account(user: User) -> bool:
+    return user.is_staff or user.is_superuser
+
+
+def _is_active_superuser(user: User) -> bool:
+    return user.is_superuser and user.is_active and not user.is_blocked
+
+
+def user_may_grant_permissions(*, actor: User) -> bool:
+    """Groups and permissions are granted only by superusers: staff who may change users or
+    groups would otherwise give themselves every permission."""
+    return _is_active_superuser(actor)
+
+
+def user_manageable_by(*, actor: User, user: User) -> bool:
+    """Whether `actor` may change `user` at all: edit, reset the password, block, delete.
+
+    Admin accounts are a superuser's to manage. Otherwise a staff member who may change users
+    could set a superuser's e-mail or password and take the account over, or lock them out.
+    """
+    return _is_active_superuser(actor) or not user_is_admin_account(user)
+
+
+def user_require_manageable(*, actor: User, user: User, verb: str = "change") -> None:
+    if not user_manageable_by(actor=actor, user=user):
+        raise AdminAccountProtected(f"{user.username} is an admin account; only a superuser can {verb} it.")
+
+
+def _require_superuser_for(*, actor: User, user: User, verb: str) -> None:
+    """Only staff who may change users act on users; admin rights, and admin accounts, only superusers."""
+    if not (actor.is_staff and actor.is_active and not actor.is_blocked and actor.has_perm("accounts.change_user")):
+        raise AdminActionRefused(f"You do not have permission to {verb} users.")
+    if verb in _ADMIN_RIGHTS_REFUSALS and not _is_active_superuser(actor):
+        raise AdminActionRefused(_ADMIN_RIGHTS_REFUSALS[verb])
+    user_require_manageable(actor=actor, user=user, verb=verb)
+
+
+def _require_another_active_superuser(*, user: User, superusers: list[User], verb: str) -> None:
+    """Someone must always be able to log in and manage the admins. Checked on the locked rows
+    before who is asking: whoever it is, the shop is never left without an active superuser."""
+    if _is_active_superuser(user) and not any(
+        _is_active_superuser(other) for other in superusers if other.pk != user.pk
+    ):
+        raise AdminActionRefused(
+            f"{user.username} is the last active superuser; make another superuser before you {verb} them."
+        )
+
+
+def _admin_rows_locked(*, actor: User, user: User) -> tuple[User, list[User]]:
+    """Lock the rows an admin action decides on. `user` is re-read in place; the actor and every
+    superuser are returned as they are now, not as the caller loaded them."""
+    rows = admin_rights_lock(user_ids=[actor.pk, user.pk])
+    if actor.pk not in rows or user.pk not in rows:
+        raise NotFound("No such user.")
+    user.refresh_from_db()
+    return rows[actor.pk], [row for row in rows.values() if row.is_superuser]
 
 
 def user_block(*, actor: User, user: User) -> User:
     if user.pk == actor.pk:
         raise AdminActionRefused("You cannot block yourself.")
-    if user.is_staff:
-        raise AdminActionRefused(f"{user.username} is an admin; demote them before blocking.")
     with transaction.atomic():
+        actor_now, superusers = _admin_rows_locked(actor=actor, user=user)
+        _require_another_active_superuser(user=user, superusers=superusers, verb="block")
+        _require_superuser_for(actor=actor_now, user=user, verb="block")
+        if user.is_staff:
+            raise AdminActionRefused(f"{user.username} is an admin; demote them before blocking.")
         user.is_blocked = True
         user.blocked_at = timezone.now()
         user.save(update_fields=["is_blocked", "blocked_at", "updated_at"])
@@ -91,6 +162,8 @@ def user_block(*, actor: User, user: User) -> User:
 
 def user_unblock(*, actor: User, user: User) -> User:
     with transaction.atomic():
+        actor_now, _ = _admin_rows_locked(actor=actor, user=user)
+        _require_superuser_for(actor=actor_now, user=user, verb="unblock")
         user.is_blocked = False
         user.blocked_at = None
         user.save(update_fields=["is_blocked", "blocked_at", "updated_at"])
@@ -103,18 +176,25 @@ def _announce_seller_visibility(user: User) -> None:
 
 
 def user_promote_to_admin(*, actor: User, user: User) -> User:
-    if user.is_blocked:
-        raise AdminActionRefused(f"{user.username} is blocked; unblock them before promoting.")
-    user.is_staff = True
-    user.is_superuser = True
-    user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
+    with transaction.atomic():
+        actor_now, _ = _admin_rows_locked(actor=actor, user=user)
+        _require_superuser_for(actor=actor_now, user=user, verb="promote")
+        if user.is_blocked:
+            raise AdminActionRefused(f"{user.username} is blocked; unblock them before promoting.")
+        user.is_staff = True
+        user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
     return user
 
 
 def user_demote_admin(*, actor: User, user: User) -> User:
     if user.pk == actor.pk:
         raise AdminActionRefused("You cannot demote yourself.")
-    user.is_staff = False
-    user.is_superuser = False
-    user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
+    with transaction.atomic():
+        actor_now, superusers = _admin_rows_locked(actor=actor, user=user)
+        _require_another_active_superuser(user=user, superusers=superusers, verb="demote")
+        _require_superuser_for(actor=actor_now, user=user, verb="demote")
+        user.is_staff = False
+        user.is_superuser = False
+        user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
     return user

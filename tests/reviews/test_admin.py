@@ -1,10 +1,12 @@
 """Review moderation in the admin: filters, search, and hide/unhide through the service."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from reviews.models import Review
 from reviews.services import review_create
+from tests.factories import UserFactory
 from tests.reviews.helpers import product_rating
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +98,20 @@ def test_non_staff_get_no_moderation(client, reviewer):
     client.force_login(reviewer)
     response = client.get(LIST)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_staff_who_may_only_view_reviews_cannot_hide_or_unhide_them(client, reviews, product):
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_review"))
+    client.force_login(viewer)
+    visible, hidden = reviews[0], reviews[2]
+    Review.objects.filter(pk=hidden.pk).update(is_hidden=True)
+
+    listing = client.get(LIST)
+    assert listing.status_code == 200
+    assert "hide_reviews" not in listing.content.decode()
+    client.post(LIST, {"action": "hide_reviews", "_selected_action": [visible.pk]})  # forged
+    client.post(LIST, {"action": "unhide_reviews", "_selected_action": [hidden.pk]})
+
+    assert list(Review.objects.filter(is_hidden=True).values_list("pk", flat=True)) == [hidden.pk]
+    assert product_rating(product) == ("3.33", 3)
