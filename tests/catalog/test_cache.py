@@ -1,9 +1,15 @@
 """The anonymous listing cache: fast when nothing changed, fresh on the very next request."""
 
+import contextlib
 import logging
+import shutil
+import socket
+import subprocess
+import time
 from decimal import Decimal
 
 import pytest
+import redis
 from django.core.cache import cache, caches
 from django.db import connection
 from django.http import HttpResponse
@@ -328,3 +334,76 @@ def test_a_cached_view_whose_query_params_are_unknown_is_refused_at_start_up():
     for view in (SearchedApi.as_view(), undeclared_page):
         with pytest.raises(ImproperlyConfigured):
             shared_response_cache(lambda request: "test:key")(view)
+
+
+# --- A full Redis: every write refused, every page still served ----------------------------
+
+
+@pytest.fixture
+def full_redis(settings):
+    """A private Redis that refuses writes as a full one does (maxmemory reached, noeviction).
+
+    Private, because maxmemory is server-wide: a full shared test Redis would break every
+    other process using it.
+    """
+    server_binary = shutil.which("redis-server")
+    if server_binary is None:
+        pytest.skip("needs redis-server on the PATH")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    no_persistence = ["--save", "", "--appendonly", "no"]
+    full = ["--maxmemory", "1", "--maxmemory-policy", "noeviction"]
+    server = subprocess.Popen(  # noqa: S603 - a fixed argument list
+        [server_binary, "--port", str(port), "--bind", "127.0.0.1", *no_persistence, *full], stdout=subprocess.DEVNULL
+    )
+    try:
+        raw = redis.Redis(host="127.0.0.1", port=port)
+        for _ in range(50):
+            with contextlib.suppress(redis.exceptions.ConnectionError):
+                raw.ping()
+                break
+            time.sleep(0.1)
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            raw.set("probe", 1)  # the server really is full
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{port}/0",
+                "KEY_PREFIX": "joycart",
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+            },
+            "local": settings.CACHES["local"],
+        }
+        settings.DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+        settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+        version_feed.feed.reset()
+        yield raw
+    finally:
+        version_feed.feed.reset()
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_pages_are_served_from_the_database_when_redis_is_full(client, product, full_redis, caplog):
+    with caplog.at_level(logging.WARNING):
+        for _twice in range(2):
+            for path in [*paths_showing(product), f"/api/v1/products/{product.pk}/reviews/"]:
+                response = client.get(path)
+                assert response.status_code == 200, path
+                assert "reviews" in path or "Terracotta planter" in response.content.decode()
+        product_update(product=product, price=Decimal("599.00"))  # a version bump Redis refuses
+        assert "₹599.00" in client.get(f"/products/{product.slug}/").content.decode()
+    assert full_redis.dbsize() == 0
+    refused = [record.exc_info[1].__cause__ for record in caplog.records if record.exc_info]
+    assert any(isinstance(cause, redis.exceptions.OutOfMemoryError) for cause in refused)  # really refused
+
+
+def test_login_failures_are_answered_not_crashed_when_redis_is_full(api_client, full_redis):
+    # The failure counters cannot be written, so throttling stops counting; logins still answer.
+    user = UserFactory()
+    for _ in range(7):
+        response = api_client.post(
+            "/api/v1/auth/login/", {"username": user.username, "password": "wrong"}, format="json"
+        )
+        assert response.status_code == 401
