@@ -110,7 +110,9 @@ def _show_only(request: HttpRequest, names: Iterable[str]) -> None:
     """
     query = canonical_query(request.GET, names)
     request.GET = query
-    request.META["QUERY_STRING"] = query.urlencode()  # what absolute links are built from
+    # What absolute links are built from. A copy: META is the server's environ, whose query
+    # string the access log should still show as sent.
+    request.META = {**request.META, "QUERY_STRING": query.urlencode()}
 
 
 def reads_query_params(*names: str):
