@@ -4,8 +4,9 @@
   first images, which sellers are visible). Services bump it after commit.
 - Each product also has its own version, bumped on every change to it, stock included,
   so a sale refreshes the product page without flushing every cached listing.
-- The TTL is only a backstop. Every cache call tolerates a dead Redis: django-redis is
-  configured to log and ignore connection errors, so a miss falls through to the database.
+- The TTL is only a backstop. Every cache call tolerates a dead or full Redis: django-redis
+  is configured to log and ignore connection errors and refused writes, so a miss falls
+  through to the database.
 """
 
 import hashlib
@@ -15,6 +16,8 @@ from typing import Any
 
 from django.core.cache import cache, caches
 from django.db import transaction
+from django.http import QueryDict
+from django.utils.http import urlencode
 
 from catalog import version_feed
 
@@ -112,10 +115,22 @@ def local_and_shared_set(key: str, value: Any, *, timeout: int | None = CACHE_TT
         local_cache.set(key, value, timeout=CACHE_TTL_SECONDS if timeout is None else timeout)
 
 
-def params_digest(params: Iterable[tuple[str, str]]) -> str:
-    """A stable key for a query string: parameter order and empty values do not matter."""
-    normalised = "&".join(f"{k}={v}" for k, v in sorted(params) if v != "")
-    return hashlib.sha256(normalised.encode()).hexdigest()[:32]
+def canonical_query(query: QueryDict, names: Iterable[str]) -> QueryDict:
+    """One spelling of the query a view reads, which its cache key and its rendering both use.
+
+    Only `names` are kept, so a made-up parameter (`?x=1`, `?x=2`, ...) cannot mint a new cache
+    entry. Each keeps the value the view would read: the last of repeated values (what
+    `QueryDict.get` and form fields return), stripped as form fields and `int()` strip it, and
+    dropped when empty, since every cached view treats an empty parameter as an absent one.
+    Sorted by name, so parameter order does not matter either.
+    """
+    kept = [(name, value) for name in sorted(set(names)) if (value := query.get(name, "").strip())]
+    return QueryDict(urlencode(kept))
+
+
+def params_digest(query: QueryDict) -> str:
+    """A short cache-key part for a query already made canonical (see canonical_query)."""
+    return hashlib.sha256(query.urlencode().encode()).hexdigest()[:32]
 
 
 def cached(key: str | None, build: Callable[[], Any]) -> Any:

@@ -6,20 +6,32 @@ is cached under the same versioned keys as the rest of the catalog (see catalog.
 A hit costs no database, template or DRF work, and with Redis no round trip either
 (catalog.version_feed).
 
+The key holds only the query parameters the view reads, and the view is shown only those,
+so made-up parameters neither mint new entries nor leak into a response others are served.
+
 The one per-visitor piece of such a page, the CSRF token of the add-to-cart form, is
-left as a slot (`{% csrf_slot %}`) and filled on every response, hit or miss.
+left as a slot (`{% csrf_slot %}`) and filled on every HTML response, hit or miss.
 """
 
-from collections.abc import Callable
+import functools
+import hashlib
+from collections.abc import Callable, Iterable
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
+from django.utils.crypto import salted_hmac
 from django.utils.html import format_html
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.mixins import ListModelMixin
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.settings import api_settings
 
 from catalog import selectors
 from catalog.cache import (
+    canonical_query,
     listing_version,
     local_and_shared_set,
     local_then_shared_get,
@@ -27,7 +39,6 @@ from catalog.cache import (
     product_versions,
 )
 
-CSRF_SLOT = "<!--joycart:csrf-slot-->"
 PERSONAL_COOKIES = (
     settings.JWT_ACCESS_COOKIE,
     settings.JWT_REFRESH_COOKIE,
@@ -37,36 +48,139 @@ PERSONAL_COOKIES = (
 )
 
 
+@functools.cache
+def csrf_slot_marker() -> str:
+    """The placeholder `{% csrf_slot %}` leaves in a shared page, filled per visitor below.
+
+    Every occurrence in a shared response is replaced by a form field, so user text must never
+    be able to spell it. Three walls: (1) user text reaches pages HTML-escaped, and escaping
+    turns `<` into `&lt;`, so it cannot open an HTML comment, whatever the marker is;
+    (2) the marker is secret, derived from SECRET_KEY, so even text that reaches a page
+    unescaped (a `|safe` by mistake, a script block) cannot contain it knowingly; (3) it is
+    filled only in text/html responses, because JSON carries user text verbatim.
+    """
+    secret = salted_hmac("catalog.response_cache.csrf_slot", "marker", algorithm="sha256").hexdigest()
+    return f"<!--csrf-slot:{secret}-->"
+
+
+@functools.cache
+def _response_key_prefix() -> str:
+    # Responses stored under another marker (an older release, another SECRET_KEY) would be
+    # served with their slot unfilled, so the marker's fingerprint is part of every key.
+    fingerprint = hashlib.sha256(csrf_slot_marker().encode()).hexdigest()[:12]
+    return f"catalog:response:{fingerprint}"
+
+
 def is_shareable(request: HttpRequest) -> bool:
     """Nothing in the request could make its response differ from another visitor's."""
     return (
         request.method in ("GET", "HEAD")
         and "HTTP_AUTHORIZATION" not in request.META
         and not any(name in request.COOKIES for name in PERSONAL_COOKIES)
-        # The browsable API renders per-request HTML; only JSON is shared.
-        and (not request.path.startswith("/api/") or "text/html" not in request.META.get("HTTP_ACCEPT", ""))
+        and (not request.path.startswith("/api/") or _asks_for_json(request))
     )
 
 
-def _fill_csrf_slot(request: HttpRequest, content: bytes) -> bytes:
-    slot = CSRF_SLOT.encode()
-    if slot not in content:
+def _asks_for_json(request: HttpRequest) -> bool:
+    # The browsable API (Accept: text/html, or ?format=api) renders per-visitor HTML with the
+    # visitor's CSRF token in it; only JSON is shared.
+    return "text/html" not in request.META.get("HTTP_ACCEPT", "") and request.GET.get(
+        api_settings.URL_FORMAT_OVERRIDE, ""
+    ) in ("", "json")
+
+
+def _is_html(content_type: str) -> bool:
+    return content_type.partition(";")[0].strip().lower() == "text/html"
+
+
+def _fill_csrf_slot(request: HttpRequest, content: bytes, *, content_type: str) -> bytes:
+    slot = csrf_slot_marker().encode()
+    if not _is_html(content_type) or slot not in content:
         return content
     field = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
     return content.replace(slot, field.encode())
+
+
+def _show_only(request: HttpRequest, names: Iterable[str]) -> None:
+    """Let the view see only the canonical query (catalog.cache.canonical_query).
+
+    The cache key is built from the same query, so a cached response cannot depend on
+    anything the key leaves out: a stray parameter would otherwise end up in the pagination
+    links of a response served to everyone.
+    """
+    query = canonical_query(request.GET, names)
+    request.GET = query
+    # What absolute links are built from. A copy: META is the server's environ, whose query
+    # string the access log should still show as sent.
+    request.META = {**request.META, "QUERY_STRING": query.urlencode()}
+
+
+def reads_query_params(*names: str):
+    """Declare the query parameters a cached page view reads; it sees only those."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            _show_only(request, names)
+            return view(request, *args, **kwargs)
+
+        wrapped.query_params = frozenset(names)
+        return wrapped
+
+    return decorator
+
+
+def _query_params_read_by(view) -> frozenset[str]:
+    """Declared by a page view (`reads_query_params`), derived for a DRF view."""
+    declared = getattr(view, "query_params", None)
+    if declared is not None:
+        return declared
+    api_view = getattr(view, "cls", None)  # set by APIView.as_view()
+    if api_view is None:
+        raise ImproperlyConfigured(f"{view.__name__}: declare the query parameters it reads (@reads_query_params)")
+    return _api_view_query_params(api_view)
+
+
+def _api_view_query_params(api_view) -> frozenset[str]:
+    """Its filterset's filters and, for a list, its pagination's parameters.
+
+    Derived rather than listed, so a filter added to the filterset is part of the key without
+    anyone remembering it; a filter backend or pagination style not understood here fails at
+    start-up instead of being left out of the key.
+    """
+    names = set()
+    filterset = getattr(api_view, "filterset_class", None)
+    for backend in api_view.filter_backends:
+        if not issubclass(backend, DjangoFilterBackend) or getattr(api_view, "filterset_fields", None):
+            raise ImproperlyConfigured(f"{api_view.__name__}: the cache cannot tell which parameters it filters on")
+        if filterset is not None:
+            names.update(filterset.base_filters)
+    pagination = api_view.pagination_class if issubclass(api_view, ListModelMixin) else None
+    if pagination is not None:
+        if not issubclass(pagination, PageNumberPagination):
+            raise ImproperlyConfigured(f"{api_view.__name__}: the cache cannot tell which parameters it pages with")
+        names.update(name for name in (pagination.page_query_param, pagination.page_size_query_param) if name)
+    return frozenset(names)
 
 
 def shared_response_cache(key_for: Callable[..., str | None]):
     """Cache a view's 200 responses for shareable requests under `key_for(request, **kwargs)`.
 
     `key_for` returns None when the catalog version is unknown (cache down): no caching then.
+    On a shareable request the view sees only the query parameters it reads, canonically
+    (see _show_only), and `key_for` keys on exactly those.
     The wrapped view must not set cookies or flash messages on a shareable request.
     """
 
     def decorator(view):
+        params_read = _query_params_read_by(view)
+
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs):
-            key = key_for(request, **kwargs) if is_shareable(request) else None
+            if not is_shareable(request):
+                return view(request, *args, **kwargs)
+            _show_only(request, params_read)
+            key = key_for(request, **kwargs)
             if key is None:
                 return view(request, *args, **kwargs)
             request.response_is_shared = True
@@ -75,13 +189,14 @@ def shared_response_cache(key_for: Callable[..., str | None]):
                 response = view(request, *args, **kwargs)
                 if hasattr(response, "render"):
                     response.render()
+                content_type = response.get("Content-Type", "")
                 if response.status_code != 200 or response.cookies:
-                    response.content = _fill_csrf_slot(request, response.content)
+                    response.content = _fill_csrf_slot(request, response.content, content_type=content_type)
                     return response
-                hit = (response.content, response["Content-Type"])
+                hit = (response.content, content_type)
                 local_and_shared_set(key, hit)
             content, content_type = hit
-            return HttpResponse(_fill_csrf_slot(request, content), content_type=content_type)
+            return HttpResponse(_fill_csrf_slot(request, content, content_type=content_type), content_type=content_type)
 
         return wrapped
 
@@ -89,13 +204,14 @@ def shared_response_cache(key_for: Callable[..., str | None]):
 
 
 def _request_part(request: HttpRequest) -> str:
-    # The host is part of the key: API responses carry absolute URLs.
-    return f"{request.get_host()}:{request.path}:{params_digest(request.GET.items())}"
+    # The host is part of the key: API responses carry absolute URLs. request.GET is already
+    # the canonical query here (shared_response_cache).
+    return f"{request.get_host()}:{request.path}:{params_digest(request.GET)}"
 
 
 def listing_response_key(request: HttpRequest, **kwargs) -> str | None:
     version = listing_version()
-    return None if version is None else f"catalog:response:{version}:{_request_part(request)}"
+    return None if version is None else f"{_response_key_prefix()}:{version}:{_request_part(request)}"
 
 
 def product_response_key(request: HttpRequest, *, slug: str | None = None, pk: int | None = None) -> str | None:
@@ -105,4 +221,4 @@ def product_response_key(request: HttpRequest, *, slug: str | None = None, pk: i
     versions = product_versions(product_id)
     if versions is None:
         return None
-    return f"catalog:response:{versions[0]}-{versions[1]}:{_request_part(request)}"
+    return f"{_response_key_prefix()}:{versions[0]}-{versions[1]}:{_request_part(request)}"

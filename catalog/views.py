@@ -15,14 +15,22 @@ from catalog.api import PRODUCTS_PER_PAGE
 from catalog.cache import cached, listing_version, params_digest, product_versions
 from catalog.filters import ORDERING_CHOICES, ProductFilter
 from catalog.models import Category
+from catalog.response_cache import reads_query_params
 from reviews import selectors as review_selectors
+
+# The listing's filter form is the filterset's form, so a filter added there is read, and
+# keyed on, without being listed again here.
+LISTING_QUERY_PARAMS = frozenset(ProductFilter.base_filters) | {"page"}
+# A category page filters on its own slug, whatever `?category=` says.
+CATEGORY_QUERY_PARAMS = LISTING_QUERY_PARAMS - {"category"}
 
 
 def _fragment_key(request, kind: str, version: object) -> str | None:
     # A shared response is cached whole (catalog.response_cache): its fragment would be a second copy.
     if request.user.is_authenticated or version is None or getattr(request, "response_is_shared", False):
         return None
-    return f"catalog:page-{kind}:{version}:{params_digest(request.GET.items())}"
+    # request.GET holds only the parameters the view declared (reads_query_params), canonically.
+    return f"catalog:page-{kind}:{version}:{params_digest(request.GET)}"
 
 
 def _listing_fragment(request, *, category: Category | None) -> str:
@@ -50,6 +58,7 @@ def _listing_fragment(request, *, category: Category | None) -> str:
     )
 
 
+@reads_query_params(*LISTING_QUERY_PARAMS)
 def product_list(request):
     """The home page: every visible product, with search, filters and sorting."""
     fragment = cached(
@@ -58,6 +67,7 @@ def product_list(request):
     return render(request, "catalog/product_list.html", {"listing": mark_safe(fragment)})  # noqa: S308 - our template's output
 
 
+@reads_query_params(*CATEGORY_QUERY_PARAMS)
 def category_detail(request, slug: str):
     category = selectors.category_get(slug=slug)
     version = listing_version()
@@ -101,9 +111,10 @@ def _product_page_data(slug: str, *, reviews_page: str | None = None) -> dict:
     }
 
 
+@reads_query_params("page")
 def product_detail(request, slug: str):
     """Anonymous visitors are served from the cache without touching the database."""
-    reviews_page = request.GET.get("page")  # part of every cache key (params_digest)
+    reviews_page = request.GET.get("page")
     if request.user.is_authenticated:
         data = _product_page_data(slug, reviews_page=reviews_page)
     else:

@@ -137,8 +137,9 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
-    # A dead Redis must not take pages down: cache calls log a warning and miss,
-    # and every reader falls back to the database.
+    # A dead or full Redis must not take pages down: cache calls log a warning and miss,
+    # and every reader falls back to the database. django-redis treats a refused write
+    # (maxmemory reached under noeviction: a ResponseError) like a lost connection here.
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:

@@ -1,16 +1,27 @@
 """The anonymous listing cache: fast when nothing changed, fresh on the very next request."""
 
+import contextlib
 import logging
+import shutil
+import socket
+import subprocess
+import time
 from decimal import Decimal
 
 import pytest
+import redis
+from django.core.cache import cache, caches
 from django.db import connection
+from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from accounts.services.stores import store_save
 from accounts.services.users import user_block
+from catalog import version_feed
+from catalog.response_cache import csrf_slot_marker, reads_query_params, shared_response_cache
 from catalog.services.products import product_create, product_update
 from catalog.services.stock import product_stock_adjust, product_stock_set
+from reviews.models import Review
 from tests.factories import CategoryFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -154,3 +165,245 @@ def test_the_browsable_api_is_not_shared(client, product):
     client.get("/api/v1/products/")
     html = client.get("/api/v1/products/", HTTP_ACCEPT="text/html").content.decode()
     assert "<html" in html.lower()
+
+
+# --- The CSRF slot: only our templates can place it, only HTML gets it filled -----------
+
+OLD_PUBLIC_MARKER = "<!--joycart:csrf-slot-->"  # the marker releases before this one used
+
+
+def test_a_product_titled_with_the_old_csrf_marker_keeps_the_api_valid_json(client, product):
+    product_update(product=product, title=OLD_PUBLIC_MARKER)
+    buyer = UserFactory()
+    Review.objects.create(user=buyer, product=product, rating=4, comment=OLD_PUBLIC_MARKER)
+    for path in (
+        "/api/v1/products/",
+        f"/api/v1/products/{product.pk}/",
+        f"/api/v1/products/{product.pk}/reviews/",
+    ):
+        for _miss_then_hit in range(2):
+            response = client.get(path)
+            assert response.status_code == 200
+            body = response.json()  # an injected <input value="..."> would break the JSON
+            assert "csrfmiddlewaretoken" not in response.content.decode()
+    assert client.get("/api/v1/products/").json()["results"][0]["title"] == OLD_PUBLIC_MARKER
+    assert body["results"][0]["comment"] == OLD_PUBLIC_MARKER
+
+
+@pytest.mark.parametrize("marker", [OLD_PUBLIC_MARKER, "current"])
+def test_a_page_showing_a_csrf_marker_in_user_text_gets_no_injected_input(client, product, marker):
+    # Even a leaked current marker is harmless in user text: escaping turns its `<` into `&lt;`.
+    marker = csrf_slot_marker() if marker == "current" else marker
+    product_update(product=product, title=marker, description=marker)
+    Review.objects.create(user=UserFactory(), product=product, rating=4, comment=marker)
+    for _miss_then_hit in range(2):
+        html = client.get(f"/products/{product.slug}/").content.decode()
+        assert html.count('name="csrfmiddlewaretoken"') == 1  # the add-to-cart form's own
+        assert html.count(marker.replace("<", "&lt;").replace(">", "&gt;")) >= 3  # shown, as text
+    assert marker not in client.get("/").content.decode()
+
+
+def test_the_csrf_slot_is_filled_only_in_html_responses(rf):
+    marker = csrf_slot_marker()
+
+    @shared_response_cache(lambda request: f"test:slot:{request.path}")
+    @reads_query_params()
+    def view(request):
+        content_type = "application/json" if request.path == "/json/" else "text/html; charset=utf-8"
+        return HttpResponse(f'{{"title": "{marker}"}}', content_type=content_type)
+
+    for _miss_then_hit in range(2):
+        assert view(rf.get("/json/")).content.decode() == f'{{"title": "{marker}"}}'
+        assert 'name="csrfmiddlewaretoken"' in view(rf.get("/html/")).content.decode()
+
+
+def test_the_csrf_marker_is_a_secret_of_each_deployment(settings):
+    try:
+        csrf_slot_marker.cache_clear()
+        settings.SECRET_KEY = "one deployment's secret key, long enough to be a real one"
+        first = csrf_slot_marker()
+        csrf_slot_marker.cache_clear()
+        settings.SECRET_KEY = "another deployment's secret key, long enough to be real"
+        assert csrf_slot_marker() != first
+        assert "joycart" not in first and first != OLD_PUBLIC_MARKER
+    finally:
+        csrf_slot_marker.cache_clear()
+
+
+# --- Cache keys: only the parameters a view reads, in one canonical spelling -------------
+
+
+def stored_keys() -> set[str]:
+    """Every key in the shared cache and in this process's local copy of it."""
+    local = set(caches["local"]._cache)
+    if version_feed.enabled():
+        return set(cache.keys("*")) | local
+    return set(cache._cache) | local
+
+
+def paths_showing(product) -> list[str]:
+    """Every page and endpoint cached whole for anonymous visitors that shows the product."""
+    return [
+        "/",
+        f"/categories/{product.category.slug}/",
+        f"/products/{product.slug}/",
+        "/api/v1/products/",
+        f"/api/v1/products/{product.pk}/",
+    ]
+
+
+def test_cache_busting_with_junk_query_params_stores_nothing_new(client, product):
+    for path in [*paths_showing(product), f"/api/v1/products/{product.pk}/reviews/"]:
+        client.get(path)
+        before = stored_keys()
+        for n in range(50):
+            assert client.get(path, {f"utm_junk{n}": n, "x": n, "category_": "y"}).status_code == 200
+        assert stored_keys() == before, path
+
+
+def test_cache_busting_a_guest_with_a_cart_stores_no_new_page_fragments(client, product):
+    client.post("/cart/add/", {"product_id": product.pk, "quantity": 1})  # no longer a shareable visitor
+    for path in ("/", f"/products/{product.slug}/"):
+        client.get(path)
+        before = stored_keys()
+        for n in range(50):
+            assert client.get(path, {f"junk{n}": n}).status_code == 200
+        assert stored_keys() == before, path
+
+
+@pytest.mark.parametrize(
+    ("first", "same", "other"),
+    [
+        (
+            "/?brand=Acme&in_stock=true",
+            "/?in_stock=true&brand=Other&brand=Acme&page=&utm_source=mail",
+            "/?brand=Other&in_stock=true",
+        ),
+        (
+            "/api/v1/products/?ordering=price&search=planter",
+            "/api/v1/products/?search=%20planter%20&ordering=price&format=json&x=1",
+            "/api/v1/products/?ordering=-price&search=planter",
+        ),
+    ],
+)
+def test_known_params_in_any_order_share_one_entry_and_still_change_the_key(client, product, first, same, other):
+    queries_for(client, first)
+    before = stored_keys()
+    count, _ = queries_for(client, same)
+    assert count == 0  # one entry: the last value of a repeated parameter is the one every view reads
+    assert stored_keys() == before
+    count, _ = queries_for(client, other)
+    assert count > 0
+    assert stored_keys() > before
+
+
+def test_a_junk_param_never_reaches_the_links_of_a_shared_response(client):
+    category = CategoryFactory()
+    for n in range(30):
+        product_create(store=StoreFactory(), title=f"Lamp {n}", category=category, sku=f"L-{n}", price=Decimal("10"))
+    api = client.get("/api/v1/products/", {"evil": "<payload>"}).json()
+    html = client.get("/", {"evil": "payload"}).content.decode()
+    assert "evil" not in api["next"] and "evil" not in html
+    assert client.get("/api/v1/products/").json()["next"] == "http://testserver/api/v1/products/?page=2"
+
+
+def test_the_browsable_api_asked_for_by_format_param_is_not_shared(product):
+    # It renders the visitor's CSRF token into the page: a shared copy would hand it to others.
+    from django.test import Client
+
+    Client().get("/api/v1/products/?format=api")
+    visitor = Client()
+    with CaptureQueriesContext(connection) as captured:
+        response = visitor.get("/api/v1/products/?format=api")
+    assert response["Content-Type"].startswith("text/html")
+    assert len(captured) > 0  # rendered for this visitor, not served from the shared cache
+
+
+def test_a_cached_view_whose_query_params_are_unknown_is_refused_at_start_up():
+    # Otherwise a parameter it reads but the key leaves out would serve one visitor's page to another.
+    from django.core.exceptions import ImproperlyConfigured
+    from rest_framework.filters import SearchFilter
+    from rest_framework.generics import ListAPIView
+
+    class SearchedApi(ListAPIView):
+        filter_backends = [SearchFilter]
+
+    def undeclared_page(request):
+        return HttpResponse()
+
+    for view in (SearchedApi.as_view(), undeclared_page):
+        with pytest.raises(ImproperlyConfigured):
+            shared_response_cache(lambda request: "test:key")(view)
+
+
+# --- A full Redis: every write refused, every page still served ----------------------------
+
+
+@pytest.fixture
+def full_redis(settings):
+    """A private Redis that refuses writes as a full one does (maxmemory reached, noeviction).
+
+    Private, because maxmemory is server-wide: a full shared test Redis would break every
+    other process using it.
+    """
+    server_binary = shutil.which("redis-server")
+    if server_binary is None:
+        pytest.skip("needs redis-server on the PATH")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    no_persistence = ["--save", "", "--appendonly", "no"]
+    full = ["--maxmemory", "1", "--maxmemory-policy", "noeviction"]
+    server = subprocess.Popen(  # noqa: S603 - a fixed argument list
+        [server_binary, "--port", str(port), "--bind", "127.0.0.1", *no_persistence, *full], stdout=subprocess.DEVNULL
+    )
+    try:
+        raw = redis.Redis(host="127.0.0.1", port=port)
+        for _ in range(50):
+            with contextlib.suppress(redis.exceptions.ConnectionError):
+                raw.ping()
+                break
+            time.sleep(0.1)
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            raw.set("probe", 1)  # the server really is full
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{port}/0",
+                "KEY_PREFIX": "joycart",
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+            },
+            "local": settings.CACHES["local"],
+        }
+        settings.DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+        settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+        version_feed.feed.reset()
+        yield raw
+    finally:
+        version_feed.feed.reset()
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_pages_are_served_from_the_database_when_redis_is_full(client, product, full_redis, caplog):
+    with caplog.at_level(logging.WARNING):
+        for _twice in range(2):
+            for path in [*paths_showing(product), f"/api/v1/products/{product.pk}/reviews/"]:
+                response = client.get(path)
+                assert response.status_code == 200, path
+                assert "reviews" in path or "Terracotta planter" in response.content.decode()
+        product_update(product=product, price=Decimal("599.00"))  # a version bump Redis refuses
+        assert "₹599.00" in client.get(f"/products/{product.slug}/").content.decode()
+    assert full_redis.dbsize() == 0
+    refused = [record.exc_info[1].__cause__ for record in caplog.records if record.exc_info]
+    assert any(isinstance(cause, redis.exceptions.OutOfMemoryError) for cause in refused)  # really refused
+
+
+def test_login_failures_are_answered_not_crashed_when_redis_is_full(api_client, full_redis):
+    # The failure counters cannot be written, so throttling stops counting; logins still answer.
+    user = UserFactory()
+    for _ in range(7):
+        response = api_client.post(
+            "/api/v1/auth/login/", {"username": user.username, "password": "wrong"}, format="json"
+        )
+        assert response.status_code == 401
