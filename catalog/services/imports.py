@@ -31,6 +31,7 @@ from catalog.models import MAX_STOCK, Category, Product
 from catalog.selectors import seller_products_export
 from catalog.services.products import search_vector_refresh, slug_base
 from joycart.money import PAISA
+from joycart.text import NUL, NUL_MESSAGE
 
 MAX_ROWS = 5_000
 MAX_BYTES = 2 * 1024 * 1024
@@ -150,6 +151,11 @@ def _parse(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
                 break
             if len(cells) != len(columns):
                 errors.append((line, f"Expected {len(columns)} values, one per column, but found {len(cells)}."))
+                continue
+            # Refused before any cell is looked up (categories, SKUs): PostgreSQL cannot take a NUL.
+            with_nul = [column for column, cell in zip(columns, cells, strict=True) if NUL in cell]
+            if with_nul:
+                errors.extend((line, f"{column}: {NUL_MESSAGE}") for column in with_nul)
                 continue
             records.append((line, dict(zip(columns, cells, strict=True))))
     except csv.Error as exc:
