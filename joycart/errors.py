@@ -7,7 +7,6 @@ show their `message` as a form error or flash message.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class DomainError(Exception):
@@ -45,6 +44,13 @@ class Conflict(DomainError):
     message = "This conflicts with the current state."
 
 
+class InvalidText(DomainError):
+    """Text holding a NUL character, which no person types and PostgreSQL cannot store (see joycart.text)."""
+
+    code = "invalid_text"
+    message = "Text cannot contain NUL characters."
+
+
 class Throttled(DomainError):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "throttled"
@@ -61,6 +67,9 @@ class Throttled(DomainError):
 
 
 def api_exception_handler(exc, context):
+    # Imported here: importing rest_framework.views loads the API's parser (settings), which needs this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DomainError):
         exc = exc.to_api_exception()
     elif isinstance(exc, DjangoValidationError):
@@ -72,4 +81,22 @@ def api_exception_handler(exc, context):
     if isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
         detail = response.data["detail"]
         response.data["code"] = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+    elif (
+        isinstance(exc, exceptions.ValidationError)
+        and isinstance(response.data, dict)
+        and "code" not in response.data
+        and _has_code(exc.get_codes(), InvalidText.code)
+    ):
+        # A field refused for a NUL keeps its message beside the field, and the answer carries the
+        # code where every other refusal has it, so a client finds it in one place.
+        response.data["code"] = InvalidText.code
     return response
+
+
+def _has_code(codes, code: str) -> bool:
+    """Whether DRF's nested `get_codes()` structure (dicts and lists of codes) holds `code`."""
+    if isinstance(codes, dict):
+        return any(_has_code(each, code) for each in codes.values())
+    if isinstance(codes, list):
+        return any(_has_code(each, code) for each in codes)
+    return codes == code

@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from joycart.errors import NotFound
+from joycart.text import refuse_nul
 from orders import selectors as order_selectors
 from orders.models import PaymentMethod
 from payments.errors import GatewayUnavailable, InvalidSignature, PaymentNotAwaited
@@ -120,6 +121,8 @@ def _gateway_order_id(post) -> str:
 @require_POST
 def razorpay_callback(request):
     gateway_order_id = _gateway_order_id(request.POST)
+    # Looked up below, so refused here: a NUL posted as is, or spelt \\u0000 in a failure's JSON metadata.
+    refuse_nul(gateway_order_id)
     payment = (
         Payment.objects.select_related("order")
         .filter(method=PaymentMethod.ONLINE, gateway_order_id=gateway_order_id)

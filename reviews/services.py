@@ -16,6 +16,7 @@ from accounts.models import User
 from catalog.cache import bump_after_commit
 from catalog.models import Product
 from joycart.errors import NotFound
+from joycart.text import refuse_nul
 from reviews.errors import AlreadyReviewed, CommentTooLong, InvalidComment, InvalidRating, NotEligible
 from reviews.models import MAX_COMMENT_LENGTH, MAX_RATING, MIN_RATING, Review
 from reviews.selectors import review_is_eligible
@@ -39,6 +40,7 @@ def comment_clean(value: object) -> str:
         return ""
     if not isinstance(value, str):
         raise InvalidComment()
+    refuse_nul(value)
     value = value.strip()
     if len(value) > MAX_COMMENT_LENGTH:
         raise CommentTooLong()

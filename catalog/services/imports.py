@@ -35,6 +35,7 @@ from catalog.services.stock import stock_delta_apply, stock_delta_refusal
 from catalog.validators import validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
 from joycart.money import PAISA
 from joycart.spreadsheet import csv_cell, csv_cell_unescape
+from joycart.text import NUL, NUL_MESSAGE
 
 MAX_ROWS = 5_000
 MAX_BYTES = 2 * 1024 * 1024
@@ -153,6 +154,11 @@ def _parse(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
                 break
             if len(cells) != len(columns):
                 errors.append((line, f"Expected {len(columns)} values, one per column, but found {len(cells)}."))
+                continue
+            # Refused before any cell is looked up (categories, SKUs): PostgreSQL cannot take a NUL.
+            with_nul = [column for column, cell in zip(columns, cells, strict=True) if NUL in cell]
+            if with_nul:
+                errors.extend((line, f"{column}: {NUL_MESSAGE}") for column in with_nul)
                 continue
             # The export escapes formula-like text (`'=...`); the cell means what was written.
             records.append((line, dict(zip(columns, map(csv_cell_unescape, cells), strict=True))))

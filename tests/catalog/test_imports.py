@@ -255,6 +255,23 @@ class TestInvalidFilesWriteNothing:
             (2, "Expected 4 values, one per column, but found 3.")
         ]
 
+    def test_nul_characters_in_cells_are_row_errors_before_any_lookup(self, store, sarees, silk):
+        """On PostgreSQL a NUL in the SKU or category cell used to reach the lookup queries: a 500."""
+        before = snapshot()
+        errors = import_errors(
+            store,
+            "sku,title,category,price,description",
+            "OK-1,Fine,sarees,100,",
+            "SILK-1\x00,Silk saree,sarees,100,",
+            "OK-2,Lamp,sar\x00ees,100,Soft\x00",
+        )
+        assert errors == [
+            (3, "sku: Text cannot contain NUL characters."),
+            (4, "category: Text cannot contain NUL characters."),
+            (4, "description: Text cannot contain NUL characters."),
+        ]
+        assert snapshot() == before
+
     def test_an_empty_file(self, store):
         errors = import_errors(store)
         assert errors[0][0] == 1

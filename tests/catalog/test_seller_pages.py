@@ -623,3 +623,12 @@ class TestCsvPages:
         assert "<strong>Line 4:</strong> title: required." in html
         assert response.context["error_count"] == 3
         assert Product.objects.count() == 1
+
+    def test_import_with_a_nul_in_a_category_cell_lists_it_and_imports_nothing(self, seller_client, product, sarees):
+        """On PostgreSQL the cell reached the category lookup and the page answered 500."""
+        file = SimpleUploadedFile("products.csv", b"sku,title,category,price\nNEW-1,New,sar\x00ees,10\n")
+        response = seller_client.post(reverse("seller:products_import"), {"file": file})
+
+        assert response.status_code == 200
+        assert "<strong>Line 2:</strong> category: Text cannot contain NUL characters." in response.content.decode()
+        assert Product.objects.count() == 1

@@ -118,6 +118,14 @@ class TestRefused:
     def test_a_body_that_is_not_utf8_cannot_be_verified(self, client, sandbox_gateway):
         self.assert_refused(post(client, b"\xff\xfe{}"), "invalid_signature")
 
+    def test_a_signed_payload_string_with_nul_is_refused_not_a_500(self, client, sandbox_gateway, caplog):
+        """PostgreSQL's jsonb cannot hold \\u0000: storing the event used to fail with a 500."""
+        self.assert_refused(post(client, envelope(notes={"comment": "a\x00b"})), "invalid_text")
+        assert "holds a NUL character" in caplog.text
+
+    def test_an_event_id_header_with_nul_is_refused_not_a_500(self, client, sandbox_gateway):
+        self.assert_refused(post(client, envelope(), event_id="evt_1\x00"), "invalid_text")
+
 
 @pytest.mark.django_db
 class TestStoredAndProcessed:

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from catalog.cache import listing_version, product_versions
-from joycart.errors import NotFound
+from joycart.errors import InvalidText, NotFound
 from orders.services import lifecycle
 from orders.services.lifecycle import order_item_cancel
 from reviews.errors import AlreadyReviewed, CommentTooLong, InvalidComment, InvalidRating, NotEligible
@@ -130,6 +130,13 @@ class TestValidation:
     def test_a_comment_that_is_not_text_is_refused(self, reviewer, product):
         with pytest.raises(InvalidComment):
             write(reviewer, product, comment={"html": "<b>"})
+
+    def test_a_comment_with_a_nul_character_is_refused_whatever_the_door(self, reviewer, product):
+        """PostgreSQL cannot store NUL: the service refuses it, not only the form and the API parser."""
+        with pytest.raises(InvalidText) as refused:
+            write(reviewer, product, comment="Lovely\x00")
+        assert refused.value.code == "invalid_text"
+        assert review_of(reviewer, product) is None
 
     def test_the_comment_is_stored_as_typed_without_surrounding_space(self, reviewer, product):
         review = write(reviewer, product, comment="  <script>alert(1)</script> & more\n")
