@@ -25,7 +25,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 UNCACHED_LUA = Path(__file__).resolve().with_name("uncached.lua")
-CACHE_BUSTER = "bench"  # the query parameter that makes each path unique; the shop ignores it
+# The page cache keys only on the parameters a view reads, so a made-up one no longer makes a
+# path new. A price ceiling far above every price (MAX_PRICE is below 10^8) filters nothing out,
+# yet each distinct value is a distinct cache key: `max_price=1<nonce, 8 digits>.<unique digits>`.
+CACHE_BUSTER = "max_price"
 
 
 @dataclass(frozen=True)
@@ -71,30 +74,36 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 @dataclass(frozen=True)
 class UncachedPaths:
-    """Request number n -> a path never requested before: `paths` in turn, plus a unique parameter.
+    """Request number n -> a path never requested before: `paths` in turn, plus a unique price ceiling.
 
-    The shop keys its cached pages on the whole query string, so every such request misses.
+    The ceiling (CACHE_BUSTER) is above every price, so the page lists what it would without
+    it, but its value is new on every request, so every request misses the page cache.
     `paths` must be URL-encoded already. The nonce tells runs (and rounds, and warm-ups)
     apart, so one never requests another's paths. bench/uncached.lua does the same for wrk.
     """
 
     paths: tuple[str, ...]
-    nonce: str = field(default_factory=lambda: secrets.token_hex(4))
+    nonce: str = field(default_factory=lambda: str(secrets.randbelow(10**8)))
 
     def __post_init__(self) -> None:
         if not self.paths or not all(path.startswith("/") for path in self.paths):
             raise ValueError("give at least one path, each starting with /")
-        if not self.nonce or not self.nonce.replace("-", "").isalnum():
-            raise ValueError("the nonce must be letters, digits and dashes")
+        if not self.nonce.isdigit() or len(self.nonce) > 8:
+            raise ValueError("the nonce must be at most 8 digits")
+
+    @property
+    def ceiling(self) -> str:
+        """The integer part every ceiling of this run shares: 10^8 or more, above any price."""
+        return f"1{self.nonce:0>8}"
 
     def __call__(self, number: int) -> str:
         path = self.paths[number % len(self.paths)]
         separator = "&" if "?" in path else "?"
-        return f"{path}{separator}{CACHE_BUSTER}={self.nonce}-{number}"
+        return f"{path}{separator}{CACHE_BUSTER}={self.ceiling}.{number}"
 
     def wrk_args(self) -> list[str]:
         """The arguments bench/uncached.lua reads after wrk's `--`."""
-        return [self.nonce, *self.paths]
+        return [self.ceiling, *self.paths]
 
 
 def summarize(*, latencies: list[float], statuses: list[int], errors: int, seconds: float) -> LoadResult:

@@ -1,12 +1,13 @@
 -- wrk script: every request a path never requested before, so none is served from a cache.
 --
---   wrk -s bench/uncached.lua http://127.0.0.1:8000 -- <nonce> <path> [<path> ...]
+--   wrk -s bench/uncached.lua http://127.0.0.1:8000 -- <ceiling> <path> [<path> ...]
 --
 -- The paths (already URL-encoded) are requested in turn, each with a unique
--- `bench=<nonce>-<thread>-<count>` parameter appended: JoyCart keys its page cache on the
--- whole query string, so every request misses. A fresh nonce per run keeps the keys of
--- one run (or round, or warm-up) from being hits in the next. bench/loadgen.py's
--- UncachedPaths builds the same paths for the Python generator.
+-- `max_price=<ceiling>.<thread, 3 digits><count>` appended. The ceiling (at least 10^8) is above
+-- every price, so the page is the one without it, but JoyCart's page cache keys on the
+-- parameters a view reads, so every distinct value misses. A fresh ceiling per run keeps one
+-- run (or round, or warm-up) from hitting the next's keys. bench/loadgen.py's UncachedPaths
+-- builds the same paths for the Python generator.
 
 local threads = 0
 
@@ -21,16 +22,17 @@ local prefix
 local count = 0
 
 function init(args)
-   -- args[0] is the URL; args[1] the nonce; args[2..] the paths.
+   -- args[0] is the URL; args[1] the ceiling; args[2..] the paths.
    if #args < 2 then
-      error("usage: wrk -s uncached.lua <url> -- <nonce> <path> [<path> ...]")
+      error("usage: wrk -s uncached.lua <url> -- <ceiling> <path> [<path> ...]")
    end
    for i = 2, #args do
       local path = args[i]
       local separator = path:find("?", 1, true) and "&" or "?"
-      paths[#paths + 1] = path .. separator .. "bench="
+      paths[#paths + 1] = path .. separator .. "max_price="
    end
-   prefix = args[1] .. "-" .. thread_number .. "-"
+   -- A fixed-width thread number, so no two threads' values can ever spell the same digits.
+   prefix = args[1] .. "." .. string.format("%03d", thread_number)
 end
 
 function request()

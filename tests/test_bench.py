@@ -5,10 +5,13 @@ count of the orders and the mail tasks they queued."""
 import json
 import socket
 import threading
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bench.checkout import (
     CHECKOUT_PATH,
@@ -33,6 +36,8 @@ from bench.loadgen import (
     wrk_load,
     wrk_path,
 )
+from catalog.validators import MAX_PRICE
+from tests.factories import ProductFactory
 
 WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8000/
@@ -195,25 +200,49 @@ def _assert_search_paths_unique(paths: list[str], *, nonce: str) -> None:
         assert set(query) == {"search", CACHE_BUSTER}, path
         assert len(query["search"]) == len(query[CACHE_BUSTER]) == 1, path
         assert query["search"][0] in TERMS, path
-        assert query[CACHE_BUSTER][0].startswith(f"{nonce}-"), path
+        assert query[CACHE_BUSTER][0].startswith(f"1{nonce:0>8}."), path
+        # Above every price the shop accepts, so the page lists what it would without it.
+        assert Decimal(query[CACHE_BUSTER][0]) > MAX_PRICE, path
         busters.append(query[CACHE_BUSTER][0])
     assert len(set(paths)) == len(set(busters)) == len(paths), "a path was requested twice: a cache hit"
 
 
 def test_uncached_paths_are_all_different_and_rotate_the_terms():
-    paths = UncachedPaths(SEARCH_PATHS, nonce="ab12")
+    paths = UncachedPaths(SEARCH_PATHS, nonce="4012")
 
     built = [paths(number) for number in range(9)]
 
     assert built[:4] == [
-        "/?search=Zentra&bench=ab12-0",
-        "/?search=Kanchi%20Weaves&bench=ab12-1",
-        "/?search=Desi%20Drape&bench=ab12-2",
-        "/?search=Zentra&bench=ab12-3",
+        "/?search=Zentra&max_price=100004012.0",
+        "/?search=Kanchi%20Weaves&max_price=100004012.1",
+        "/?search=Desi%20Drape&max_price=100004012.2",
+        "/?search=Zentra&max_price=100004012.3",
     ]
-    _assert_search_paths_unique(built, nonce="ab12")
-    assert UncachedPaths(("/api/v1/products/",), nonce="x")(7) == "/api/v1/products/?bench=x-7"
-    assert paths.wrk_args() == ["ab12", *SEARCH_PATHS]
+    _assert_search_paths_unique(built, nonce="4012")
+    assert UncachedPaths(("/api/v1/products/",), nonce="7")(7) == "/api/v1/products/?max_price=100000007.7"
+    assert paths.wrk_args() == ["100004012", *SEARCH_PATHS]
+
+
+@pytest.mark.django_db
+def test_every_uncached_path_misses_the_page_cache_yet_lists_what_the_plain_search_lists(client):
+    for price in ("1.00", "4999.00", str(MAX_PRICE)):
+        ProductFactory(title=f"Zentra kurta at {price}", brand="Zentra", price=Decimal(price))
+    ProductFactory(title="Something else", brand="Other")
+    plain = client.get("/?search=Zentra")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/?search=Zentra").status_code == 200
+    assert len(queries) == 0, "the plain search is served from the page cache"
+
+    paths = UncachedPaths(("/?search=Zentra",))
+    for number in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(paths(number))
+        assert len(queries) > 0, "an uncached path was a cache hit"
+        assert _titles(response) == _titles(plain) == {f"Zentra kurta at {p}" for p in ("1.00", "4999.00", MAX_PRICE)}
+
+
+def _titles(response) -> set[str]:
+    return {product.title for product in response.context["page"].object_list}
 
 
 def test_uncached_paths_get_a_fresh_nonce_each_time():
@@ -230,10 +259,12 @@ def test_uncached_paths_refuse_what_would_not_be_a_path():
         UncachedPaths(("search=Zentra",))
     with pytest.raises(ValueError):
         UncachedPaths(SEARCH_PATHS, nonce="a&b")
+    with pytest.raises(ValueError):
+        UncachedPaths(SEARCH_PATHS, nonce="123456789")  # would no longer be one fixed-width ceiling
 
 
 def test_python_load_asks_for_each_generated_path_once(server):
-    paths = UncachedPaths(SEARCH_PATHS, nonce="py")
+    paths = UncachedPaths(SEARCH_PATHS, nonce="31")
 
     result = python_load(_url(server, "/ignored"), connections=4, requests=60, paths=paths)
 
@@ -241,7 +272,7 @@ def test_python_load_asks_for_each_generated_path_once(server):
     assert "/ignored" not in server.hits
     assert sorted(server.hits) == sorted(paths(number) for number in range(60))
     assert set(server.hits.values()) == {1}
-    _assert_search_paths_unique(list(server.hits), nonce="py")
+    _assert_search_paths_unique(list(server.hits), nonce="31")
 
 
 def test_python_load_takes_a_list_of_paths_in_turn(server):
@@ -253,7 +284,7 @@ def test_python_load_takes_a_list_of_paths_in_turn(server):
 
 @pytest.mark.skipif(wrk_path() is None, reason="wrk is not installed")
 def test_wrk_with_the_lua_script_asks_for_each_path_once(server):
-    paths = UncachedPaths(SEARCH_PATHS, nonce="lua")
+    paths = UncachedPaths(SEARCH_PATHS, nonce="77")
 
     result = wrk_load(_url(server, "/ignored"), connections=4, seconds=1, paths=paths)
 
@@ -263,10 +294,10 @@ def test_wrk_with_the_lua_script_asks_for_each_path_once(server):
     assert result.requests <= sum(server.hits.values()) <= result.requests + 4
     assert (result.non_2xx, result.errors) == (0, 0)
     assert set(server.hits.values()) == {1}
-    _assert_search_paths_unique(list(server.hits), nonce="lua")
+    _assert_search_paths_unique(list(server.hits), nonce="77")
     # Both wrk threads, each rotating through every term from the first.
-    threads = {query[CACHE_BUSTER][0].split("-")[1] for query in map(_query, server.hits)}
-    assert threads == {"1", "2"}
+    threads = {query[CACHE_BUSTER][0].split(".")[1][:3] for query in map(_query, server.hits)}
+    assert threads == {"001", "002"}
     assert {_query(path)["search"][0] for path in server.hits} == TERMS
 
 
