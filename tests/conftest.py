@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from accounts.services import limits
 from catalog import version_feed
 from tests.factories import TEST_PASSWORD, StoreFactory, UserFactory
 
@@ -28,6 +29,8 @@ def pytest_runtest_setup(item):
 def _clear_caches() -> None:
     for each in caches.all():
         each.clear()
+    # The attempt limits' own fallback, used while Redis cannot be reached.
+    limits.local_counters.clear()
     version_feed.feed.reset()
 
 
