@@ -364,6 +364,15 @@ RAZORPAY_TIMEOUT_SECONDS = float(os.environ.get("RAZORPAY_TIMEOUT_SECONDS", "10"
 ORDER_PAYMENT_TIMEOUT_MINUTES = int(os.environ.get("ORDER_PAYMENT_TIMEOUT_MINUTES", "15"))
 if ORDER_PAYMENT_TIMEOUT_MINUTES < 1:
     sys.exit("ImproperlyConfigured: ORDER_PAYMENT_TIMEOUT_MINUTES must be a whole number of minutes, at least 1.")
+# Before cancelling, the expiry asks Razorpay whether the order was paid (its webhook may be late). While Razorpay
+# cannot be reached the order keeps waiting, but only until this long after checkout: then it is cancelled
+# anyway, and a capture that still comes is refunded in full.
+ORDER_PAYMENT_HARD_TIMEOUT_MINUTES = int(os.environ.get("ORDER_PAYMENT_HARD_TIMEOUT_MINUTES", "60"))
+if ORDER_PAYMENT_HARD_TIMEOUT_MINUTES < ORDER_PAYMENT_TIMEOUT_MINUTES:
+    sys.exit(
+        "ImproperlyConfigured: ORDER_PAYMENT_HARD_TIMEOUT_MINUTES must be a whole number of minutes, at least "
+        f"ORDER_PAYMENT_TIMEOUT_MINUTES ({ORDER_PAYMENT_TIMEOUT_MINUTES})."
+    )
 # Where the sandbox delivers its signed webhooks (the app's own endpoint under `make run`).
 SANDBOX_WEBHOOK_URL = os.environ.get("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8000/api/v1/payments/razorpay/webhook/")
 

@@ -212,6 +212,15 @@ def test_the_online_payment_timeout_comes_from_the_environment():
     assert refused.returncode != 0 and "ORDER_PAYMENT_TIMEOUT_MINUTES" in refused.stderr
 
 
+def test_the_hard_payment_timeout_comes_from_the_environment_and_is_never_shorter_than_the_timeout():
+    code = "from django.conf import settings; print(settings.ORDER_PAYMENT_HARD_TIMEOUT_MINUTES)"
+    assert settings.ORDER_PAYMENT_HARD_TIMEOUT_MINUTES == 60
+    assert manage("shell", "--no-imports", "-c", code, ORDER_PAYMENT_HARD_TIMEOUT_MINUTES="90").stdout.strip() == "90"
+    refused = manage("check", ORDER_PAYMENT_TIMEOUT_MINUTES="30", ORDER_PAYMENT_HARD_TIMEOUT_MINUTES="20")
+    assert refused.returncode != 0
+    assert "ORDER_PAYMENT_HARD_TIMEOUT_MINUTES must be a whole number of minutes, at least" in refused.stderr
+
+
 PING_ROUTE = (
     "from django.urls import Resolver404, resolve\n"
     "try:\n    resolve('/ping'); print('served')\n"
