@@ -1,9 +1,10 @@
 """The pay page and the page callback of Razorpay Checkout (or the sandbox's checkout page).
 
-- `/orders/<number>/pay/` makes sure the order has its gateway order and opens the checkout (or, when the
-  order stopped awaiting payment meanwhile, goes back to the order and says why):
+- `/orders/<number>/pay/` makes sure the order has its gateway order and opens the checkout:
   a plain link to the sandbox's page in sandbox mode (the site's CSP allows forms to post only
   to itself), or Razorpay's checkout.js with real keys, with a CSP widened for this page only.
+  An order that stopped awaiting payment, before or while the page loaded, goes back to its
+  own page with a message saying what became of it.
 - `/payments/razorpay/callback/` takes the checkout's POST. It comes from the gateway's origin
   without the buyer's cookies (SameSite=Lax), so it is CSRF-exempt and finds the payment by
   the gateway order id we stored, never by the session. A success only marks the payment
