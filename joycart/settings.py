@@ -13,9 +13,12 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import dj_email_url
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -316,6 +319,33 @@ if EMAIL_URL:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "JoyCart <no-reply@joycart.local>")
+# Who is told when money needs a person (a refund the gateway failed): JOYCART_STAFF_EMAILS,
+# comma-separated. Left empty, the mail goes to ADMINS, or else to every active superuser with an
+# e-mail address, read when the mail is sent (accounts.selectors.staff_alert_emails).
+JOYCART_STAFF_EMAILS = env_list("JOYCART_STAFF_EMAILS")
+for _address in JOYCART_STAFF_EMAILS:
+    try:
+        validate_email(_address)
+    except ValidationError:
+        sys.exit(f"ImproperlyConfigured: JOYCART_STAFF_EMAILS holds {_address!r}, which is not an e-mail address.")
+
+
+def _site_url_default() -> str:
+    """The development server's address; in production, https:// and the first host ALLOWED_HOSTS names."""
+    if DEBUG:
+        return "http://127.0.0.1:8000"
+    hosts = [host.lstrip(".") for host in ALLOWED_HOSTS if host.lstrip(".") and "*" not in host]
+    return f"https://{hosts[0]}" if hosts else ""
+
+
+# The site's own address, for links in mail sent by background tasks, which have no request to
+# build them from. Empty (production with only wildcard hosts), the mail shows paths.
+JOYCART_SITE_URL = (os.environ.get("JOYCART_SITE_URL") or _site_url_default()).rstrip("/")
+_site = urlsplit(JOYCART_SITE_URL)
+if JOYCART_SITE_URL and (_site.scheme not in ("http", "https") or not _site.netloc):
+    sys.exit(
+        "ImproperlyConfigured: JOYCART_SITE_URL must be an http:// or https:// address, e.g. https://shop.example.com."
+    )
 
 # --- Payments (Razorpay) --------------------------------------------------------------
 # Real keys select the real gateway, and then all three must be set. Without keys the embedded
