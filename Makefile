@@ -66,10 +66,12 @@ format: $(DEV_STAMP) ## Apply ruff's fixes and formatting
 # DJANGO_DEBUG=0 turns on production rules; settings stops with a message naming any
 # missing variable. Local try-out:
 #   make serve DJANGO_SECRET_KEY=... DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0
-serve: $(RUNTIME_STAMP) ## Production-style: collectstatic, migrate, gunicorn on 127.0.0.1:8000 (DEBUG off)
+# Uploads stay in DJANGO_MEDIA_ROOT on this machine unless CLOUDINARY_URL says otherwise.
+serve: export DJANGO_MEDIA_LOCAL ?= 1
+serve: $(RUNTIME_STAMP) ## Production-style: collectstatic, migrate, gunicorn (gunicorn.conf.py) on 127.0.0.1:8000, DEBUG off
 	DJANGO_DEBUG=0 $(VENV_PY) manage.py collectstatic --noinput
 	DJANGO_DEBUG=0 $(VENV_PY) manage.py migrate --noinput
-	DJANGO_DEBUG=0 $(VENV)/bin/gunicorn joycart.wsgi:application --bind 127.0.0.1:8000 --workers 2 --access-logfile -
+	DJANGO_DEBUG=0 $(VENV)/bin/gunicorn -c gunicorn.conf.py joycart.wsgi:application
 
 bench: $(DEV_STAMP) ## Run the load benchmarks in bench/
 	$(VENV_PY) bench/run.py $(BENCH_ARGS)

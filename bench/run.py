@@ -91,7 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--workers",
         type=int,
         default=os.cpu_count() or 2,
-        help="gunicorn workers; one sync worker per core measured best (see README, Benchmarks)",
+        help="gunicorn workers; one sync worker per core measured best (see bench/README.md)",
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per worker; above 1 uses gthread workers")
     parser.add_argument("--duration", type=float, default=10, help="seconds of load per endpoint")
@@ -122,7 +122,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--checkout-workers",
         type=int,
         help="sync workers of the checkout scenario's gunicorn; None: as many as --workers, which measured "
-        "best here too (see README, Benchmarks)",
+        "best here too (see bench/README.md)",
     )
     checkout_group.add_argument("--buyers", type=int, default=32, help="concurrent buyers, one connection each")
     checkout_group.add_argument(
@@ -175,6 +175,10 @@ def bench_environment() -> dict[str, str]:
         env["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / 'bench.sqlite3'}"
     if not env.get("DJANGO_MEDIA_ROOT"):
         env["DJANGO_MEDIA_ROOT"] = str(BENCH_DIR / "media")
+    # Nothing leaves the machine: uploads stay in that folder, errors are not sent to Sentry.
+    env["DJANGO_MEDIA_LOCAL"] = "1"
+    env.pop("CLOUDINARY_URL", None)
+    env.pop("SENTRY_DSN", None)
     env.setdefault("DJANGO_LOG_LEVEL", "WARNING")
     return env
 
@@ -249,10 +253,15 @@ class Gunicorn:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *, timeout: float = 60) -> None:
+        # Production's gunicorn.conf.py (preloaded and frozen once in the master), less what would
+        # disturb a measurement: workers retiring mid-round, an access line written per request.
         command = [
             str(BIN / "gunicorn"),
+            "--config=gunicorn.conf.py",
             "joycart.wsgi:application",
             f"--bind=127.0.0.1:{self.port}",
+            "--max-requests=0",
+            "--access-logfile=",
             f"--workers={self.workers}",
             f"--threads={self.threads}",
             f"--worker-class={'sync' if self.threads == 1 else 'gthread'}",
@@ -532,7 +541,7 @@ def run_checkout(env: dict[str, str], args: argparse.Namespace) -> dict:
     """The checkout scenario (bench/checkout.py): distinct products, then one hot product.
 
     A gunicorn of its own, so `--only checkout` works alone; the same sync workers as the read
-    endpoints by default (see README, Benchmarks). Order e-mails are queued in the database with
+    endpoints by default (see bench/README.md). Order e-mails are queued in the database with
     each order and sent later by `manage.py db_worker`, which the bench does not run: the
     database is asked whether every order queued exactly one.
     """

@@ -12,6 +12,7 @@ The README documents every variable read here.
 import os
 import sys
 from datetime import timedelta
+from email.utils import formataddr, getaddresses
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -267,6 +268,16 @@ MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
 CLOUDINARY_URL = os.environ.get("CLOUDINARY_URL", "")
 if CLOUDINARY_URL:
     INSTALLED_APPS += ["cloudinary_storage", "cloudinary"]
+# Production keeps uploads where every process and every machine sees them: Cloudinary. A folder
+# is right only when one machine runs everything, so DEBUG off asks for it by name.
+MEDIA_LOCAL = env_bool("DJANGO_MEDIA_LOCAL", False)
+if not DEBUG and not CLOUDINARY_URL and not MEDIA_LOCAL:
+    sys.exit(
+        "ImproperlyConfigured: set the CLOUDINARY_URL environment variable for uploaded images (required when "
+        "DJANGO_DEBUG=0), or DJANGO_MEDIA_LOCAL=1 to keep them in DJANGO_MEDIA_ROOT on this one machine."
+    )
+# Without Cloudinary the app itself serves MEDIA_ROOT under MEDIA_URL (joycart.views.media_file).
+MEDIA_SERVED_BY_APP = not CLOUDINARY_URL
 STORAGES = {
     "default": {
         "BACKEND": "cloudinary_storage.storage.MediaCloudinaryStorage"
@@ -319,6 +330,30 @@ if EMAIL_URL:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "JoyCart <no-reply@joycart.local>")
+# Django's error mails to ADMINS come from SERVER_EMAIL; its default, root@localhost, is refused by most servers.
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+
+def _admins_parse(value: str) -> list[str]:
+    """DJANGO_ADMINS as in an e-mail header, "Name <address>, address": one valid address each, or stop."""
+    if not value.strip(" ,"):
+        return []
+    admins = []
+    for name, address in getaddresses([value.strip(" ,")]):
+        try:
+            validate_email(address)
+        except ValidationError:
+            sys.exit(
+                f"ImproperlyConfigured: DJANGO_ADMINS holds {(name or address)!r}, which is not an e-mail address; "
+                'write "Name <address>, address".'
+            )
+        admins.append(formataddr((name, address)))
+    return admins
+
+
+# Who gets Django's mail about uncaught errors (with DEBUG off). Django 6 wants addresses, not
+# (name, address) pairs; "Name <address>" keeps the name.
+ADMINS = _admins_parse(os.environ.get("DJANGO_ADMINS", ""))
 # Who is told when money needs a person (a refund the gateway failed): JOYCART_STAFF_EMAILS,
 # comma-separated. Left empty, the mail goes to ADMINS, or else to every active superuser with an
 # e-mail address, read when the mail is sent (accounts.selectors.staff_alert_emails).
@@ -359,7 +394,12 @@ SANDBOX_RAZORPAY_CREDENTIALS = {
     "RAZORPAY_KEY_SECRET": "sandbox-key-secret",
     "RAZORPAY_WEBHOOK_SECRET": "sandbox-webhook-secret",
 }
-_razorpay_env = {name: os.environ.get(name, "") for name in SANDBOX_RAZORPAY_CREDENTIALS}
+# Each read by its literal name, so tests/test_deploy_layout.py finds every variable read here.
+_razorpay_env = {
+    "RAZORPAY_KEY_ID": os.environ.get("RAZORPAY_KEY_ID", ""),
+    "RAZORPAY_KEY_SECRET": os.environ.get("RAZORPAY_KEY_SECRET", ""),
+    "RAZORPAY_WEBHOOK_SECRET": os.environ.get("RAZORPAY_WEBHOOK_SECRET", ""),
+}
 PAYMENTS_SANDBOX = env_bool("PAYMENTS_SANDBOX", not any(_razorpay_env.values()))
 if PAYMENTS_SANDBOX and not DEBUG and not os.environ.get("PAYMENTS_SANDBOX"):
     sys.exit(
@@ -430,6 +470,21 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
+
+# --- Error reporting ------------------------------------------------------------------
+# SENTRY_DSN sends uncaught exceptions and ERROR logs, from the web processes, the worker and the
+# cron commands alike, to Sentry. Without it sentry_sdk is not even initialised.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from joycart.error_reporting import sentry_start
+
+    sentry_start(
+        dsn=SENTRY_DSN,
+        # Unset: sentry_sdk's own guess (RENDER_GIT_COMMIT, HEROKU_SLUG_COMMIT, the git head).
+        release=os.environ.get("SENTRY_RELEASE") or None,
+        environment=os.environ.get("SENTRY_ENVIRONMENT") or None,
+        traces_sample_rate=os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0"),
+    )
 
 # bench/run.py turns on the trivial /ping view it measures its ceiling with.
 BENCH_PING = env_bool("DJANGO_BENCH_PING", False)

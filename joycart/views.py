@@ -1,9 +1,15 @@
 import logging
+import mimetypes
+from pathlib import Path
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.utils.http import http_date
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+from django.views.static import was_modified_since
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -45,6 +51,39 @@ def healthz(request):
     body = {name: "ok" if ok else "down" for name, ok in checks.items()}
     body["status"] = "ok" if not down else "down: " + ", ".join(down)
     return JsonResponse(body, status=503 if down else 200)
+
+
+# Uploaded names never change content (storage adds a suffix rather than overwrite), but a
+# deleted image should not outlive a day in browsers and shared caches.
+MEDIA_MAX_AGE_SECONDS = 24 * 60 * 60
+
+
+@require_safe
+def media_file(request, path: str):
+    """An uploaded file from MEDIA_ROOT, when no Cloudinary stores them (development, one-machine deployments).
+
+    Only a regular file inside MEDIA_ROOT: `..`, absolute paths, dot-files, directories and symlinks
+    leading out are all a plain 404, so nothing says what exists outside. Product images are checked
+    by content on upload; anything else that lands here is offered as a download, never rendered.
+    """
+    root = Path(settings.MEDIA_ROOT).resolve()
+    try:
+        candidate = (root / path).resolve()
+        inside = candidate.is_relative_to(root) and candidate.is_file()
+        modified = candidate.stat().st_mtime if inside else 0
+    except (OSError, RuntimeError):  # a name too long, a symlink loop: no file either
+        inside = False
+    if not inside or any(part.startswith(".") for part in candidate.relative_to(root).parts):
+        raise Http404("No such file.")
+    if not was_modified_since(request.META.get("HTTP_IF_MODIFIED_SINCE"), modified):
+        return HttpResponseNotModified()
+    content_type = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
+    inline = content_type.startswith("image/") and content_type != "image/svg+xml"
+    response = FileResponse(candidate.open("rb"), content_type=content_type, as_attachment=not inline)
+    response["Last-Modified"] = http_date(modified)
+    response["Cache-Control"] = f"public, max-age={MEDIA_MAX_AGE_SECONDS}"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 class ApiRoot(APIView):

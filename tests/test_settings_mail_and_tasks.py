@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from tests.test_settings import PRODUCTION_SECRET, RAZORPAY_KEYS, manage
+from tests.test_settings import PRODUCTION, RAZORPAY_KEYS, manage
 
-PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": PRODUCTION_SECRET, "DJANGO_ALLOWED_HOSTS": "example.com"}
 PRINT_MAILER = "import json; from django.conf import settings; print(json.dumps(settings.MAILERS['default']))"
 PRINT_TASKS = "from django.conf import settings; print(settings.TASKS['default']['BACKEND'])"
 
