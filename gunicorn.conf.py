@@ -74,8 +74,9 @@ if os.path.isdir(SHARED_MEMORY):
 
 
 def pre_fork(server, worker):
-    """Nothing opened while loading the app may be shared by two workers: a database connection
-    used by two processes at once mixes their queries. Loading opens none today; this keeps it so."""
-    from django.db import connections
+    """Nothing the preloaded app opened may be shared by two workers: a database connection used by
+    two processes at once mixes their queries. Loading opens none today; this keeps it so."""
+    if server.cfg.preload_app:
+        from django.db import connections
 
-    connections.close_all()
+        connections.close_all()

@@ -3,10 +3,14 @@ checkout scenario's load, verdicts and targets; and, against the test database, 
 count of the orders and the mail tasks they queued."""
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -578,3 +582,29 @@ def test_checkout_count_finds_one_mail_task_per_order_and_the_next_seed_deletes_
     assert left.args_kwargs["kwargs"] == {"order_id": outsider.pk}
     assert bench_checkout_count(hot_product_id=hot)["mail_tasks_per_order"] == {}
     capsys.readouterr()  # the JSON lines for run.py
+
+
+def test_the_bench_environment_starts_production_settings_with_nothing_leaving_the_machine(tmp_path):
+    """DEBUG off, so every production rule applies: uploads stay local, no Cloudinary, no Sentry."""
+    root = Path(__file__).resolve().parent.parent
+    caller = {
+        **os.environ,
+        "CLOUDINARY_URL": "cloudinary://123456789012345:fake-secret@joycart-test",
+        "SENTRY_DSN": "https://publickey@127.0.0.1:9/1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}",
+    }
+    # bench/run.py is a script whose siblings import as top-level modules.
+    show_env = "import json, sys; sys.path.insert(0, 'bench'); import run; print(json.dumps(run.bench_environment()))"
+    env = json.loads(run_python(root, caller, "-c", show_env))
+    assert env["DJANGO_DEBUG"] == "0"
+    assert "CLOUDINARY_URL" not in env and "SENTRY_DSN" not in env
+    media = "from django.conf import settings; print(settings.MEDIA_SERVED_BY_APP)"
+    assert run_python(root, env, "manage.py", "shell", "--no-imports", "-c", media).strip() == "True"
+
+
+def run_python(root: Path, env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(  # noqa: S603 - this interpreter with fixed arguments
+        [sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
