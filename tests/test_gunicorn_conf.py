@@ -85,7 +85,11 @@ def test_the_access_line_carries_the_request_id_and_the_duration_but_not_the_que
 
 def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     kept = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
-    kept = {k: v for k, v in kept.items() if k not in CONF_VARIABLES and not k.startswith(("RAZORPAY_", "SENTRY_"))}
+    kept = {
+        k: v
+        for k, v in kept.items()
+        if k not in CONF_VARIABLES and not k.startswith(("RAZORPAY_", "SENTRY_", "CLOUDINARY_"))
+    }
     return {
         **kept,
         **PRODUCTION,
