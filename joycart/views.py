@@ -69,17 +69,19 @@ def media_file(request, path: str):
     root = Path(settings.MEDIA_ROOT).resolve()
     try:
         candidate = (root / path).resolve()
-        inside = candidate.is_relative_to(root) and candidate.is_file()
-        modified = candidate.stat().st_mtime if inside else 0
-    except (OSError, RuntimeError):  # a name too long, a symlink loop: no file either
-        inside = False
-    if not inside or any(part.startswith(".") for part in candidate.relative_to(root).parts):
-        raise Http404("No such file.")
-    if not was_modified_since(request.META.get("HTTP_IF_MODIFIED_SINCE"), modified):
-        return HttpResponseNotModified()
+        if not candidate.is_relative_to(root) or not candidate.is_file():
+            raise Http404("No such file.")
+        if any(part.startswith(".") for part in candidate.relative_to(root).parts):
+            raise Http404("No such file.")
+        modified = candidate.stat().st_mtime
+        if not was_modified_since(request.META.get("HTTP_IF_MODIFIED_SINCE"), modified):
+            return HttpResponseNotModified()
+        opened = candidate.open("rb")
+    except (OSError, RuntimeError) as error:  # a name too long, a symlink loop, unreadable: no file either
+        raise Http404("No such file.") from error
     content_type = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
     inline = content_type.startswith("image/") and content_type != "image/svg+xml"
-    response = FileResponse(candidate.open("rb"), content_type=content_type, as_attachment=not inline)
+    response = FileResponse(opened, content_type=content_type, as_attachment=not inline)
     response["Last-Modified"] = http_date(modified)
     response["Cache-Control"] = f"public, max-age={MEDIA_MAX_AGE_SECONDS}"
     response["X-Content-Type-Options"] = "nosniff"
