@@ -366,6 +366,11 @@ if ORDER_PAYMENT_TIMEOUT_MINUTES < 1:
     sys.exit("ImproperlyConfigured: ORDER_PAYMENT_TIMEOUT_MINUTES must be a whole number of minutes, at least 1.")
 # Where the sandbox delivers its signed webhooks (the app's own endpoint under `make run`).
 SANDBOX_WEBHOOK_URL = os.environ.get("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8000/api/v1/payments/razorpay/webhook/")
+# How long reconciliation keeps reading an online payment from the gateway after its last change
+# (captured, expired, refunded), at most every 15 minutes, for a capture whose webhook was lost.
+RECONCILE_LOOKBACK_HOURS = int(os.environ.get("RECONCILE_LOOKBACK_HOURS", "48"))
+if RECONCILE_LOOKBACK_HOURS < 1:
+    sys.exit("ImproperlyConfigured: RECONCILE_LOOKBACK_HOURS must be a whole number of hours, at least 1.")
 
 # --- Production hardening -------------------------------------------------------------
 if not DEBUG:

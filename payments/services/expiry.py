@@ -21,6 +21,7 @@ from django.utils import timezone
 from orders.models import Order, OrderItem, OrderItemStatus, OrderStatus, PaymentMethod
 from orders.services.lifecycle import order_item_transition
 from payments.models import Payment, PaymentStatus
+from payments.services.captures import payment_captures_settle
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def order_expire_unpaid(*, order_id: int, now: datetime | None = None) -> bool:
             )
         payment.status = PaymentStatus.NOT_REQUIRED
         payment.save(update_fields=["status", "updated_at"])
+        payment_captures_settle(payment=payment)
     logger.info("Expired unpaid %s", order)
     return True
 

@@ -8,9 +8,20 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.utils import timezone
 
 from orders.services.lifecycle import order_item_cancel
-from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent, WebhookOutcome
+from payments.models import (
+    CaptureOutcome,
+    CaptureReason,
+    GatewayCapture,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+    WebhookOutcome,
+)
 from tests.factories import ProductFactory, UserFactory
 from tests.orders.helpers import buy_now, items_of, make_buyer
 from tests.payments.refund_helpers import apply_refund_webhooks, captured_online_order, payment_of
@@ -77,6 +88,21 @@ def cancelled_online_order(sandbox, *, fail_at_gateway: bool = False, items: int
     return order
 
 
+def flag(payment: Payment, amount: Decimal = Decimal("1.00")) -> GatewayCapture:
+    """A capture of the payment's gateway order that is not the order's, waiting for staff."""
+    return GatewayCapture.objects.create(
+        payment=payment,
+        gateway_payment_id=f"pay_flagged{payment.pk}",
+        gateway_order_id=payment.gateway_order_id or "order_x",
+        amount=amount,
+        currency="INR",
+        captured_at=timezone.now(),
+        outcome=CaptureOutcome.FLAGGED,
+        reason=CaptureReason.MISMATCH,
+        detail=f"captured INR {amount} for an order of INR {payment.amount}",
+    )
+
+
 def event(event_id: str, event_type: str = "payment.captured", outcome: str = WebhookOutcome.PROCESSED, **payload):
     return WebhookEvent.objects.create(
         event_id=event_id,
@@ -111,7 +137,7 @@ class TestPayments:
         online = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
         cod = buy_now(make_buyer(), ProductFactory())
         flagged = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
-        Payment.objects.filter(order=flagged).update(flagged=True, flag_reason="amount mismatch")
+        flag(payment_of(flagged))
         online_pk, cod_pk, flagged_pk = (payment_of(o).pk for o in (online, cod, flagged))
 
         assert changelist_ids(admin_client.get(PAYMENTS, {"method__exact": "COD"})) == {cod_pk}
@@ -119,13 +145,14 @@ class TestPayments:
             online_pk,
             flagged_pk,
         }
-        assert changelist_ids(admin_client.get(PAYMENTS, {"flagged__exact": "1"})) == {flagged_pk}
+        assert changelist_ids(admin_client.get(PAYMENTS, {"flagged": "1"})) == {flagged_pk}
+        assert changelist_ids(admin_client.get(PAYMENTS, {"flagged": "0"})) == {online_pk, cod_pk}
 
     def test_the_sidebar_offers_method_status_and_flagged_and_its_links_narrow_the_rows(self, admin_client, sandbox):
         online = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
         cod = buy_now(make_buyer(), ProductFactory())
         flagged = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
-        Payment.objects.filter(order=flagged).update(flagged=True, flag_reason="amount mismatch")
+        flag(payment_of(flagged))
         online_pk, cod_pk, flagged_pk = (payment_of(o).pk for o in (online, cod, flagged))
 
         listing = admin_client.get(PAYMENTS)

@@ -17,7 +17,7 @@ from django.core.management import call_command
 from orders.models import OrderEvent, OrderItemStatus, OrderStatus
 from orders.services.lifecycle import order_item_cancel
 from payments.models import PaymentStatus, Refund, RefundStatus
-from payments.services.online import LATE_CAPTURE_REASON
+from payments.services.captures import LATE_CAPTURE_REASON
 from tests.factories import ProductFactory
 from tests.orders.helpers import items_of, make_buyer, run_concurrently, stock_of
 from tests.payments.online_helpers import age, payment_of, place_online, statuses
