@@ -125,8 +125,8 @@ def _move(capture: GatewayCapture, to: str, *, actor: User | None = None, note: 
     """Move a locked capture to `to` if CAPTURE_MOVES allows it, recording who did it (staff) and why."""
     if to not in CAPTURE_MOVES.get(capture.outcome or None, frozenset()):
         raise CaptureNotFlagged(
-            f"Only a capture flagged for staff can be refunded or resolved; this one is "
-            f"{capture.get_outcome_display().lower()}."
+            "Only a capture flagged for staff can be refunded or resolved; this one is settled "
+            f"({capture.get_outcome_display().lower()})."
         )
     capture.outcome = to
     fields = ["outcome", "updated_at"]
