@@ -127,6 +127,8 @@ class TestMismatch:
         assert told.to == [order.buyer.email]
         assert "did not match the order's total of ₹998.00" in told.body
         assert "full refund of ₹1.00" in told.body
+        html, _type = told.alternatives[0]
+        assert "did not match the order's total of ₹998.00" in html and "full refund of ₹1.00" in html
 
     def test_a_mismatch_on_an_order_no_longer_awaiting_payment_is_refunded_at_once(
         self, order, sandbox_gateway, client, committing
