@@ -104,7 +104,7 @@ class GatewayCapture(models.Model):
     gateway_order_id = models.CharField(max_length=64)
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
-    captured_at = models.DateTimeField()  # when the buyer paid, by the gateway's clock
+    captured_at = models.DateTimeField()  # when the buyer made the attempt, by the gateway's clock
     outcome = models.CharField(max_length=10, choices=CaptureOutcome.choices)
     reason = models.CharField(max_length=20, choices=CaptureReason.choices, blank=True)
     detail = models.CharField(max_length=500, blank=True)  # for staff: the amounts and ids that decided it

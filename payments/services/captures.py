@@ -41,26 +41,26 @@ from payments.services.outcome import Applied
 
 logger = logging.getLogger(__name__)
 
-O = CaptureOutcome  # noqa: E741 - read as "outcome" in the table below
-R = CaptureReason
+Outcome = CaptureOutcome
+Reason = CaptureReason
 
 # Which outcome may follow which; None is a capture being recorded. PAID, REFUNDED and RESOLVED are final.
 CAPTURE_MOVES = MappingProxyType(
     {
-        None: frozenset({O.PAID, O.REFUNDED, O.FLAGGED}),
-        O.FLAGGED: frozenset({O.REFUNDED, O.RESOLVED}),
+        None: frozenset({Outcome.PAID, Outcome.REFUNDED, Outcome.FLAGGED}),
+        Outcome.FLAGGED: frozenset({Outcome.REFUNDED, Outcome.RESOLVED}),
     }
 )
 
 # The reason each refund row gives (staff read it beside the refund; the buyer's e-mail says more).
 REFUND_REASONS = MappingProxyType(
     {
-        R.ORDER_CLOSED: "payment arrived after the order was cancelled",
-        R.ALREADY_PAID: "a second payment for an order already paid",
-        R.MISMATCH: "payment not of the order's amount, currency or gateway order",
+        Reason.ORDER_CLOSED: "payment arrived after the order was cancelled",
+        Reason.ALREADY_PAID: "a second payment for an order already paid",
+        Reason.MISMATCH: "payment not of the order's amount, currency or gateway order",
     }
 )
-LATE_CAPTURE_REASON = REFUND_REASONS[R.ORDER_CLOSED]
+LATE_CAPTURE_REASON = REFUND_REASONS[Reason.ORDER_CLOSED]
 
 DETAIL_LENGTH = GatewayCapture._meta.get_field("detail").max_length
 NOTE_LENGTH = 2000
@@ -101,24 +101,26 @@ def _decide(
     captures: list[GatewayCapture],
     gateway_payment: GatewayPayment,
 ) -> _Decision:
-    paid_by = next((capture for capture in captures if capture.outcome == O.PAID), None)
+    paid_by = next((capture for capture in captures if capture.outcome == Outcome.PAID), None)
     if paid_by is not None:
         return _Decision(
-            O.REFUNDED,
-            R.ALREADY_PAID,
+            Outcome.REFUNDED,
+            Reason.ALREADY_PAID,
             f"payment {gateway_payment.id} is a second capture; {paid_by.gateway_payment_id} paid the order",
         )
     mismatch = _mismatch(payment=payment, gateway_payment=gateway_payment)
     if mismatch and payment_awaiting(payment=payment, order=order):
-        return _Decision(O.FLAGGED, R.MISMATCH, f"{mismatch}; the buyer may still pay the order correctly")
+        return _Decision(Outcome.FLAGGED, Reason.MISMATCH, f"{mismatch}; the buyer may still pay the order correctly")
     if mismatch:
-        return _Decision(O.REFUNDED, R.MISMATCH, f"{mismatch}; the order no longer awaits payment")
+        return _Decision(Outcome.REFUNDED, Reason.MISMATCH, f"{mismatch}; the order no longer awaits payment")
     awaiting = any(item.status == OrderItemStatus.PENDING_PAYMENT for item in items)
     if payment.status != PaymentStatus.PENDING or not awaiting:
         return _Decision(
-            O.REFUNDED, R.ORDER_CLOSED, f"payment {gateway_payment.id} came after the order stopped awaiting payment"
+            Outcome.REFUNDED,
+            Reason.ORDER_CLOSED,
+            f"payment {gateway_payment.id} came after the order stopped awaiting payment",
         )
-    return _Decision(O.PAID)
+    return _Decision(Outcome.PAID)
 
 
 def _move(capture: GatewayCapture, to: str, *, actor: User | None = None, note: str = "") -> None:
@@ -180,8 +182,8 @@ def capture_apply_locked(
     captures = locks.payment_captures_lock(payment_id=payment.pk)
     known = next((capture for capture in captures if capture.gateway_payment_id == gateway_payment.id), None)
     if known is not None:
-        if known.outcome == O.FLAGGED and not payment_awaiting(payment=payment, order=order):
-            _move(known, O.REFUNDED)
+        if known.outcome == Outcome.FLAGGED and not payment_awaiting(payment=payment, order=order):
+            _move(known, Outcome.REFUNDED)
             _refund_in_full(capture=known, payment=payment)
             return Applied(True, f"capture {known.gateway_payment_id} refunded in full: {known.detail}")
         return Applied(False, f"payment {gateway_payment.id} already recorded: {known.get_outcome_display().lower()}")
@@ -203,17 +205,17 @@ def capture_apply_locked(
     )
     _move(capture, decision.outcome)  # a new capture: saved here, once
 
-    if decision.outcome == O.PAID:
+    if decision.outcome == Outcome.PAID:
         _paying(payment=payment, gateway_payment=gateway_payment)
         placed = order_items_place_paid(order=order, items=items)
         order_notifications.order_placed_notify(order_id=order.pk)
         settled = _settle_flagged(order=order, payment=payment, captures=captures)
         detail = f"captured {gateway_payment.id}; placed {placed} item(s)"
         return Applied(True, detail + (f"; refunded {settled} flagged capture(s)" if settled else ""))
-    if decision.outcome == O.FLAGGED:
+    if decision.outcome == Outcome.FLAGGED:
         logger.error("Capture for %s flagged for staff review: %s", order, decision.detail)
         return Applied(True, f"flagged: {decision.detail}")
-    if decision.reason == R.ORDER_CLOSED and payment.gateway_payment_id is None:
+    if decision.reason == Reason.ORDER_CLOSED and payment.gateway_payment_id is None:
         _paying(payment=payment, gateway_payment=gateway_payment)  # no other capture matched the order first
     _refund_in_full(capture=capture, payment=payment)
     return Applied(True, f"{decision.detail}; full refund initiated")
@@ -223,9 +225,9 @@ def _settle_flagged(*, order: Order, payment: Payment, captures: list[GatewayCap
     """Refund the FLAGGED ones of the payment's locked `captures` if the order no longer awaits payment."""
     if payment_awaiting(payment=payment, order=order):
         return 0
-    flagged = [capture for capture in captures if capture.outcome == O.FLAGGED]
+    flagged = [capture for capture in captures if capture.outcome == Outcome.FLAGGED]
     for capture in flagged:
-        _move(capture, O.REFUNDED)
+        _move(capture, Outcome.REFUNDED)
         _refund_in_full(capture=capture, payment=payment)
     return len(flagged)
 
@@ -279,7 +281,7 @@ def capture_refund(*, capture_id: int, actor: User) -> GatewayCapture:
     """
     with transaction.atomic():
         payment, capture = _staff_locked(capture_id=capture_id, actor=actor)
-        _move(capture, O.REFUNDED, actor=actor, note=STAFF_REFUND_NOTE)
+        _move(capture, Outcome.REFUNDED, actor=actor, note=STAFF_REFUND_NOTE)
         _refund_in_full(capture=capture, payment=payment)
     _audit("refund", capture, actor)
     return capture
@@ -296,6 +298,6 @@ def capture_resolve(*, capture_id: int, actor: User, note: str) -> GatewayCaptur
         raise ResolutionNoteRequired()
     with transaction.atomic():
         _payment, capture = _staff_locked(capture_id=capture_id, actor=actor)
-        _move(capture, O.RESOLVED, actor=actor, note=note)
+        _move(capture, Outcome.RESOLVED, actor=actor, note=note)
     _audit("resolve", capture, actor)
     return capture

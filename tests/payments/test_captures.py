@@ -45,8 +45,8 @@ from tests.payments.refund_helpers import apply_refund_webhooks
 pytestmark = pytest.mark.django_db
 
 S = OrderItemStatus
-O = CaptureOutcome  # noqa: E741 - read as "outcome"
-R = CaptureReason
+Outcome = CaptureOutcome
+Reason = CaptureReason
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ class TestMismatch:
         with committing():
             deliver_all(client, sandbox_gateway)
         capture = capture_of(paid["id"])
-        assert (capture.outcome, capture.reason) == (O.FLAGGED, R.MISMATCH)
+        assert (capture.outcome, capture.reason) == (Outcome.FLAGGED, Reason.MISMATCH)
         assert capture.amount == Decimal("1.00") and gateway_refunds(sandbox_gateway, paid["id"]) == []
 
         age(order, 20)
@@ -111,7 +111,7 @@ class TestMismatch:
             assert orders_expire_unpaid() == 1
 
         capture.refresh_from_db()
-        assert capture.outcome == O.REFUNDED and capture.refunded_amount == Decimal("1.00")
+        assert capture.outcome == Outcome.REFUNDED and capture.refunded_amount == Decimal("1.00")
         [refund] = capture.refunds.all()
         assert (refund.amount, refund.order_item_id, refund.payment_id) == (Decimal("1.00"), None, capture.payment_id)
         [at_gateway] = gateway_refunds(sandbox_gateway, paid["id"])
@@ -140,7 +140,7 @@ class TestMismatch:
             deliver_all(client, sandbox_gateway)
 
         capture = capture_of(paid["id"])
-        assert (capture.outcome, capture.reason) == (O.REFUNDED, R.MISMATCH)
+        assert (capture.outcome, capture.reason) == (Outcome.REFUNDED, Reason.MISMATCH)
         assert [r["amount"] for r in gateway_refunds(sandbox_gateway, paid["id"])] == [150]
         assert payment_of(order).status == PaymentStatus.NOT_REQUIRED  # it never became the payment's capture
 
@@ -151,7 +151,7 @@ class TestMismatch:
         paid = sandbox_gateway.pay(gateway_order_of(order), amount=150)
         with committing():
             deliver_all(client, sandbox_gateway)
-        assert capture_of(paid["id"]).outcome == O.REFUNDED
+        assert capture_of(paid["id"]).outcome == Outcome.REFUNDED
         assert statuses(order) == [S.PENDING_PAYMENT]  # the expiry still does its own work
 
     def test_a_flagged_capture_waits_while_the_buyer_may_still_pay(self, order, sandbox_gateway, client, committing):
@@ -160,7 +160,7 @@ class TestMismatch:
             deliver_all(client, sandbox_gateway)
             deliver_all(client, sandbox_gateway)  # Razorpay's retries
             assert payments_reconcile(older_than=timedelta(0))["captured"] == 0
-        assert capture_of(paid["id"]).outcome == O.FLAGGED
+        assert capture_of(paid["id"]).outcome == Outcome.FLAGGED
         assert Refund.objects.count() == 0 and refund_mails(order) == []
 
     def test_a_flagged_capture_is_refunded_when_a_correct_capture_pays_the_order(
@@ -171,14 +171,14 @@ class TestMismatch:
         wrong = sandbox_gateway.pay(gateway_order_id, amount=100)
         with committing():
             seen = deliver_new(client, sandbox_gateway)
-        assert capture_of(wrong["id"]).outcome == O.FLAGGED
+        assert capture_of(wrong["id"]).outcome == Outcome.FLAGGED
 
         sandbox_gateway.complete_payment(slow["id"])
         with committing():
             deliver_new(client, sandbox_gateway, seen)
 
-        assert capture_of(slow["id"]).outcome == O.PAID and statuses(order) == [S.PLACED]
-        assert (capture_of(wrong["id"]).outcome, capture_of(wrong["id"]).reason) == (O.REFUNDED, R.MISMATCH)
+        assert capture_of(slow["id"]).outcome == Outcome.PAID and statuses(order) == [S.PLACED]
+        assert (capture_of(wrong["id"]).outcome, capture_of(wrong["id"]).reason) == (Outcome.REFUNDED, Reason.MISMATCH)
         assert [r["amount"] for r in gateway_refunds(sandbox_gateway, wrong["id"])] == [100]
         assert gateway_refunds(sandbox_gateway, slow["id"]) == []
         payment = payment_of(order)
@@ -198,7 +198,7 @@ class TestMismatch:
         age(order, 20)
         with committing(), transaction.atomic():
             assert payment_captures_settle(payment=Payment.objects.select_for_update().get(order=order)) == 1
-        assert capture_of(paid["id"]).outcome == O.REFUNDED
+        assert capture_of(paid["id"]).outcome == Outcome.REFUNDED
 
 
 # --- finding 2: a second capture on a paid order ---------------------------------------------
@@ -219,8 +219,8 @@ class TestSecondCapture:
             deliver_new(client, sandbox_gateway, seen)
 
         second = capture_of(slow["id"])
-        assert (second.outcome, second.reason) == (O.REFUNDED, R.ALREADY_PAID)
-        assert capture_of(first["id"]).outcome == O.PAID and placements(order) == 1
+        assert (second.outcome, second.reason) == (Outcome.REFUNDED, Reason.ALREADY_PAID)
+        assert capture_of(first["id"]).outcome == Outcome.PAID and placements(order) == 1
         [at_gateway] = gateway_refunds(sandbox_gateway, slow["id"])
         assert at_gateway["amount"] == 99_800
         assert gateway_refunds(sandbox_gateway, first["id"]) == []
@@ -268,8 +268,8 @@ class TestSecondCapture:
 
         assert GatewayCapture.objects.count() == 2
         outcomes = {capture.gateway_payment_id: capture.outcome for capture in GatewayCapture.objects.all()}
-        assert sorted(outcomes.values()) == [O.PAID, O.REFUNDED]
-        [refunded] = [pay_id for pay_id, outcome in outcomes.items() if outcome == O.REFUNDED]
+        assert sorted(outcomes.values()) == [Outcome.PAID, Outcome.REFUNDED]
+        [refunded] = [pay_id for pay_id, outcome in outcomes.items() if outcome == Outcome.REFUNDED]
         assert Refund.objects.get().capture.gateway_payment_id == refunded
         assert len(gateway_refunds(sandbox_gateway, refunded)) == 1
         assert sorted([first["id"], slow["id"]]) == sorted(outcomes)
@@ -325,8 +325,8 @@ class TestLateCapture:
 
         capture = capture_of(paid["id"])
         assert (capture.outcome, capture.reason, capture.refunded_amount) == (
-            O.REFUNDED,
-            R.ORDER_CLOSED,
+            Outcome.REFUNDED,
+            Reason.ORDER_CLOSED,
             Decimal("998.00"),
         )
         assert [r["amount"] for r in gateway_refunds(sandbox_gateway, paid["id"])] == [99_800]
@@ -371,7 +371,7 @@ class TestWhichOrder:
             deliver(client, events(sandbox_gateway, "payment.captured")[0])
 
         assert statuses(order) == [S.PLACED]
-        assert capture_of(paid["id"]).outcome == O.PAID
+        assert capture_of(paid["id"]).outcome == Outcome.PAID
         assert payment_of(order).gateway_order_id == gateway_order_id
 
 
@@ -392,8 +392,8 @@ class TestReconciliation:
         assert counts == {"checked": 1, "captured": 2, "failed": 0, "unchanged": 0, "errors": 0}
         outcomes = {c.gateway_payment_id: c.outcome for c in GatewayCapture.objects.all()}
         assert set(outcomes) == {slow["id"], fast["id"]}
-        assert sorted(outcomes.values()) == [O.PAID, O.REFUNDED]
-        [refunded] = [pay_id for pay_id, outcome in outcomes.items() if outcome == O.REFUNDED]
+        assert sorted(outcomes.values()) == [Outcome.PAID, Outcome.REFUNDED]
+        [refunded] = [pay_id for pay_id, outcome in outcomes.items() if outcome == Outcome.REFUNDED]
         assert [r["amount"] for r in gateway_refunds(sandbox_gateway, refunded)] == [99_800]
         assert statuses(order) == [S.PLACED] and placements(order) == 1
 
@@ -414,7 +414,10 @@ class TestReconciliation:
         with committing():
             assert payments_reconcile(older_than=timedelta(0))["captured"] == 1
 
-        assert (capture_of(slow["id"]).outcome, capture_of(slow["id"]).reason) == (O.REFUNDED, R.ALREADY_PAID)
+        assert (capture_of(slow["id"]).outcome, capture_of(slow["id"]).reason) == (
+            Outcome.REFUNDED,
+            Reason.ALREADY_PAID,
+        )
         assert [r["amount"] for r in gateway_refunds(sandbox_gateway, slow["id"])] == [99_800]
 
     def test_a_settled_payment_is_read_at_most_every_15_minutes_and_until_the_lookback_ends(
@@ -447,7 +450,7 @@ class TestReconciliation:
         with committing():
             assert payments_reconcile(older_than=timedelta(0))["captured"] == 1
             assert orders_expire_unpaid() == 1
-        assert capture_of(paid["id"]).outcome == O.REFUNDED
+        assert capture_of(paid["id"]).outcome == Outcome.REFUNDED
         assert len(gateway_refunds(sandbox_gateway, paid["id"])) == 1
         assert Refund.objects.count() == 1
         assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
