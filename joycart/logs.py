@@ -3,8 +3,9 @@
 JSON, so a log platform can filter on fields (`level`, `request_id`, `status`, `path`) instead of
 parsing text. Every line carries the request id of the request, or of the task a request queued,
 that it was written for (`null` outside both). python-json-logger does the formatting: it is a
-plain `logging.Formatter`, so Django's, gunicorn's and the task worker's loggers all come out the
-same without any of them changing how they log.
+plain `logging.Formatter`, so Django's, the task worker's and every library's loggers come out the
+same without any of them changing how they log. (gunicorn's master writes its own few lines, start-up
+and worker boots, to stderr in its own format; the request line replaces its access log.)
 
 Deliberately free of Django, like `joycart.request_context`: settings import it.
 """
