@@ -1,5 +1,6 @@
 """Reads of the accounts app, always scoped to who is asking."""
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -37,3 +38,23 @@ def user_address_get(*, user: User, address_id: int) -> Address:
 
 def user_default_address(*, user: User) -> Address | None:
     return user_addresses(user=user).filter(is_default=True).first()
+
+
+def staff_alert_emails() -> list[str]:
+    """Who is told when money needs a person: JOYCART_STAFF_EMAILS, else ADMINS, else the active superusers.
+
+    Read when each mail is sent, so a superuser added later is told too; duplicates are dropped.
+    """
+    wanted = settings.JOYCART_STAFF_EMAILS or [_admin_email(admin) for admin in settings.ADMINS]
+    if not wanted:
+        superusers = User.objects.filter(is_superuser=True, is_active=True, is_blocked=False).exclude(email="")
+        wanted = list(superusers.order_by("pk").values_list("email", flat=True))
+    emails: dict[str, str] = {}
+    for email in wanted:
+        emails.setdefault(email.lower(), email)
+    return list(emails.values())
+
+
+def _admin_email(admin: str | tuple[str, str]) -> str:
+    # ADMINS holds addresses; the (name, address) pairs of older Django versions are still read.
+    return admin[1] if isinstance(admin, tuple | list) else admin

@@ -3,6 +3,8 @@ from django.urls import path
 
 from accounts.forms import AdminLoginForm
 from analytics.views import analytics_page
+from payments.models import Refund
+from payments.selectors import refunds_failed_waiting
 
 
 class JoyCartAdminSite(admin.AdminSite):
@@ -25,6 +27,17 @@ class JoyCartAdminSite(admin.AdminSite):
             response.status_code = 429
             response["Retry-After"] = str(throttled.retry_after)
         return response
+
+    def index(self, request, extra_context=None):
+        context = {"failed_refunds": self._failed_refunds(request), **(extra_context or {})}
+        return super().index(request, context)
+
+    def _failed_refunds(self, request):
+        """FAILED refunds wait for a person until retried: listed on the home page to staff who may see refunds."""
+        refund_admin = self._registry.get(Refund)
+        if refund_admin is None or not refund_admin.has_view_permission(request):
+            return None
+        return refunds_failed_waiting()
 
     def get_urls(self):
         # admin_view: staff only (anyone else goes to the admin login), CSRF-protected, never cached.

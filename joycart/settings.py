@@ -13,10 +13,15 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import dj_email_url
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.csp import CSP
+
+from joycart.logs import LOG_FORMATS, log_format_default, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -77,6 +82,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id covers every layer below, and the one log line per request times them all.
+    "joycart.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads the path, the query string or a cookie: a NUL in them is a 400.
@@ -316,6 +323,33 @@ if EMAIL_URL:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "JoyCart <no-reply@joycart.local>")
+# Who is told when money needs a person (a refund the gateway failed): JOYCART_STAFF_EMAILS,
+# comma-separated. Left empty, the mail goes to ADMINS, or else to every active superuser with an
+# e-mail address, read when the mail is sent (accounts.selectors.staff_alert_emails).
+JOYCART_STAFF_EMAILS = env_list("JOYCART_STAFF_EMAILS")
+for _address in JOYCART_STAFF_EMAILS:
+    try:
+        validate_email(_address)
+    except ValidationError:
+        sys.exit(f"ImproperlyConfigured: JOYCART_STAFF_EMAILS holds {_address!r}, which is not an e-mail address.")
+
+
+def _site_url_default() -> str:
+    """The development server's address; in production, https:// and the first host ALLOWED_HOSTS names."""
+    if DEBUG:
+        return "http://127.0.0.1:8000"
+    hosts = [host.lstrip(".") for host in ALLOWED_HOSTS if host.lstrip(".") and "*" not in host]
+    return f"https://{hosts[0]}" if hosts else ""
+
+
+# The site's own address, for links in mail sent by background tasks, which have no request to
+# build them from. Empty (production with only wildcard hosts), the mail shows paths.
+JOYCART_SITE_URL = (os.environ.get("JOYCART_SITE_URL") or _site_url_default()).rstrip("/")
+_site = urlsplit(JOYCART_SITE_URL)
+if JOYCART_SITE_URL and (_site.scheme not in ("http", "https") or not _site.netloc):
+    sys.exit(
+        "ImproperlyConfigured: JOYCART_SITE_URL must be an http:// or https:// address, e.g. https://shop.example.com."
+    )
 
 # --- Payments (Razorpay) --------------------------------------------------------------
 # Real keys select the real gateway, and then all three must be set. Without keys the embedded
@@ -364,6 +398,15 @@ RAZORPAY_TIMEOUT_SECONDS = float(os.environ.get("RAZORPAY_TIMEOUT_SECONDS", "10"
 ORDER_PAYMENT_TIMEOUT_MINUTES = int(os.environ.get("ORDER_PAYMENT_TIMEOUT_MINUTES", "15"))
 if ORDER_PAYMENT_TIMEOUT_MINUTES < 1:
     sys.exit("ImproperlyConfigured: ORDER_PAYMENT_TIMEOUT_MINUTES must be a whole number of minutes, at least 1.")
+# Before cancelling, the expiry asks Razorpay whether the order was paid (its webhook may be late). While Razorpay
+# cannot be reached the order keeps waiting, but only until this long after checkout: then it is cancelled
+# anyway, and a capture that still comes is refunded in full.
+ORDER_PAYMENT_HARD_TIMEOUT_MINUTES = int(os.environ.get("ORDER_PAYMENT_HARD_TIMEOUT_MINUTES", "60"))
+if ORDER_PAYMENT_HARD_TIMEOUT_MINUTES < ORDER_PAYMENT_TIMEOUT_MINUTES:
+    sys.exit(
+        "ImproperlyConfigured: ORDER_PAYMENT_HARD_TIMEOUT_MINUTES must be a whole number of minutes, at least "
+        f"ORDER_PAYMENT_TIMEOUT_MINUTES ({ORDER_PAYMENT_TIMEOUT_MINUTES})."
+    )
 # Where the sandbox delivers its signed webhooks (the app's own endpoint under `make run`).
 SANDBOX_WEBHOOK_URL = os.environ.get("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8000/api/v1/payments/razorpay/webhook/")
 # How long reconciliation keeps reading an online payment from the gateway after its last change
@@ -380,7 +423,8 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Load balancers and orchestrators probe over plain HTTP, from inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 # Everything is served from our own origin: no CDN, no inline script or style. Pages that
 # need more (the gateway's checkout script) widen it for themselves with csp_override.
@@ -400,9 +444,15 @@ SECURE_CSP = {
 # bench/run.py turns on the trivial /ping view it measures its ceiling with.
 BENCH_PING = env_bool("DJANGO_BENCH_PING", False)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-}
+# --- Logs and health ------------------------------------------------------------------
+# Every line goes to stdout: JSON objects, one a line, by default in production (joycart/logs.py);
+# readable text by default with DEBUG on. Each carries the request id (the client's X-Request-ID or
+# a new one), which follows the request into the tasks it queues.
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "") or log_format_default(debug=DEBUG)
+if LOG_FORMAT not in LOG_FORMATS:
+    sys.exit("ImproperlyConfigured: DJANGO_LOG_FORMAT must be json or text.")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=os.environ.get("DJANGO_LOG_LEVEL", "INFO"))
+# /readyz reports the task queue as degraded when its oldest waiting task has waited longer than this.
+READYZ_QUEUE_MAX_AGE_SECONDS = int(os.environ.get("READYZ_QUEUE_MAX_AGE_SECONDS", "300"))
+if READYZ_QUEUE_MAX_AGE_SECONDS < 1:
+    sys.exit("ImproperlyConfigured: READYZ_QUEUE_MAX_AGE_SECONDS must be a whole number of seconds, at least 1.")

@@ -29,7 +29,8 @@ CHECKOUT_ERROR = OpenApiResponse(
     ERROR,
     description="Refused, nothing placed: idempotency_key_required, invalid_address, cart_empty, invalid_quantity, "
     "out_of_stock, own_product, product_unavailable, payment_method_unavailable, invalid_checkout, "
-    "amount_too_large (a line or the total past ₹9,99,99,99,999.99); or field errors.",
+    "amount_too_large (a line or the total past ₹9,99,99,99,999.99), amount_below_minimum (an online order "
+    "under ₹1.00, the least the payment gateway takes: use COD); or field errors.",
 )
 NOT_FOUND = OpenApiResponse(ERROR, description="No such item, or not yours.")
 TRANSITION_REFUSED = OpenApiResponse(

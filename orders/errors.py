@@ -28,6 +28,14 @@ class AmountTooLarge(DomainError):
     message = "This order comes to more than one order can hold. Split it into smaller orders."
 
 
+class AmountBelowMinimum(DomainError):
+    """The payment gateway takes no order below its minimum: such an online order could never be paid,
+    and would only hold its stock until it expired. Refused before anything is written."""
+
+    code = "amount_below_minimum"
+    message = "This order is too small to pay online. Choose Cash on Delivery, or add more to your order."
+
+
 class PaymentMethodUnavailable(DomainError):
     code = "payment_method_unavailable"
     message = "Choose Cash on Delivery or Online payment."

@@ -18,8 +18,14 @@ from catalog.models import Product, ProductImage
 from catalog.selectors import visible_products
 from joycart.errors import DomainError
 from orders.errors import CartEmpty, InvalidCheckout
-from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus
-from orders.services.checkout import SOURCE_BUY_NOW, SOURCE_CART, line_refusal, unavailable_error
+from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
+from orders.services.checkout import (
+    SOURCE_BUY_NOW,
+    SOURCE_CART,
+    line_refusal,
+    payment_method_refusal,
+    unavailable_error,
+)
 from orders.transitions import sources_for
 from payments.models import Refund
 
@@ -195,6 +201,14 @@ class CheckoutPreview:
     @property
     def can_place(self) -> bool:
         return self.problem is None and bool(self.lines) and not self.has_line_problems
+
+    @property
+    def online_refusal(self) -> str | None:
+        """Why this order cannot be paid online (checkout's own rule), or None: the page then offers only COD."""
+        if not self.can_place:
+            return None
+        refusal = payment_method_refusal(payment_method=PaymentMethod.ONLINE, total=self.total)
+        return refusal.message if refusal is not None else None
 
 
 def _is_visible(product_ref: str) -> Exists:

@@ -15,7 +15,8 @@ from joycart.errors import DomainError
 from orders import selectors
 from orders.serializers import OrderDetailSerializer
 from payments.serializers import RazorpayVerifyInputSerializer
-from payments.services.online import payment_attempt_prepare, payment_signature_verify
+from payments.services.attempts import payment_attempt_open
+from payments.services.online import payment_signature_verify
 from payments.services.webhooks import webhook_receive
 
 ERROR = inline_serializer("PaymentError", {"detail": serializers.CharField(), "code": serializers.CharField()})
@@ -33,7 +34,11 @@ class OrderPayApi(APIView):
         responses={
             200: OrderDetailSerializer,
             404: NOT_FOUND,
-            409: OpenApiResponse(ERROR, description="payment_not_awaited: paid, cancelled or expired."),
+            409: OpenApiResponse(
+                ERROR,
+                description="payment_not_awaited: paid, cancelled or expired (also while this call waited on the "
+                "gateway); amount_below_minimum: an order under ₹1.00 cannot be paid online.",
+            ),
             503: OpenApiResponse(ERROR, description="gateway_unavailable: try again shortly; the order is kept."),
         },
     )
@@ -43,7 +48,7 @@ class OrderPayApi(APIView):
         Creates the gateway order if checkout could not; the same gateway order serves every attempt.
         """
         order = selectors.buyer_order_get(buyer=request.user, order_id=order_id)
-        payment_attempt_prepare(order=order)
+        payment_attempt_open(order=order)
         return _order_response(request, order_id=order.pk)
 
 

@@ -1,6 +1,8 @@
 """Payment and refund errors with stable codes (joycart.errors.DomainError)."""
 
 from joycart.errors import Conflict, DomainError
+from joycart.money import format_inr
+from payments.gateway import MIN_ORDER_AMOUNT
 
 
 class RefundExceedsCaptured(Conflict):
@@ -33,6 +35,17 @@ class InvalidWebhook(DomainError):
 class PaymentNotAwaited(Conflict):
     code = "payment_not_awaited"
     message = "This order is no longer awaiting payment."
+
+
+class PaymentBelowMinimum(Conflict):
+    """An online order under the gateway's minimum, placed before checkout refused them: the gateway would
+    refuse its gateway order every time, so it is never asked, and the buyer is told instead."""
+
+    code = "amount_below_minimum"
+    message = (
+        f"This order comes to less than {format_inr(MIN_ORDER_AMOUNT)}, the least that can be paid online, so it "
+        "cannot be paid. It is cancelled when its time to pay runs out; order again with Cash on Delivery."
+    )
 
 
 class GatewayUnavailable(DomainError):

@@ -32,6 +32,8 @@ from razorpay.errors import BadRequestError, GatewayError, ServerError, Signatur
 from joycart.money import PAISA
 
 RETRYABLE_STATUSES = frozenset({409, 429})
+# Razorpay refuses an order below ₹1.00 ("The amount must be at least INR 1.00").
+MIN_ORDER_PAISE = 100
 
 
 # --- amounts --------------------------------------------------------------------------
@@ -55,6 +57,14 @@ def from_paise(paise: int) -> Decimal:
     if isinstance(paise, bool) or not isinstance(paise, int):
         raise TypeError(f"paise must be an int, not {type(paise).__name__}")
     return (Decimal(paise) * PAISA).quantize(PAISA)
+
+
+MIN_ORDER_AMOUNT = from_paise(MIN_ORDER_PAISE)
+
+
+def below_order_minimum(amount: Decimal) -> bool:
+    """Whether Razorpay would refuse a gateway order of this amount: such an order can never be paid online."""
+    return to_paise(amount) < MIN_ORDER_PAISE
 
 
 # --- errors ---------------------------------------------------------------------------

@@ -12,7 +12,10 @@ from django.utils import timezone
 
 from orders.models import Order, OrderStatus, PaymentMethod
 from payments.gateway import sandbox_checkout_url, to_paise
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+
+# How many FAILED refunds the admin's home page lists by name; the rest are counted and linked.
+FAILED_REFUNDS_LISTED = 5
 
 
 def payment_deadline(*, order: Order) -> datetime:
@@ -91,3 +94,18 @@ def razorpay_checkout_options(*, order: Order, request: HttpRequest | None = Non
         "callback_url": callback_url,
         "checkout_url": checkout_url,
     }
+
+
+@dataclass(frozen=True)
+class FailedRefunds:
+    """The FAILED refunds waiting for staff: how many, and the newest few."""
+
+    count: int
+    newest: list[Refund]
+
+
+def refunds_failed_waiting(*, limit: int = FAILED_REFUNDS_LISTED) -> FailedRefunds:
+    """FAILED refunds stay here until staff retry them (a retry moves them back to INITIATED). Two queries."""
+    failed = Refund.objects.filter(status=RefundStatus.FAILED)
+    newest = list(failed.select_related("payment__order").order_by("-updated_at", "-id")[:limit])
+    return FailedRefunds(count=failed.count(), newest=newest)

@@ -2,6 +2,7 @@
 
 from django.tasks import task
 
+from payments import staff_alerts
 from payments.services import refunds
 
 
@@ -9,3 +10,8 @@ from payments.services import refunds
 def refund_submit(*, refund_id: int) -> str:
     """Ask the gateway for the refund's money back (after the cancelling transaction committed)."""
     return refunds.refund_submit(refund_id=refund_id)
+
+
+@task
+def refund_failed_staff_email_send(*, refund_id: int, attempt_key: str) -> None:
+    staff_alerts.refund_failed_send(refund_id=refund_id, attempt_key=attempt_key)

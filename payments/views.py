@@ -3,6 +3,8 @@
 - `/orders/<number>/pay/` makes sure the order has its gateway order and opens the checkout:
   a plain link to the sandbox's page in sandbox mode (the site's CSP allows forms to post only
   to itself), or Razorpay's checkout.js with real keys, with a CSP widened for this page only.
+  An order that stopped awaiting payment, before or while the page loaded, goes back to its
+  own page with a message saying what became of it.
 - `/payments/razorpay/callback/` takes the checkout's POST. It comes from the gateway's origin
   without the buyer's cookies (SameSite=Lax), so it is CSRF-exempt and finds the payment by
   the gateway order id we stored, never by the session. A success only marks the payment
@@ -26,11 +28,12 @@ from joycart.errors import NotFound
 from joycart.text import refuse_nul
 from orders import selectors as order_selectors
 from orders.models import PaymentMethod
-from payments.errors import GatewayUnavailable, InvalidSignature, PaymentNotAwaited
+from payments.errors import GatewayUnavailable, InvalidSignature, PaymentBelowMinimum, PaymentNotAwaited
 from payments.gateway import GatewayPayment, PaymentGatewayError, get_gateway
-from payments.models import Payment
+from payments.models import Payment, PaymentStatus
 from payments.selectors import payment_deadline, razorpay_checkout_options
-from payments.services.online import payment_attempt_prepare, payment_failure_apply, payment_signature_verify
+from payments.services.attempts import payment_attempt_open
+from payments.services.online import payment_failure_apply, payment_signature_verify
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +60,19 @@ def order_pay(request, number: str):
     if order.payment_method != PaymentMethod.ONLINE:
         return redirect("orders:detail", number=number)
     try:
-        payment_attempt_prepare(order=order)
+        payment_attempt_open(order=order)
     except PaymentNotAwaited:
-        messages.info(request, f"Order {order.number} is no longer awaiting payment.")
-        return redirect("orders:detail", number=number)
+        return _no_longer_awaited(request, number=number)
+    except PaymentBelowMinimum as exc:
+        context = {"order": order, "below_minimum": exc.message, "pay_by": payment_deadline(order=order)}
+        return render(request, "payments/pay.html", context, status=409)
     except GatewayUnavailable as exc:
         context = {"order": order, "unavailable": exc.message, "pay_by": payment_deadline(order=order)}
         return render(request, "payments/pay.html", context, status=503)
     order = order_selectors.buyer_order_get(buyer=request.user, number=number)
     options = razorpay_checkout_options(order=order, request=request)
+    if options is None:  # the deadline passed in the instant since
+        return _no_longer_awaited(request, number=number)
     checkout = {
         "key": options["key_id"],
         "order_id": options["order_id"],
@@ -87,6 +94,19 @@ def order_pay(request, number: str):
         "checkout_script": CHECKOUT_SCRIPT,
     }
     return render(request, "payments/pay.html", context)
+
+
+def _no_longer_awaited(request, *, number: str):
+    """Back to the order, saying what became of it: it may have changed while this page was loading."""
+    order = order_selectors.buyer_order_get(buyer=request.user, number=number)
+    if order.payment.status == PaymentStatus.CAPTURED:
+        messages.success(request, f"Order {order.number} is paid. Thank you!")
+    else:
+        messages.info(
+            request,
+            f"Order {order.number} is no longer awaiting payment: its time to pay ran out, so it cannot be paid now.",
+        )
+    return redirect("orders:detail", number=number)
 
 
 def _failed_attempt(payment: Payment, metadata: str) -> GatewayPayment | None:

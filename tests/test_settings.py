@@ -23,7 +23,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
     `DJANGO_DEBUG=""` counts as unset, so it shows what a process started without it gets.
     """
-    prefixes = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "RAZORPAY_", "PAYMENTS_SANDBOX", "SANDBOX_")
+    prefixes = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "RAZORPAY_", "PAYMENTS_SANDBOX", "SANDBOX_", "JOYCART_")
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", *args],
@@ -210,6 +210,36 @@ def test_the_online_payment_timeout_comes_from_the_environment():
     assert manage("shell", "--no-imports", "-c", code, ORDER_PAYMENT_TIMEOUT_MINUTES="30").stdout.strip() == "30"
     refused = manage("check", ORDER_PAYMENT_TIMEOUT_MINUTES="0")
     assert refused.returncode != 0 and "ORDER_PAYMENT_TIMEOUT_MINUTES" in refused.stderr
+
+
+def test_the_hard_payment_timeout_comes_from_the_environment_and_is_never_shorter_than_the_timeout():
+    code = "from django.conf import settings; print(settings.ORDER_PAYMENT_HARD_TIMEOUT_MINUTES)"
+    assert settings.ORDER_PAYMENT_HARD_TIMEOUT_MINUTES == 60
+    assert manage("shell", "--no-imports", "-c", code, ORDER_PAYMENT_HARD_TIMEOUT_MINUTES="90").stdout.strip() == "90"
+    refused = manage("check", ORDER_PAYMENT_TIMEOUT_MINUTES="30", ORDER_PAYMENT_HARD_TIMEOUT_MINUTES="20")
+    assert refused.returncode != 0
+    assert "ORDER_PAYMENT_HARD_TIMEOUT_MINUTES must be a whole number of minutes, at least" in refused.stderr
+
+
+STAFF_MAIL_SETTINGS = (
+    "from django.conf import settings; print(','.join(settings.JOYCART_STAFF_EMAILS), settings.JOYCART_SITE_URL)"
+)
+
+
+def test_staff_alert_addresses_and_the_site_url_come_from_the_environment():
+    shown = manage(
+        "shell", "--no-imports", "-c", STAFF_MAIL_SETTINGS,
+        JOYCART_STAFF_EMAILS="ops@joycart.test, cfo@joycart.test", JOYCART_SITE_URL="https://shop.example.com/",
+    )  # fmt: skip
+    assert shown.stdout.strip() == "ops@joycart.test,cfo@joycart.test https://shop.example.com", shown.stderr
+    assert manage("shell", "--no-imports", "-c", STAFF_MAIL_SETTINGS).stdout.strip() == "http://127.0.0.1:8000"
+    production = {**PRODUCTION, **RAZORPAY_KEYS, "DJANGO_ALLOWED_HOSTS": ".shop.example.com,localhost"}
+    derived = manage("shell", "--no-imports", "-c", STAFF_MAIL_SETTINGS, **production)
+    assert derived.stdout.strip() == "https://shop.example.com", derived.stderr
+    for name, value in (("JOYCART_STAFF_EMAILS", "ops@joycart.test,not-an-address"), ("JOYCART_SITE_URL", "shop")):
+        refused = manage("check", **{name: value})
+        assert refused.returncode != 0 and name in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
 
 
 PING_ROUTE = (

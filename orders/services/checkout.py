@@ -34,6 +34,7 @@ from joycart.errors import DomainError
 from joycart.money import format_inr
 from orders import notifications
 from orders.errors import (
+    AmountBelowMinimum,
     AmountTooLarge,
     CartEmpty,
     IdempotencyKeyRequired,
@@ -44,6 +45,7 @@ from orders.errors import (
 )
 from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
 from orders.services.lifecycle import order_status_derive
+from payments.gateway import MIN_ORDER_AMOUNT, below_order_minimum
 from payments.models import Payment, PaymentStatus
 from payments.services.expiry import order_expiry_schedule
 from payments.services.online import payment_gateway_order_ensure
@@ -271,6 +273,20 @@ def _order_total(*, lines: list[CheckoutLine]) -> Decimal:
     return total
 
 
+def payment_method_refusal(*, payment_method: str, total: Decimal) -> DomainError | None:
+    """Why an order of `total` cannot be paid by `payment_method`, or None.
+
+    Checkout raises it before any stock is taken; the checkout page (`orders.selectors.checkout_preview`)
+    offers only Cash on Delivery when online payment is refused, so both apply the same rule.
+    """
+    if payment_method == PaymentMethod.ONLINE and below_order_minimum(total):
+        return AmountBelowMinimum(
+            f"This order comes to {format_inr(total)}; online payment needs at least {format_inr(MIN_ORDER_AMOUNT)}. "
+            "Choose Cash on Delivery, or add more to your order."
+        )
+    return None
+
+
 def _stock_take(*, lines: list[CheckoutLine]) -> list[int]:
     """Take each line's stock, in primary-key order. Returns the products that sold out."""
     sold_out = []
@@ -297,6 +313,9 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
     products = _products_lock(product_ids=sorted(wanted))
     lines = _lines_check(buyer=buyer, wanted=wanted, products=products, source=request.source)
     total = _order_total(lines=lines)
+    refusal = payment_method_refusal(payment_method=request.payment_method, total=total)
+    if refusal is not None:
+        raise refusal
     sold_out = _stock_take(lines=lines)
 
     item_status = INITIAL_ITEM_STATUS[request.payment_method]

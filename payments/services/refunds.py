@@ -46,7 +46,7 @@ from accounts.models import User
 from joycart.errors import NotFound
 from joycart.tasks import enqueue_with_transaction
 from orders.models import OrderItem, PaymentMethod
-from payments import locks
+from payments import locks, staff_alerts
 from payments.errors import RefundExceedsCaptured, RefundNotRetryable
 from payments.gateway import (
     GatewayPermanentError,
@@ -173,7 +173,9 @@ def _advance(*, refund: Refund, to_status: str, failure_reason: str = "") -> set
 
 
 def _save(*, refund: Refund, payment: Payment, capture: GatewayCapture, fields: set[str]) -> None:
-    """Write the locked refund in ONE update, and the committed totals if it just FAILED.
+    """Write the locked refund in ONE update, and if it just FAILED, the committed totals and the staff's mail.
+
+    Every move to FAILED comes through here, once (`_advance` moves only forward, under the lock).
 
     One update per transaction matters on PostgreSQL: a row updated twice in a transaction has
     its foreign keys checked again at commit, taking FOR KEY SHARE on the order item, which
@@ -184,6 +186,7 @@ def _save(*, refund: Refund, payment: Payment, capture: GatewayCapture, fields: 
     refund.save(update_fields=[*sorted(fields), "updated_at"])
     if "status" in fields and refund.status == RefundStatus.FAILED:
         _refunded_sync(capture=capture, payment=payment)  # a failed refund no longer commits its amount
+        staff_alerts.refund_failed_notify(refund=refund)  # it waits for a person now: never silently
 
 
 # --- creating -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 
 from accounts.models import User
-from tests.accounts.helpers import staff_member, superuser
+from tests.accounts.helpers import staff_member
 from tests.factories import TEST_PASSWORD, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -181,22 +181,6 @@ class TestUserAdminAddForm:
         )
         assert response.status_code == 200
         assert not User.objects.filter(username="copycat").exists()
-
-
-@pytest.fixture
-def root(db):
-    return superuser(username="root")
-
-
-@pytest.fixture
-def other_root(db):
-    return superuser(username="other_root")
-
-
-@pytest.fixture
-def helper(db):
-    """Staff who may view and change users, but is no superuser: the attacker of these tests."""
-    return staff_member("view_user", "change_user", username="helper")
 
 
 @pytest.fixture

@@ -109,22 +109,6 @@ def active_superusers() -> set[str]:
     )
 
 
-@pytest.fixture
-def helper(db):
-    """Staff who may view and change users, but is no superuser."""
-    return staff_member("view_user", "change_user", username="helper")
-
-
-@pytest.fixture
-def root(db):
-    return superuser(username="root")
-
-
-@pytest.fixture
-def other_root(db):
-    return superuser(username="other_root")
-
-
 @pytest.mark.django_db
 class TestOnlySuperusersManageAdminRights:
     def test_staff_without_superuser_cannot_promote_self(self, helper, root):

@@ -277,6 +277,54 @@ class TestAmountsTooLarge:
         assert Order.objects.get().total == MAX_AMOUNT
 
 
+class TestOnlineBelowTheGatewayMinimum:
+    """Finding 6: the gateway takes no order under ₹1.00, so an online order under it could never be paid
+    and would only hold its stock until it expired. It is refused before anything is written."""
+
+    def test_finding6_online_cart_checkout_under_one_rupee_is_400_and_reserves_nothing(
+        self, buyer_api, buyer, sandbox_gateway
+    ):
+        cheap = [ProductFactory(price=Decimal("0.30")), ProductFactory(price=Decimal("0.40"))]
+        for product in cheap:
+            put_in_cart(buyer, product)
+        body = {"source": "cart", "address_id": buyer.address.pk, "payment_method": "ONLINE"}
+
+        response = checkout(buyer_api, body)
+
+        assert_refused(response, 400, "amount_below_minimum")
+        assert "₹0.70" in response.json()["detail"] and "Cash on Delivery" in response.json()["detail"]
+        nothing_written(cheap)
+        assert len(buyer_api.get("/api/v1/cart/").json()["lines"]) == 2  # the cart is kept
+        assert sandbox_gateway.orders == {}  # the gateway was never asked
+
+    def test_finding6_online_buy_now_under_one_rupee_is_400_and_reserves_nothing(
+        self, buyer_api, buyer, sandbox_gateway
+    ):
+        cheap = ProductFactory(price=Decimal("0.99"))
+        response = checkout(buyer_api, buy_now_body(buyer, cheap, 1, payment_method="ONLINE"))
+        assert_refused(response, 400, "amount_below_minimum")
+        nothing_written([cheap])
+        assert sandbox_gateway.orders == {}
+
+    def test_finding6_cash_on_delivery_under_one_rupee_is_still_placed(self, buyer_api, buyer):
+        cheap = ProductFactory(price=Decimal("0.50"))
+        response = checkout(buyer_api, buy_now_body(buyer, cheap, 1))
+        assert response.status_code == 201, response.content
+        assert response.json()["total"] == "0.50"
+        assert stock_of(cheap) == 9
+
+    def test_finding6_exactly_one_rupee_online_is_placed_with_its_gateway_order(
+        self, buyer_api, buyer, sandbox_gateway
+    ):
+        cheap = ProductFactory(price=Decimal("0.50"))
+        response = checkout(buyer_api, buy_now_body(buyer, cheap, 2, payment_method="ONLINE"))
+        assert response.status_code == 201, response.content
+        assert response.json()["payment"]["razorpay"]["amount"] == 100
+        [gateway_order] = sandbox_gateway.orders.values()
+        assert gateway_order["amount"] == 100
+        assert stock_of(cheap) == 8
+
+
 # --- The buyer's orders -------------------------------------------------------------------
 
 

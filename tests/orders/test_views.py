@@ -349,6 +349,47 @@ class TestAmountsTooLarge:
         assert buyer.cart.items.count() == 11
 
 
+class TestOnlineBelowTheGatewayMinimum:
+    """Finding 6: an order under ₹1.00, the gateway's minimum, is offered Cash on Delivery only."""
+
+    def test_finding6_the_page_offers_cash_on_delivery_only_under_one_rupee(self, shopper, buyer):
+        cheap = ProductFactory(price=Decimal("0.50"))
+        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&product={cheap.pk}&quantity=1"))
+        assert re.search(r'name="payment_method" value="COD"[^>]*checked', html)
+        assert 'name="payment_method" value="ONLINE"' not in html
+        assert 'data-testid="online-unavailable"' in html
+        assert "online payment needs at least ₹1.00" in html
+        assert not re.search(r'data-testid="place-order"[^>]*disabled', html)
+
+    def test_finding6_exactly_one_rupee_may_be_paid_online(self, shopper, buyer):
+        cheap = ProductFactory(price=Decimal("0.50"))
+        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&product={cheap.pk}&quantity=2"))
+        assert 'name="payment_method" value="ONLINE"' in html
+        assert 'data-testid="online-unavailable"' not in html
+
+    def test_finding6_a_forged_online_post_under_one_rupee_is_a_form_error_and_reserves_nothing(
+        self, shopper, buyer, sandbox_gateway
+    ):
+        cheap = ProductFactory(price=Decimal("0.40"))
+        put_in_cart(buyer, cheap, 2)
+        form = checkout_form(html_of(shopper.get(CHECKOUT)), payment_method="ONLINE")
+        html = html_of(shopper.post(CHECKOUT, form))
+        assert 'data-testid="checkout-errors"' in html
+        assert "This order comes to ₹0.80; online payment needs at least ₹1.00." in html
+        assert not Order.objects.exists()
+        assert stock_of(cheap) == 10
+        assert buyer.cart.items.count() == 1
+        assert sandbox_gateway.orders == {}
+
+    def test_finding6_cash_on_delivery_under_one_rupee_is_placed_from_the_page(self, shopper, buyer):
+        cheap = ProductFactory(price=Decimal("0.40"))
+        put_in_cart(buyer, cheap, 2)
+        response = shopper.post(CHECKOUT, checkout_form(html_of(shopper.get(CHECKOUT))))
+        order = Order.objects.get()
+        assert response["Location"] == f"/orders/{order.number}/"
+        assert order.total == Decimal("0.80") and stock_of(cheap) == 8
+
+
 # --- The buyer's orders ---------------------------------------------------------------------
 
 

@@ -457,7 +457,7 @@ class TestCaptures:
         admin_client.post(CAPTURES, {"action": RESOLVE, "_selected_action": [flagged.pk], "apply": "1", "note": "ok"})
         age(flagged.payment.order, 20)
 
-        assert orders_expire_unpaid() == 1
+        assert orders_expire_unpaid()["expired"] == 1
 
         flagged.refresh_from_db()
         assert flagged.outcome == CaptureOutcome.RESOLVED and sandbox.refunds == {}

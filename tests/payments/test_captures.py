@@ -108,7 +108,7 @@ class TestMismatch:
 
         age(order, 20)
         with committing():
-            assert orders_expire_unpaid() == 1
+            assert orders_expire_unpaid()["expired"] == 1
 
         capture.refresh_from_db()
         assert capture.outcome == Outcome.REFUNDED and capture.refunded_amount == Decimal("1.00")
@@ -449,7 +449,7 @@ class TestReconciliation:
         age(order, 20)
         with committing():
             assert payments_reconcile(older_than=timedelta(0))["captured"] == 1
-            assert orders_expire_unpaid() == 1
+            assert orders_expire_unpaid()["expired"] == 1
         assert capture_of(paid["id"]).outcome == Outcome.REFUNDED
         assert len(gateway_refunds(sandbox_gateway, paid["id"])) == 1
         assert Refund.objects.count() == 1

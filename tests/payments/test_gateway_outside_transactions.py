@@ -14,9 +14,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from orders.models import Order
+from orders.models import Order, OrderItemStatus
 from payments.gateway import RazorpayGateway, get_gateway
 from payments.models import CaptureOutcome, GatewayCapture, Payment, PaymentStatus, Refund, RefundStatus
+from payments.tasks_online import order_payment_expire
 from tests.factories import ProductFactory
 from tests.orders.helpers import bearer, items_of, make_buyer
 from tests.payments.online_helpers import age, checkout_online, deliver_all, pay_url, payment_of, place_online
@@ -176,4 +177,26 @@ def test_the_capture_ledgers_reads_and_refunds(gateway_calls, sandbox, client, s
     assert Refund.objects.filter(status=RefundStatus.PROCESSING).count() == 3
     assert {"order_fetch", "refund_create"} <= {name for name, _ in gateway_calls}
     assert [name for name, _ in gateway_calls].count("refund_create") == 3
+
+
+def test_expire_unpaid_orders_and_the_workers_expiry_task(gateway_calls, sandbox):
+    """The expiry asks the gateway about each overdue order before cancelling it, outside its transactions."""
+    buyer = make_buyer()
+    api = bearer(buyer)
+    paid, unpaid, by_the_task = (online_checkout(api, buyer, ProductFactory()) for _ in range(3))
+    for order in (paid, by_the_task):
+        sandbox.pay(payment_of(order).gateway_order_id)  # its webhook never reaches us
+    for order in (paid, unpaid):
+        age(order, 16)
+    gateway_calls.clear()
+
+    call_command("expire_unpaid_orders")
+    age(by_the_task, 16)
+    order_payment_expire.call(order_id=by_the_task.pk)
+
+    assert (
+        items_of(paid)[0].status == OrderItemStatus.PLACED and items_of(unpaid)[0].status == OrderItemStatus.CANCELLED
+    )
+    assert items_of(by_the_task)[0].status == OrderItemStatus.PLACED
+    assert [name for name, _ in gateway_calls] == ["order_payments"] * 3
     assert made_inside_a_transaction(gateway_calls) == []

@@ -162,7 +162,7 @@ class TestPayAgain:
     def test_an_expired_order_is_409(self, buyer_api, order):
         age(order, 16)
         assert buyer_api.post(pay_url(order)).status_code == 409  # past the deadline, even before the sweep
-        assert orders_expire_unpaid() == 1
+        assert orders_expire_unpaid()["expired"] == 1
         assert buyer_api.post(pay_url(order)).status_code == 409
 
     def test_gateway_still_down_is_503_and_the_order_is_kept(self, buyer, product, sandbox_gateway):
@@ -331,7 +331,7 @@ class TestCapture:
         self, order, product, sandbox_gateway, client, refunds_started, django_capture_on_commit_callbacks
     ):
         age(order, 20)
-        assert orders_expire_unpaid() == 1
+        assert orders_expire_unpaid()["expired"] == 1
         assert stock_of(product) == 10
         mail.outbox.clear()
         paid = sandbox_gateway.pay(payment_of(order).gateway_order_id)

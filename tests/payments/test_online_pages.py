@@ -129,7 +129,9 @@ class TestCheckoutToPayPage:
         orders_expire_unpaid()
         response = shopper.get(f"/orders/{order.number}/pay/")
         assert response["Location"] == f"/orders/{order.number}/"
-        assert flashes(response) == [f"Order {order.number} is no longer awaiting payment."]
+        assert flashes(response) == [
+            f"Order {order.number} is no longer awaiting payment: its time to pay ran out, so it cannot be paid now."
+        ]
         cod = buy_now(buyer, product)
         assert shopper.get(f"/orders/{cod.number}/pay/")["Location"] == f"/orders/{cod.number}/"
 

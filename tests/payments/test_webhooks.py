@@ -264,7 +264,7 @@ class TestRealDeliveries:
         sandbox = sandbox_webhooks_to_live_server
         order = buy_now_online(buyer, product, 2)
         age(order, 20)
-        assert orders_expire_unpaid() == 1
+        assert orders_expire_unpaid()["expired"] == 1
         sandbox.pay(payment_of(order).gateway_order_id)
         assert sandbox.wait_for_webhooks(10)
         deadline = time.monotonic() + 10
