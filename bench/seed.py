@@ -44,7 +44,7 @@ from catalog.services.products import search_vector_refresh
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus, OrderStatus
 from orders.services.checkout import checkout_place
 from payments.gateway import get_gateway
-from payments.models import Payment, WebhookEvent, WebhookOutcome
+from payments.models import CaptureOutcome, GatewayCapture, Payment, WebhookEvent, WebhookOutcome
 from payments.sandbox import SandboxGateway
 from payments.sandbox.webhooks import event_body, sign
 from payments.services.webhooks import DRAIN_TASK_PATH
@@ -274,6 +274,7 @@ def bench_checkout_seed(*, buyers: int, products: int, hot_stock: int) -> dict:
     with transaction.atomic():
         deleted_tasks, _ = _order_placed_tasks(_bench_orders()).delete()
         deleted = _bench_orders().count()
+        GatewayCapture.objects.filter(payment__order__in=_bench_orders()).delete()  # the ledger protects payments
         _bench_orders().delete()
         _checkout_products(store, products, categories)
         mine = Product.objects.filter(store=store)
@@ -377,6 +378,7 @@ def _webhook_cleanup() -> dict:
         deleted_events, _ = WebhookEvent.objects.filter(pk__in=event_pks).delete()
         WebhookEvent.objects.filter(event_id__startswith=WARMUP_ID_PREFIX).delete()
         deleted_orders = _webhook_orders().count()
+        GatewayCapture.objects.filter(payment__order__in=_webhook_orders()).delete()  # the ledger protects payments
         _webhook_orders().delete()
     return {
         "deleted_orders": deleted_orders,
@@ -540,7 +542,7 @@ def bench_webhook_count() -> dict:
         "events_ignored": outcomes[WebhookOutcome.IGNORED],
         "events_failed": outcomes[WebhookOutcome.FAILED],
         "events_pending": outcomes[WebhookOutcome.PENDING],
-        "flagged": payments.filter(flagged=True).count(),
+        "flagged": GatewayCapture.objects.filter(payment__in=payments, outcome=CaptureOutcome.FLAGGED).count(),
         "mail_tasks": _order_placed_tasks(orders).count(),
     }
     sys.stdout.write(json.dumps(report) + "\n")

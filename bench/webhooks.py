@@ -218,7 +218,7 @@ CHECKED = (
     ("events_ignored", "webhook events IGNORED (the second of a captured+paid pair)"),
     ("events_failed", "webhook events FAILED"),
     ("events_pending", "webhook events still PENDING"),
-    ("flagged", "payments flagged for staff"),
+    ("flagged", "captures flagged for staff"),
 )
 
 

@@ -12,6 +12,12 @@ class JoyCartConfig(AppConfig):
     name = "joycart"
 
     def ready(self) -> None:
+        from django.core.signals import request_finished
+
+        from joycart.request_log import forget_request_id
+        from joycart.tasks import request_ids_follow_tasks
         from joycart.text import nul_validator_adopt
 
         nul_validator_adopt()
+        request_finished.connect(forget_request_id, dispatch_uid="joycart-forget-request-id")
+        request_ids_follow_tasks()

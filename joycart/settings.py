@@ -22,6 +22,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.csp import CSP
 
+from joycart.logs import LOG_FORMATS, log_format_default, logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -81,6 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id covers every layer below, and the one log line per request times them all.
+    "joycart.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads the path, the query string or a cookie: a NUL in them is a 400.
@@ -445,6 +449,11 @@ if ORDER_PAYMENT_HARD_TIMEOUT_MINUTES < ORDER_PAYMENT_TIMEOUT_MINUTES:
     )
 # Where the sandbox delivers its signed webhooks (the app's own endpoint under `make run`).
 SANDBOX_WEBHOOK_URL = os.environ.get("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8000/api/v1/payments/razorpay/webhook/")
+# How long reconciliation keeps reading an online payment from the gateway after its last change
+# (captured, expired, refunded), at most every 15 minutes, for a capture whose webhook was lost.
+RECONCILE_LOOKBACK_HOURS = int(os.environ.get("RECONCILE_LOOKBACK_HOURS", "48"))
+if RECONCILE_LOOKBACK_HOURS < 1:
+    sys.exit("ImproperlyConfigured: RECONCILE_LOOKBACK_HOURS must be a whole number of hours, at least 1.")
 
 # --- Production hardening -------------------------------------------------------------
 if not DEBUG:
@@ -454,7 +463,8 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Load balancers and orchestrators probe over plain HTTP, from inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 # Everything is served from our own origin: no CDN, no inline script or style. Pages that
 # need more (the gateway's checkout script) widen it for themselves with csp_override.
@@ -489,9 +499,15 @@ if SENTRY_DSN:
 # bench/run.py turns on the trivial /ping view it measures its ceiling with.
 BENCH_PING = env_bool("DJANGO_BENCH_PING", False)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-}
+# --- Logs and health ------------------------------------------------------------------
+# Every line goes to stdout: JSON objects, one a line, by default in production (joycart/logs.py);
+# readable text by default with DEBUG on. Each carries the request id (the client's X-Request-ID or
+# a new one), which follows the request into the tasks it queues.
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "") or log_format_default(debug=DEBUG)
+if LOG_FORMAT not in LOG_FORMATS:
+    sys.exit("ImproperlyConfigured: DJANGO_LOG_FORMAT must be json or text.")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=os.environ.get("DJANGO_LOG_LEVEL", "INFO"))
+# /readyz reports the task queue as degraded when its oldest waiting task has waited longer than this.
+READYZ_QUEUE_MAX_AGE_SECONDS = int(os.environ.get("READYZ_QUEUE_MAX_AGE_SECONDS", "300"))
+if READYZ_QUEUE_MAX_AGE_SECONDS < 1:
+    sys.exit("ImproperlyConfigured: READYZ_QUEUE_MAX_AGE_SECONDS must be a whole number of seconds, at least 1.")

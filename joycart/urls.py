@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("reviews.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     *bench_patterns,
     path("accounts/", include("accounts.urls")),
     path("seller/", include("joycart.seller_urls")),

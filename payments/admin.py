@@ -1,13 +1,20 @@
-"""Payments, refunds and gateway webhooks for staff: read-only, because money moves only through the services
-(orders.services.lifecycle, payments.services); the one write is retrying failed refunds."""
+"""Payments, captures, refunds and gateway webhooks for staff: read-only, because money moves only through the
+services (orders.services.lifecycle, payments.services). The writes are actions that call them: retrying failed
+refunds, and refunding or resolving captures flagged for review."""
 
 import json
+from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from joycart.errors import DomainError
-from payments.models import Payment, Refund, RefundStatus, WebhookEvent
+from payments.models import CaptureOutcome, GatewayCapture, Payment, Refund, RefundStatus, WebhookEvent
+from payments.services.captures import NOTE_LENGTH, capture_refund, capture_resolve, capture_review_allowed
 from payments.services.refunds import refund_retry
 
 
@@ -22,24 +29,61 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class RefundInline(admin.TabularInline):
-    model = Refund
-    fk_name = "payment"
+class _ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["order_item", "amount", "status", "gateway_refund_id", "attempts", "failure_reason", "created_at"]
-    readonly_fields = fields
     ordering = ["created_at", "id"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("order_item")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class RefundInline(_ReadOnlyInline):
+    model = Refund
+    fields = [
+        "order_item",
+        "capture",
+        "amount",
+        "status",
+        "gateway_refund_id",
+        "attempts",
+        "failure_reason",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order_item", "capture")
+
+
+class CaptureInline(_ReadOnlyInline):
+    """Every payment the gateway captured for the order, and what became of it."""
+
+    model = GatewayCapture
+    fields = ["gateway_payment_id", "amount", "currency", "outcome", "reason", "detail", "created_at"]
+    readonly_fields = fields
+
+
+class FlaggedCaptureFilter(admin.SimpleListFilter):
+    """Payments holding a capture that waits for staff (its amount, currency or gateway order is not the order's)."""
+
+    title = "flagged"
+    parameter_name = "flagged"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Yes"), ("0", "No")]
+
+    def queryset(self, request, queryset):
+        flagged = GatewayCapture.objects.filter(outcome=CaptureOutcome.FLAGGED).values("payment_id")
+        if self.value() == "1":
+            return queryset.filter(pk__in=flagged)
+        if self.value() == "0":
+            return queryset.exclude(pk__in=flagged)
+        return queryset
 
 
 @admin.register(Payment)
@@ -54,10 +98,9 @@ class PaymentAdmin(ReadOnlyAdmin):
         "amount",
         "captured_amount",
         "refunded_amount",
-        "flagged",
         "created_at",
     ]
-    list_filter = ["method", "status", "flagged", ("created_at", admin.DateFieldListFilter)]
+    list_filter = ["method", "status", FlaggedCaptureFilter, ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["order__buyer"]
     search_fields = [
         "order__number",
@@ -86,11 +129,10 @@ class PaymentAdmin(ReadOnlyAdmin):
                 ]
             },
         ),
-        ("Review", {"fields": ["flagged", "flag_reason"]}),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
-    inlines = [RefundInline]
+    inlines = [CaptureInline, RefundInline]
 
     @admin.display(description="buyer", ordering="order__buyer__username")
     def buyer(self, payment: Payment) -> str:
@@ -115,10 +157,11 @@ class RefundAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["payment__order", "order_item"]
-    search_fields = ["payment__order__number", "gateway_refund_id", "idempotency_key", "payment__gateway_payment_id"]
+    search_fields = ["payment__order__number", "gateway_refund_id", "idempotency_key", "capture__gateway_payment_id"]
     ordering = ["-created_at", "-id"]
     fields = [
         "payment",
+        "capture",
         "order_item",
         "amount",
         "status",
@@ -141,7 +184,7 @@ class RefundAdmin(ReadOnlyAdmin):
 
     @admin.display(description="item")
     def item(self, refund: Refund) -> str:
-        return refund.order_item.title if refund.order_item else "whole payment"
+        return refund.order_item.title if refund.order_item else "whole capture"
 
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("payments.change_refund")
@@ -165,6 +208,125 @@ class RefundAdmin(ReadOnlyAdmin):
             self.message_user(request, f"Retried {retried} failed refund{'s' if retried != 1 else ''}.")
         if problems:
             self.message_user(request, "Not retried: " + "; ".join(problems) + ".", level=messages.WARNING)
+
+
+class CaptureResolveForm(forms.Form):
+    note = forms.CharField(
+        label="How was it settled? (kept with the capture)",
+        max_length=NOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+
+class CaptureRefundInline(_ReadOnlyInline):
+    model = Refund
+    fields = ["amount", "status", "reason", "gateway_refund_id", "failure_reason", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(GatewayCapture)
+class GatewayCaptureAdmin(ReadOnlyAdmin):
+    """The capture ledger: every payment the gateway captured for one of our orders and what became of it
+    (payments.services.captures). Staff settle the FLAGGED ones: refund them now, or mark them resolved."""
+
+    list_display = [
+        "gateway_payment_id",
+        "order_number",
+        "amount",
+        "currency",
+        "outcome",
+        "reason",
+        "refund_status",
+        "created_at",
+        "resolved_by",
+    ]
+    list_filter = ["outcome", "reason", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["payment__order", "resolved_by"]
+    search_fields = ["gateway_payment_id", "gateway_order_id", "payment__order__number"]
+    ordering = ["-created_at", "-id"]
+    fieldsets = [
+        (None, {"fields": ["payment", "gateway_payment_id", "gateway_order_id", "amount", "currency", "captured_at"]}),
+        ("Outcome", {"fields": ["outcome", "reason", "detail", "refunded_amount"]}),
+        ("Staff", {"fields": ["resolved_by", "resolved_at", "resolution_note"]}),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+    inlines = [CaptureRefundInline]
+    actions = ["refund_flagged_now", "mark_resolved"]
+
+    def get_queryset(self, request):
+        latest_refund = Refund.objects.filter(capture=OuterRef("pk")).order_by("-created_at", "-id")
+        return super().get_queryset(request).annotate(latest_refund_status=Subquery(latest_refund.values("status")[:1]))
+
+    @admin.display(description="order", ordering="payment__order__number")
+    def order_number(self, capture: GatewayCapture) -> str:
+        return str(capture.payment.order)
+
+    @admin.display(description="refund")
+    def refund_status(self, capture: GatewayCapture) -> str:
+        status = capture.latest_refund_status
+        return RefundStatus(status).label if status else "—"
+
+    def has_review_permission(self, request) -> bool:
+        return capture_review_allowed(user=request.user)
+
+    @admin.action(description="Refund this capture now", permissions=["review"])
+    def refund_flagged_now(self, request, queryset: QuerySet[GatewayCapture]) -> None:
+        """Each FLAGGED capture is refunded in full against its own gateway payment id; the others are left alone."""
+        self._review(
+            request,
+            queryset,
+            done_message="Refunded {count} capture{s} in full.",
+            act=lambda capture: self._refund_one(request, capture),
+        )
+
+    @admin.action(description="Mark resolved (with a note)", permissions=["review"])
+    def mark_resolved(self, request, queryset: QuerySet[GatewayCapture]):
+        """First a page that asks how the capture was settled; then each FLAGGED one is marked RESOLVED with it."""
+        form = CaptureResolveForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            note = form.cleaned_data["note"]
+            self._review(
+                request,
+                queryset,
+                done_message="Marked {count} capture{s} resolved.",
+                act=lambda capture: self._resolve_one(request, capture, note),
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Mark captures resolved",
+            "subtitle": None,
+            "opts": self.model._meta,
+            "form": form,
+            "captures": list(queryset.select_related("payment__order").order_by("pk")),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": "mark_resolved",
+        }
+        return TemplateResponse(request, "admin/payments/gatewaycapture/resolve.html", context)
+
+    def _refund_one(self, request, capture: GatewayCapture) -> None:
+        capture_refund(capture_id=capture.pk, actor=request.user)
+        self.log_change(request, capture, "Refunded the flagged capture in full")
+
+    def _resolve_one(self, request, capture: GatewayCapture, note: str) -> None:
+        capture_resolve(capture_id=capture.pk, actor=request.user, note=note)
+        self.log_change(request, capture, f"Marked the flagged capture resolved: {note}")
+
+    def _review(self, request, queryset, *, done_message: str, act: Callable[[GatewayCapture], None]) -> None:
+        """`act` on each selected capture through its service; a capture that is not FLAGGED is left alone, and said so."""
+        done, problems = 0, []
+        for capture in queryset.order_by("pk"):
+            try:
+                act(capture)
+            except DomainError as exc:
+                problems.append(f"{capture.gateway_payment_id}: {exc.message}")
+                continue
+            done += 1
+        if done:
+            self.message_user(request, done_message.format(count=done, s="s" if done != 1 else ""))
+        if problems:
+            self.message_user(request, "Left alone: " + "; ".join(problems), level=messages.WARNING)
 
 
 @admin.register(WebhookEvent)

@@ -52,3 +52,18 @@ class GatewayUnavailable(DomainError):
     status_code = 503
     code = "gateway_unavailable"
     message = "The payment service is not answering. Your order is kept; try paying again in a minute."
+
+
+# --- the capture ledger -------------------------------------------------------------------
+
+
+class CaptureNotFlagged(Conflict):
+    """Staff may refund or resolve only a capture waiting for them; the others are settled already."""
+
+    code = "capture_not_flagged"
+    message = "Only a capture flagged for staff can be refunded or resolved."
+
+
+class ResolutionNoteRequired(DomainError):
+    code = "resolution_note_required"
+    message = "Say in a note (at most 2000 characters) how the capture was settled."

@@ -1,10 +1,15 @@
-"""Payments: one per order, refunds per cancelled item, and every gateway webhook we received.
+"""Payments: one per order, every capture the gateway made for it, refunds, and every gateway webhook we received.
 
 Cash on Delivery waits, and is collected for the delivered items. Online payments go through
 Razorpay: a gateway order per JoyCart order, captured when the gateway says so (webhook or
 reconciliation), never because a browser said so. Money only moves forward.
+
+One gateway order may be captured more than once (a slow attempt succeeding after another did,
+an amount that is not ours): each capture is a `GatewayCapture` row, and each ends in exactly one
+outcome (`CAPTURE_MOVES`), so no money the gateway holds for us is ever unaccounted for.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -29,7 +34,9 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3, default="INR")
     collected_at = models.DateTimeField(null=True, blank=True)
 
-    # Online only.
+    # Online only. The capture fields describe the payment's own capture: the first one that matched
+    # the order (its gateway order, amount and currency), whether it paid the order or came after the
+    # order was cancelled and was refunded. Every capture, this one included, is also a GatewayCapture.
     gateway_order_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     gateway_payment_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     captured_amount = models.DecimalField(default=0, **MONEY)
@@ -41,11 +48,9 @@ class Payment(models.Model):
     failure_code = models.CharField(max_length=64, blank=True)
     failure_reason = models.CharField(max_length=500, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
-    # A capture we could not accept (amount or currency not ours): staff must look.
-    flagged = models.BooleanField(default=False, db_index=True)
-    flag_reason = models.CharField(max_length=500, blank=True)
-    # When reconciliation last read this payment from the gateway: an expired order's payment is
-    # watched for a late capture for days, so it is read again only now and then, not every minute.
+    # When reconciliation last read this payment from the gateway: a payment that is no longer
+    # pending is watched for another capture for RECONCILE_LOOKBACK_HOURS, so it is read again only
+    # now and then, not every minute.
     gateway_checked_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -69,6 +74,83 @@ class Payment(models.Model):
         return self.captured_amount - self.refunded_amount
 
 
+class CaptureOutcome(models.TextChoices):
+    """What became of a capture; `payments.services.captures.CAPTURE_MOVES` says which may follow which."""
+
+    PAID = "PAID", "Paid the order"
+    REFUNDED = "REFUNDED", "Refunded in full"  # its refund row says how far the money is on its way back
+    FLAGGED = "FLAGGED", "Flagged for staff"  # refunded by itself once the order no longer awaits payment
+    RESOLVED = "RESOLVED", "Resolved by staff"  # settled by hand, with a note
+
+
+class CaptureReason(models.TextChoices):
+    """Why a capture did not pay the order (blank when it did): shown to staff, and told to the buyer."""
+
+    ORDER_CLOSED = "ORDER_CLOSED", "Order no longer awaiting payment"
+    ALREADY_PAID = "ALREADY_PAID", "Order already paid by another capture"
+    MISMATCH = "MISMATCH", "Not the order's amount, currency or gateway order"
+
+
+class GatewayCapture(models.Model):
+    """A payment the gateway captured for one of our gateway orders, recorded before anything is decided about it.
+
+    The gateway holds this money for us whatever else happens, so every capture ends in one outcome:
+    it paid the order, it was refunded in full against its own gateway payment id, it waits for staff
+    (FLAGGED), or staff settled it by hand (RESOLVED).
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="captures")
+    gateway_payment_id = models.CharField(max_length=64, unique=True)
+    gateway_order_id = models.CharField(max_length=64)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    captured_at = models.DateTimeField()  # when the buyer made the attempt, by the gateway's clock
+    outcome = models.CharField(max_length=10, choices=CaptureOutcome.choices)
+    reason = models.CharField(max_length=20, choices=CaptureReason.choices, blank=True)
+    detail = models.CharField(max_length=500, blank=True)  # for staff: the amounts and ids that decided it
+    # What is committed to this capture's refunds that are not FAILED, kept under the Payment lock
+    # like `Payment.refunded_amount`, so the database itself refuses to pay back more than it holds.
+    refunded_amount = models.DecimalField(default=0, **MONEY)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payments_capture_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(refunded_amount__gte=0, refunded_amount__lte=models.F("amount")),
+                name="payments_capture_refunds_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=CaptureOutcome.values), name="payments_capture_outcome_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome=CaptureOutcome.PAID, reason="")
+                | (~models.Q(outcome=CaptureOutcome.PAID) & models.Q(reason__in=CaptureReason.values)),
+                name="payments_capture_reason_unless_paid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(outcome=CaptureOutcome.RESOLVED)
+                | (models.Q(resolved_at__isnull=False) & ~models.Q(resolution_note="")),
+                name="payments_capture_resolved_with_note",
+            ),
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=models.Q(outcome=CaptureOutcome.PAID),
+                name="payments_capture_one_pays_the_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Capture {self.gateway_payment_id} of {self.currency} {self.amount}: {self.get_outcome_display()}"
+
+
 class RefundStatus(models.TextChoices):
     INITIATED = "INITIATED", "Initiated"  # written with the cancellation; the gateway is not asked yet
     PROCESSING = "PROCESSING", "Processing"  # the gateway accepted it
@@ -78,7 +160,9 @@ class RefundStatus(models.TextChoices):
 
 class Refund(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    # The cancelled item it pays back; empty for a full refund of a capture that came too late.
+    # The capture whose money it pays back: the gateway is asked against its gateway payment id.
+    capture = models.ForeignKey(GatewayCapture, on_delete=models.PROTECT, related_name="refunds")
+    # The cancelled item it pays back; empty for a full refund of a capture that did not pay the order.
     order_item = models.ForeignKey(OrderItem, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(**MONEY)
     status = models.CharField(max_length=20, choices=RefundStatus.choices, default=RefundStatus.INITIATED)

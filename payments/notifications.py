@@ -1,25 +1,32 @@
 """E-mails about online payments, sent like the order e-mails (orders.notifications): a task
 enqueued in the caller's transaction builds the mail from fresh rows after commit."""
 
+from joycart.money import format_inr
 from joycart.tasks import enqueue_with_transaction
-from orders.models import Order
 from orders.notifications import _send
+from payments.models import GatewayCapture
 
 
-def late_capture_refund_notify(*, order_id: int) -> None:
-    from payments.tasks_online import late_capture_refund_email_send
+def capture_refund_notify(*, capture_id: int) -> None:
+    from payments.tasks_online import capture_refund_email_send
 
-    enqueue_with_transaction(late_capture_refund_email_send, order_id=order_id)
+    enqueue_with_transaction(capture_refund_email_send, capture_id=capture_id)
 
 
-def late_capture_refund_send(*, order_id: int) -> None:
-    """Tell the buyer the money came after the order was cancelled, and that all of it goes back."""
-    order = Order.objects.select_related("buyer", "payment").filter(pk=order_id).first()
-    if order is None:
+def capture_refund_send(*, capture_id: int) -> None:
+    """Tell the buyer that a payment of theirs is refunded in full, and why (the capture's reason)."""
+    capture = GatewayCapture.objects.select_related("payment__order__buyer").filter(pk=capture_id).first()
+    if capture is None:
         return
+    order = capture.payment.order
     _send(
-        template="payment_late_refund",
+        template="payment_capture_refund",
         subject=f"Your payment for {order.number} is being refunded",
         to=order.buyer.email,
-        context={"order": order, "payment": order.payment, "name": order.buyer.display_name},
+        context={"order": order, "capture": capture, "paid": _paid(capture), "name": order.buyer.display_name},
     )
+
+
+def _paid(capture: GatewayCapture) -> str:
+    """The captured amount as the buyer paid it: in rupees, or (a currency mismatch) in its own currency."""
+    return format_inr(capture.amount) if capture.currency == "INR" else f"{capture.currency} {capture.amount}"

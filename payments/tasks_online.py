@@ -6,7 +6,8 @@
 from django.tasks import task
 
 from payments import notifications
-from payments.services import expiry, webhooks
+from payments.gateway import GatewayPayment
+from payments.services import expiry, online, webhooks
 
 
 @task
@@ -16,8 +17,15 @@ def order_payment_expire(*, order_id: int) -> None:
 
 
 @task
-def late_capture_refund_email_send(*, order_id: int) -> None:
-    notifications.late_capture_refund_send(order_id=order_id)
+def capture_refund_email_send(*, capture_id: int) -> None:
+    notifications.capture_refund_send(capture_id=capture_id)
+
+
+@task
+def payment_capture_resolve(*, payment: dict) -> str:
+    """A `payment.captured` for a gateway order whose id we never stored: read that order's notes (outside the
+    webhook's transaction) to find ours."""
+    return online.payment_capture_resolve(gateway_payment=GatewayPayment.from_razorpay(payment)).detail
 
 
 @task

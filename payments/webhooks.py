@@ -19,9 +19,12 @@ def _entity(envelope: Envelope, kind: str) -> dict[str, Any]:
 
 
 def _payment_captured(envelope: Envelope) -> Applied:
-    """`payment.captured` and `order.paid` (which also carries the order, with our notes)."""
-    order = envelope["payload"].get("order", {}).get("entity") or {}
-    notes = order.get("notes") if isinstance(order.get("notes"), dict) else None
+    """`payment.captured` and `order.paid`, which also carries the gateway order with its notes (ours, if
+    we created it). The payment's own notes are never read: the buyer's browser sets them."""
+    order = envelope["payload"].get("order", {}).get("entity")
+    notes = None
+    if isinstance(order, dict):
+        notes = order["notes"] if isinstance(order.get("notes"), dict) else {}  # Razorpay renders none as []
     gateway_payment = GatewayPayment.from_razorpay(_entity(envelope, "payment"))
     return online.payment_capture_apply(gateway_payment=gateway_payment, order_notes=notes)
 

@@ -1,4 +1,10 @@
+import io
+import json
+import logging
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from logging.config import DictConfigurator
 
 import pytest
 from django.core.cache import caches
@@ -8,6 +14,8 @@ from rest_framework.test import APIClient
 
 from accounts.services import limits
 from catalog import version_feed
+from joycart.logs import RequestIdFilter, logging_config
+from joycart.request_context import current_request_id
 from tests.factories import TEST_PASSWORD, StoreFactory, UserFactory
 
 CHROMIUM = "/usr/bin/chromium"
@@ -99,6 +107,34 @@ def assert_flat_query_count():
         assert counts[1] <= max_queries, f"{counts[1]} queries, expected at most {max_queries}"
 
     return check
+
+
+@contextmanager
+def request_id_bound(request_id: str) -> Iterator[None]:
+    """Inside, code runs as it would while serving the request with this id."""
+    token = current_request_id.set(request_id)
+    try:
+        yield
+    finally:
+        current_request_id.reset(token)
+
+
+@pytest.fixture
+def json_log_lines():
+    """`read()`: every line logged during the test, as production writes it (joycart.logs), parsed."""
+    config = logging_config(log_format="json", level="INFO")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(DictConfigurator(config).configure_formatter(config["formatters"]["json"]))
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+
+    def read() -> list[dict]:
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    yield read
+    root.removeHandler(handler)
 
 
 def api_login(client: APIClient, user, password: str = TEST_PASSWORD):

@@ -170,7 +170,9 @@ class Ledger:
 
     # --- payments ---------------------------------------------------------------------
 
-    def _payment_attempt(self, order_id: str, *, amount: int | None, method: str) -> tuple[dict, dict]:
+    def _payment_attempt(
+        self, order_id: str, *, amount: int | None, method: str, notes: dict[str, Any] | None = None
+    ) -> tuple[dict, dict]:
         order = self.orders.get(order_id)
         if order is None:
             raise not_found()
@@ -197,7 +199,7 @@ class Ledger:
             "vpa": "success@razorpay" if method == "upi" else None,
             "email": "buyer@example.com",
             "contact": "+919999999999",
-            "notes": [],
+            "notes": render_notes(notes or {}),  # what the checkout's options carried: the browser's to set
             "fee": None,
             "tax": None,
             "error_code": None,
@@ -211,15 +213,38 @@ class Ledger:
         self.payments[payment["id"]] = payment
         return payment, order
 
-    def pay(self, order_id: str, *, amount: int | None = None, method: str = "upi") -> tuple[dict, dict]:
+    def pay(
+        self, order_id: str, *, amount: int | None = None, method: str = "upi", notes: dict[str, Any] | None = None
+    ) -> tuple[dict, dict]:
         """A successful, auto-captured payment. `amount` other than the order's simulates a mismatch."""
         with self.lock:
-            payment, order = self._payment_attempt(order_id, amount=amount, method=method)
+            payment, _order = self._payment_attempt(order_id, amount=amount, method=method, notes=notes)
+            payment, order, _paid_now = self.capture(payment["id"])
+            return payment, order
+
+    def attempt(self, order_id: str, *, amount: int | None = None, method: str = "netbanking") -> dict[str, Any]:
+        """A payment attempt the buyer started and the bank has not confirmed yet (a slow method)."""
+        with self.lock:
+            payment, _order = self._payment_attempt(order_id, amount=amount, method=method)
+            return copy.deepcopy(payment)
+
+    def capture(self, payment_id: str) -> tuple[dict, dict, bool]:
+        """The bank confirmed an attempt: captured, even if another attempt paid the order meanwhile (Razorpay
+        then holds two captures for one order). Returns the payment, its order, and whether the order became
+        paid just now."""
+        with self.lock:
+            payment = self.payments.get(payment_id)
+            if payment is None:
+                raise not_found()
+            if payment["status"] != "created":
+                raise ApiError(f"The payment is {payment['status']}; only a created attempt can be captured")
             fee = payment["amount"] * 2 // 100
             tax = fee * 18 // 100
             payment.update(status="captured", captured=True, fee=fee + tax, tax=tax)
+            order = self.orders[payment["order_id"]]
+            paid_now = order["status"] != "paid"
             order.update(status="paid", amount_paid=order["amount"], amount_due=0)
-            return copy.deepcopy(payment), copy.deepcopy(order)
+            return copy.deepcopy(payment), copy.deepcopy(order), paid_now
 
     def fail(self, order_id: str, *, description: str, method: str = "upi") -> tuple[dict, dict]:
         with self.lock:

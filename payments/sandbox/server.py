@@ -34,6 +34,8 @@ CONTROL_ACTIONS = (
     "release_webhooks",
     "flush_webhooks",
     "pay",
+    "start_payment",
+    "complete_payment",
     "fail",
     "settle_refund",
     "configure",
@@ -190,13 +192,29 @@ class SandboxGateway:
         message = f"{order_id}|{payment_id}".encode()
         return hmac.new(self.key_secret.encode(), message, hashlib.sha256).hexdigest()
 
-    def pay(self, order_id: str, *, amount: int | None = None, method: str = "upi") -> dict[str, Any]:
+    def pay(
+        self, order_id: str, *, amount: int | None = None, method: str = "upi", notes: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """A captured payment for the order; sends `payment.captured` and `order.paid`. Returns the payment
-        with the `razorpay_signature` the checkout would hand back. `amount` simulates a mismatched capture."""
-        payment, order = self.ledger.pay(order_id, amount=amount, method=method)
+        with the `razorpay_signature` the checkout would hand back. `amount` simulates a mismatched capture,
+        `notes` what the browser put in the checkout's options."""
+        payment, order = self.ledger.pay(order_id, amount=amount, method=method, notes=notes)
         self.webhooks.emit("payment.captured", {"payment": payment})
         self.webhooks.emit("order.paid", {"payment": payment, "order": order})
         return {**payment, "razorpay_signature": self.payment_signature(order_id, payment["id"])}
+
+    def start_payment(self, order_id: str, *, amount: int | None = None, method: str = "netbanking") -> dict[str, Any]:
+        """An attempt the bank has not confirmed yet (UPI, netbanking): `complete_payment` captures it later,
+        even after another attempt paid the order."""
+        return self.ledger.attempt(order_id, amount=amount, method=method)
+
+    def complete_payment(self, payment_id: str) -> dict[str, Any]:
+        """Capture a started attempt; sends `payment.captured`, and `order.paid` if the order became paid now."""
+        payment, order, paid_now = self.ledger.capture(payment_id)
+        self.webhooks.emit("payment.captured", {"payment": payment})
+        if paid_now:
+            self.webhooks.emit("order.paid", {"payment": payment, "order": order})
+        return {**payment, "razorpay_signature": self.payment_signature(order["id"], payment_id)}
 
     def fail(self, order_id: str, *, description: str = FAILED_PAYMENT_DESCRIPTION) -> dict[str, Any]:
         """A failed payment attempt on the order; sends `payment.failed`."""

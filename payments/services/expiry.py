@@ -30,6 +30,7 @@ from orders.models import Order, OrderItem, OrderItemStatus, OrderStatus, Paymen
 from orders.services.lifecycle import order_item_transition
 from payments.gateway import GatewayPayment, GatewayRetryableError, PaymentGatewayError, get_gateway
 from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
+from payments.services.captures import payment_captures_settle
 from payments.services.online import payment_capture_apply
 from payments.services.webhooks import webhook_event_process
 
@@ -82,6 +83,7 @@ def order_expire_unpaid(*, order_id: int, now: datetime | None = None) -> bool:
             )
         payment.status = PaymentStatus.NOT_REQUIRED
         payment.save(update_fields=["status", "updated_at"])
+        payment_captures_settle(payment=payment)
     logger.info("Expired unpaid %s", order)
     return True
 

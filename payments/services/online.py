@@ -2,53 +2,58 @@
 
 One JoyCart order has one Payment and (once created) one gateway order. Only the gateway
 confirms money: a `payment.captured` or `order.paid` webhook, or reconciliation reading the
-gateway, ends in `payment_capture_apply`. The browser's signed callback only says "paid,
-confirming" (`verified_at`).
+gateway, ends in `payment_capture_apply`, which records the capture in the capture ledger and
+decides what becomes of it (payments.services.captures). The browser's signed callback only
+says "paid, confirming" (`verified_at`).
+
+Which order a capture belongs to is decided only by the gateway order id we stored, or by the
+notes of the gateway ORDER that we created (never by the payment's own notes, which the buyer's
+browser sets in the checkout options).
 
 Every gateway call here happens outside a transaction: `payment_gateway_order_ensure` runs
-after checkout committed, and `payments_reconcile` reads the gateway before it applies what
-it read. Applying locks Order, then Payment, then the order's items (GUIDE §3), so a capture,
-an expiry and a repeated webhook for one order run one after another and the first one wins.
+after checkout committed, `payment_capture_resolve` runs as a task after the webhook committed,
+and `payments_reconcile` reads the gateway before it applies what it read. Applying takes the
+locks in payments.locks (Order, Payment, the order's items, its captures), so a capture, an
+expiry and a repeated webhook for one order run one after another and the first one wins.
 """
 
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from joycart.errors import NotFound
-from orders import notifications as order_notifications
-from orders.models import Order, OrderItem, OrderItemStatus, PaymentMethod
-from orders.services.lifecycle import order_items_place_paid
-from payments import notifications
+from joycart.tasks import enqueue_with_transaction
+from orders.models import Order, PaymentMethod
+from payments import locks
 from payments.errors import GatewayUnavailable, InvalidSignature, PaymentNotAwaited
 from payments.gateway import GatewayPayment, PaymentGatewayError, get_gateway, to_paise
-from payments.models import Payment, PaymentStatus
+from payments.models import CaptureOutcome, GatewayCapture, Payment, PaymentStatus
 from payments.selectors import payment_awaiting
-from payments.services import refunds
+from payments.services.captures import capture_apply_locked
 from payments.services.outcome import Applied
 
 logger = logging.getLogger(__name__)
 
-LATE_CAPTURE_REASON = "payment arrived after the order was cancelled"
-# Expired orders whose payment may still be captured late are re-read for this long.
-LATE_CAPTURE_WINDOW = timedelta(days=2)
-# ... and read again at most this often: Razorpay rate-limits its API, and a late capture is rare.
+# A payment no longer pending is read again at most this often: Razorpay rate-limits its API, and
+# another capture after the first (or after the order expired) is rare.
 LATE_CAPTURE_RECHECK = timedelta(minutes=15)
 
 
-def _payment_find(*, gateway_order_id: str | None, notes: dict[str, Any] | None = None) -> Payment | None:
-    """Ours by the gateway order id we stored, or else by our order id in the gateway order's notes."""
+def _payment_find(*, gateway_order_id: str | None, order_notes: dict[str, Any] | None = None) -> Payment | None:
+    """Ours by the gateway order id we stored, or else by our order id in the notes of the gateway ORDER,
+    which we created. Never by the payment's notes: the buyer's browser sets those."""
     online = Payment.objects.filter(method=PaymentMethod.ONLINE)
     if gateway_order_id:
         payment = online.filter(gateway_order_id=gateway_order_id).first()
         if payment is not None:
             return payment
-    order_id = str((notes or {}).get("order_id") or "")
+    order_id = str((order_notes or {}).get("order_id") or "")
     if order_id.isascii() and order_id.isdigit() and len(order_id) < 19:
         return online.filter(order_id=int(order_id)).first()
     return None
@@ -136,92 +141,42 @@ def payment_signature_verify(
 # --- the gateway's word -------------------------------------------------------------------
 
 
-def _money(paise: int, currency: str) -> str:
-    return f"{currency} {paise / 100:.2f}"
-
-
-def _flag(*, payment: Payment, reason: str) -> Applied:
-    if payment.flagged and payment.flag_reason == reason:
-        return Applied(False, f"already flagged: {reason}")
-    payment.flagged, payment.flag_reason = True, reason[:500]
-    payment.save(update_fields=["flagged", "flag_reason", "updated_at"])
-    logger.error("Payment for %s flagged for staff review: %s", payment.order, reason)
-    return Applied(True, f"flagged: {reason}")
-
-
 def payment_capture_apply(*, gateway_payment: GatewayPayment, order_notes: dict[str, Any] | None = None) -> Applied:
-    """The gateway captured this payment: place the order's items, once, whichever signal comes first.
+    """The gateway captured this payment: record it in the capture ledger once and decide its outcome once,
+    whichever signal comes first (payments.services.captures).
 
-    - A repeat (the same gateway payment already captured) changes nothing.
-    - An amount or currency that is not our order's is flagged for staff, and nothing is placed.
-    - A capture on an order that expired or was cancelled is recorded and refunded in full.
-    `order_notes` are the gateway order's notes (from `order.paid`), used when the gateway order
-    id was never stored (the response to creating it was lost).
+    `order_notes` are the notes of the gateway order (`order.paid` carries it, `payment_capture_resolve`
+    reads it), used when its id was never stored (the response to creating it was lost). A capture
+    of a gateway order we do not know, with no order notes at hand, is left to
+    `payment_capture_resolve`, queued here to read that order after this transaction.
     """
     if not gateway_payment.captured:
         return Applied(False, f"payment {gateway_payment.id} is {gateway_payment.status}, not captured")
-    found = _payment_find(gateway_order_id=gateway_payment.order_id, notes=order_notes or gateway_payment.notes)
+    found = _payment_find(gateway_order_id=gateway_payment.order_id, order_notes=order_notes)
+    if found is None and order_notes is None and gateway_payment.order_id:
+        from payments.tasks_online import payment_capture_resolve as resolve_task
+
+        enqueue_with_transaction(resolve_task, payment=gateway_payment.raw)
+        return Applied(
+            False, f"gateway order {gateway_payment.order_id} is not one we stored: its notes are read from the gateway"
+        )
     if found is None:
         return Applied(False, f"no payment of ours for gateway order {gateway_payment.order_id}")
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=found.order_id)
-        payment = Payment.objects.select_for_update().get(pk=found.pk)
-        items = list(OrderItem.objects.select_for_update().filter(order=order).order_by("pk"))
-        return _capture_locked(order=order, payment=payment, items=items, gateway_payment=gateway_payment)
+        order, payment, items = locks.order_payment_lock(order_id=found.order_id)
+        return capture_apply_locked(order=order, payment=payment, items=items, gateway_payment=gateway_payment)
 
 
-def _capture_locked(
-    *, order: Order, payment: Payment, items: list[OrderItem], gateway_payment: GatewayPayment
-) -> Applied:
-    if payment.status == PaymentStatus.CAPTURED:
-        if payment.gateway_payment_id == gateway_payment.id:
-            return Applied(False, f"payment {gateway_payment.id} already captured")
-        return _flag(
-            payment=payment,
-            reason=f"a second capture, {gateway_payment.id}, after {payment.gateway_payment_id}: refund it by hand",
-        )
-    if payment.gateway_order_id and gateway_payment.order_id != payment.gateway_order_id:
-        return _flag(
-            payment=payment,
-            reason=f"payment {gateway_payment.id} was captured on gateway order {gateway_payment.order_id}, "
-            f"not ours ({payment.gateway_order_id})",
-        )
-    if gateway_payment.amount_paise != to_paise(payment.amount) or gateway_payment.currency != payment.currency:
-        return _flag(
-            payment=payment,
-            reason=f"payment {gateway_payment.id} captured {_money(gateway_payment.amount_paise, gateway_payment.currency)}"
-            f" for an order of {_money(to_paise(payment.amount), payment.currency)}",
-        )
-    pending = [item for item in items if item.status == OrderItemStatus.PENDING_PAYMENT]
-    if not pending and any(item.status != OrderItemStatus.CANCELLED for item in items):
-        return _flag(
-            payment=payment, reason=f"payment {gateway_payment.id} captured for items that were not awaiting it"
-        )
-
-    payment.status = PaymentStatus.CAPTURED
-    payment.gateway_order_id = payment.gateway_order_id or gateway_payment.order_id
-    payment.gateway_payment_id = gateway_payment.id
-    payment.captured_amount = gateway_payment.amount
-    payment.captured_at = timezone.now()
-    payment.save(
-        update_fields=[
-            "status",
-            "gateway_order_id",
-            "gateway_payment_id",
-            "captured_amount",
-            "captured_at",
-            "updated_at",
-        ]
-    )
-    if pending:
-        order_items_place_paid(order=order, items=items)
-        order_notifications.order_placed_notify(order_id=order.pk)
-        return Applied(True, f"captured {gateway_payment.id}; placed {len(pending)} item(s)")
-    # Every item was cancelled (the reservation expired) before the money came: give it all back.
-    refunds.refund_initiate(payment=payment, amount=payment.captured_amount, reason=LATE_CAPTURE_REASON)
-    notifications.late_capture_refund_notify(order_id=order.pk)
-    logger.info("Late capture %s on cancelled %s: refunding %s in full", gateway_payment.id, order, payment.amount)
-    return Applied(True, f"captured {gateway_payment.id} after the order was cancelled; full refund initiated")
+def payment_capture_resolve(*, gateway_payment: GatewayPayment) -> Applied:
+    """A capture on a gateway order whose id we never stored: read that order from the gateway (call it outside
+    any transaction) and apply the capture with its notes, which name our order if we created it."""
+    try:
+        gateway_order = get_gateway().order_fetch(gateway_payment.order_id or "")
+    except PaymentGatewayError:
+        # order.paid carries the same notes, and Razorpay retries it until we answer.
+        logger.warning("Could not read gateway order %s to place its capture", gateway_payment.order_id, exc_info=True)
+        return Applied(False, f"gateway order {gateway_payment.order_id} could not be read")
+    return payment_capture_apply(gateway_payment=gateway_payment, order_notes=gateway_order.notes)
 
 
 def _attempted_at(attempt: GatewayPayment) -> datetime:
@@ -234,7 +189,7 @@ def payment_failure_apply(*, gateway_payment: GatewayPayment) -> Applied:
     The attempt's own time (the gateway's `created_at`) is kept as `failed_at`, so a late
     failure of an earlier attempt never hides a later success the buyer is waiting on.
     """
-    found = _payment_find(gateway_order_id=gateway_payment.order_id, notes=gateway_payment.notes)
+    found = _payment_find(gateway_order_id=gateway_payment.order_id)
     if found is None:
         return Applied(False, f"no payment of ours for gateway order {gateway_payment.order_id}")
     attempted_at = _attempted_at(gateway_payment)
@@ -254,38 +209,55 @@ def payment_failure_apply(*, gateway_payment: GatewayPayment) -> Applied:
 # --- reconciliation -----------------------------------------------------------------------
 
 
-def _unconfirmed_payments(*, now: datetime, older_than: timedelta) -> QuerySet[Payment]:
-    """Online payments the gateway may know more about: still pending, or expired lately (a late capture)."""
+def _payments_to_read(*, now: datetime, older_than: timedelta) -> QuerySet[Payment]:
+    """Online payments the gateway may know more about: every pending one, and for RECONCILE_LOOKBACK_HOURS
+    after its last change one captured or no longer required (another capture may still come), read at
+    most every LATE_CAPTURE_RECHECK."""
+    lookback = timedelta(hours=settings.RECONCILE_LOOKBACK_HOURS)
     not_read_lately = Q(gateway_checked_at__isnull=True) | Q(gateway_checked_at__lt=now - LATE_CAPTURE_RECHECK)
-    return Payment.objects.filter(
-        Q(status=PaymentStatus.PENDING)
-        | (Q(status=PaymentStatus.NOT_REQUIRED, created_at__gte=now - LATE_CAPTURE_WINDOW) & not_read_lately),
-        method=PaymentMethod.ONLINE,
-        gateway_order_id__isnull=False,
-        created_at__lt=now - older_than,
-    ).order_by("pk")
+    return (
+        Payment.objects.filter(
+            Q(status=PaymentStatus.PENDING) | (Q(updated_at__gte=now - lookback) & not_read_lately),
+            method=PaymentMethod.ONLINE,
+            gateway_order_id__isnull=False,
+            created_at__lt=now - older_than,
+        )
+        .select_related("order")
+        .order_by("pk")
+    )
 
 
 def _failure_is_new(*, payment: Payment, attempt: GatewayPayment) -> bool:
     return payment.failed_at is None or _attempted_at(attempt) > payment.failed_at
 
 
+def _capture_is_news(*, payment: Payment, attempt: GatewayPayment) -> bool:
+    """Whether applying this capture would change anything (for a dry run): it is not recorded yet, or it
+    is FLAGGED and its order no longer awaits payment."""
+    outcome = GatewayCapture.objects.filter(gateway_payment_id=attempt.id).values_list("outcome", flat=True).first()
+    if outcome is None:
+        return True
+    return outcome == CaptureOutcome.FLAGGED and not payment_awaiting(payment=payment, order=payment.order)
+
+
 def payments_reconcile(*, older_than: timedelta, dry_run: bool = False) -> dict[str, int]:
-    """Read unconfirmed online payments older than `older_than` from the gateway and apply them.
+    """Read online payments older than `older_than` from the gateway and apply what it says, as the webhooks would.
 
-    A payment whose webhook never came is captured (or refunded in full, if its order expired
-    meanwhile) through `payment_capture_apply`, and a failed attempt is recorded, exactly as
-    the webhooks would. Safe to run concurrently with itself and with webhooks. With
-    `dry_run`, nothing is written and the counts say what would be applied.
+    Every captured attempt of each gateway order read goes through `payment_capture_apply`, oldest
+    first: each is recorded in the capture ledger once, and pays the order, is refunded in full
+    or is flagged. While the payment is pending and nothing was captured, its latest failed
+    attempt is recorded. Pending payments are read on every run; the others for
+    RECONCILE_LOOKBACK_HOURS after their last change, at most every LATE_CAPTURE_RECHECK. Safe to
+    run concurrently with itself and with webhooks. With `dry_run`, nothing is written and the
+    counts say what would be applied.
 
-    An expired order's payment is read at most every LATE_CAPTURE_RECHECK for LATE_CAPTURE_WINDOW.
-
-    Counts: checked, captured (captures applied), failed (failures recorded), unchanged, and
-    errors (gateway reads that failed; the next run tries again).
+    Counts: checked (payments read), captured (captures applied), failed (failures recorded),
+    unchanged (payments read with nothing to apply), and errors (gateway reads that failed; the
+    next run tries again).
     """
     counts = {"checked": 0, "captured": 0, "failed": 0, "unchanged": 0, "errors": 0}
     gateway = get_gateway()
-    for payment in _unconfirmed_payments(now=timezone.now(), older_than=older_than).iterator():
+    for payment in _payments_to_read(now=timezone.now(), older_than=older_than).iterator():
         counts["checked"] += 1
         try:
             attempts = gateway.order_payments(payment.gateway_order_id)
@@ -295,23 +267,28 @@ def payments_reconcile(*, older_than: timedelta, dry_run: bool = False) -> dict[
             continue
         if not dry_run:
             Payment.objects.filter(pk=payment.pk).update(gateway_checked_at=timezone.now())
-        captured = [attempt for attempt in attempts if attempt.captured]
-        failed = sorted((a for a in attempts if a.status == "failed"), key=lambda a: a.created_at)
-        if captured:
-            outcome, attempt = "captured", captured[0]
-            would_change = not payment.flagged  # PENDING or NOT_REQUIRED: a capture does something, unless refused
-        elif failed and payment.status == PaymentStatus.PENDING:
-            outcome, attempt = "failed", failed[-1]
-            would_change = _failure_is_new(payment=payment, attempt=attempt)
-        else:
+        oldest_first = sorted(reversed(attempts), key=lambda attempt: attempt.created_at)  # Razorpay lists newest first
+        captured = [attempt for attempt in oldest_first if attempt.captured]
+        failed = [attempt for attempt in oldest_first if attempt.status == "failed"]
+        applied = 0
+        for attempt in captured:
+            applied += _reconcile_one(payment=payment, attempt=attempt, dry_run=dry_run, apply=payment_capture_apply)
+        counts["captured"] += applied
+        if not captured and failed and payment.status == PaymentStatus.PENDING:
+            recorded = _reconcile_one(payment=payment, attempt=failed[-1], dry_run=dry_run, apply=payment_failure_apply)
+            counts["failed"] += recorded
+            applied += recorded
+        if not applied:
             counts["unchanged"] += 1
-            continue
-        if dry_run:
-            counts[outcome if would_change else "unchanged"] += 1
-            continue
-        apply = payment_capture_apply if outcome == "captured" else payment_failure_apply
-        applied = apply(gateway_payment=attempt)
-        counts[outcome if applied.changed else "unchanged"] += 1
-        if applied.changed:
-            logger.info("Reconciled %s: %s", payment.gateway_order_id, applied.detail)
     return counts
+
+
+def _reconcile_one(*, payment: Payment, attempt: GatewayPayment, dry_run: bool, apply) -> int:
+    """Apply one attempt read from the gateway (or, in a dry run, say whether it would change anything): 1 or 0."""
+    if dry_run:
+        news = _capture_is_news if attempt.captured else _failure_is_new
+        return int(news(payment=payment, attempt=attempt))
+    applied = apply(gateway_payment=attempt)
+    if applied.changed:
+        logger.info("Reconciled %s: %s", payment.gateway_order_id, applied.detail)
+    return int(applied.changed)

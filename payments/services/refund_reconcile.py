@@ -15,11 +15,11 @@ logger = logging.getLogger(__name__)
 
 
 def _gateway_refund_of(refund: Refund) -> GatewayRefund | None:
-    """The gateway's record of the refund's current attempt, by id, else among the payment's refunds by notes."""
+    """The gateway's record of the refund's current attempt, by id, else among its capture's refunds by notes."""
     gateway = get_gateway()
     if refund.gateway_refund_id:
         return gateway.refund_fetch(refund.gateway_refund_id)
-    for candidate in gateway.refunds_fetch(refund.payment.gateway_payment_id or ""):
+    for candidate in gateway.refunds_fetch(refund.capture.gateway_payment_id):
         if candidate.notes.get("refund_id") == str(refund.pk) and match_by_notes(refund=refund, entity=candidate.raw):
             return candidate
     return None
@@ -36,7 +36,7 @@ def refunds_reconcile(*, older_than: timedelta, dry_run: bool = False) -> dict[s
     cutoff = timezone.now() - older_than
     stale = Refund.objects.filter(updated_at__lt=cutoff).order_by("pk")
     initiated = list(stale.filter(status=RefundStatus.INITIATED).values_list("pk", flat=True))
-    processing = list(stale.filter(status=RefundStatus.PROCESSING).select_related("payment"))
+    processing = list(stale.filter(status=RefundStatus.PROCESSING).select_related("capture"))
     stats = dict.fromkeys(("checked", "resubmitted", "refunded", "failed", "pending", "errors"), 0)
     stats["checked"] = len(initiated) + len(processing)
 

@@ -2,14 +2,19 @@
 FAILED only when the gateway says so (webhook, or reconciliation reading the gateway).
 
 Money rules:
-- `Payment.refunded_amount` is the money *committed* to refunds: the sum of the payment's
-  refunds that are not FAILED (INITIATED, PROCESSING and REFUNDED), written under the
-  Payment row lock whenever that sum changes (a new refund, a failure, a staff retry). It
-  reads like Razorpay's own `amount_refunded`, which counts pending refunds at once. So the
-  database check `refunded_amount <= captured_amount` guards "refunds never exceed what was
-  captured" itself, even against a bug in the check above it.
-- Every write locks the Payment row, then the Refund row (after Order and OrderItem, when
-  a cancellation holds those), so two cancels at once are checked one after the other.
+- Every refund pays back one capture (`Refund.capture`, a `GatewayCapture`) and is sent to the
+  gateway against that capture's own gateway payment id. A cancelled item's refund pays back
+  the payment's own capture; a capture that did not pay the order is refunded in full.
+- A capture's `refunded_amount` is the money *committed* to its refunds: the sum of those that
+  are not FAILED (INITIATED, PROCESSING and REFUNDED), written under the Payment row lock
+  whenever that sum changes (a new refund, a failure, a staff retry). It reads like Razorpay's
+  own `amount_refunded`, which counts pending refunds at once. `Payment.refunded_amount` is the
+  same sum for the payment's own capture. So the database checks `refunded_amount <= amount`
+  (the capture) and `refunded_amount <= captured_amount` (the payment) guard "refunds never
+  exceed what was captured" themselves, even against a bug in the checks above them.
+- Every write locks the Payment row, then the capture, then the Refund row (after Order and
+  OrderItem, when a cancellation holds those; payments.locks), so two cancels at once are
+  checked one after the other.
 
 The gateway is called only from `refund_submit`, outside any transaction, after the refund
 row committed (a background task enqueued in the cancelling transaction). Every call of one
@@ -41,7 +46,7 @@ from accounts.models import User
 from joycart.errors import NotFound
 from joycart.tasks import enqueue_with_transaction
 from orders.models import OrderItem, PaymentMethod
-from payments import staff_alerts
+from payments import locks, staff_alerts
 from payments.errors import RefundExceedsCaptured, RefundNotRetryable
 from payments.gateway import (
     GatewayPermanentError,
@@ -51,7 +56,7 @@ from payments.gateway import (
     get_gateway,
     to_paise,
 )
-from payments.models import Payment, Refund, RefundStatus
+from payments.models import GatewayCapture, Payment, Refund, RefundStatus
 from payments.services.outcome import Applied
 
 logger = logging.getLogger(__name__)
@@ -105,27 +110,46 @@ def refund_notes(refund: Refund) -> dict[str, str]:
     }
 
 
-def _committed(*, payment_id: int, excluding: int | None = None) -> Decimal:
-    refunds = Refund.objects.filter(payment_id=payment_id).exclude(status=RefundStatus.FAILED)
+def _committed(*, capture_id: int, excluding: int | None = None) -> Decimal:
+    refunds = Refund.objects.filter(capture_id=capture_id).exclude(status=RefundStatus.FAILED)
     if excluding is not None:
         refunds = refunds.exclude(pk=excluding)
     return refunds.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
 
 
-def _refunded_sync(*, payment: Payment) -> None:
-    """Under the Payment lock: `refunded_amount` is the sum of the refunds that are not FAILED."""
-    payment.refunded_amount = _committed(payment_id=payment.pk)
-    payment.save(update_fields=["refunded_amount", "updated_at"])
+def _is_own(*, capture: GatewayCapture, payment: Payment) -> bool:
+    return capture.gateway_payment_id == payment.gateway_payment_id
 
 
-def _locked(*, refund_id: int) -> tuple[Refund, Payment]:
-    """Lock the refund's Payment, then the Refund (inside the caller's transaction)."""
-    payment_id = Refund.objects.filter(pk=refund_id).values_list("payment_id", flat=True).first()
-    if payment_id is None:
+def _refundable_total(*, capture: GatewayCapture, payment: Payment) -> Decimal:
+    """What the capture's refunds may add up to: the payment's captured amount for its own capture
+    (the figure its database check guards), else the capture's own amount."""
+    return payment.captured_amount if _is_own(capture=capture, payment=payment) else capture.amount
+
+
+def _refunded_write(*, capture: GatewayCapture, payment: Payment, total: Decimal) -> None:
+    capture.refunded_amount = total
+    capture.save(update_fields=["refunded_amount", "updated_at"])
+    if _is_own(capture=capture, payment=payment):
+        payment.refunded_amount = total
+        payment.save(update_fields=["refunded_amount", "updated_at"])
+
+
+def _refunded_sync(*, capture: GatewayCapture, payment: Payment) -> None:
+    """Under the Payment and capture locks: `refunded_amount` is the sum of the refunds that are not FAILED."""
+    _refunded_write(capture=capture, payment=payment, total=_committed(capture_id=capture.pk))
+
+
+def _locked(*, refund_id: int) -> tuple[Refund, Payment, GatewayCapture]:
+    """Lock the refund's Payment, then its capture, then the Refund (inside the caller's transaction)."""
+    ids = Refund.objects.filter(pk=refund_id).values_list("payment_id", "capture_id").first()
+    if ids is None:
         raise NotFound("No such refund.")
-    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    payment = Payment.objects.select_for_update().get(pk=ids[0])
+    capture = locks.capture_lock(capture_id=ids[1])
     refund = Refund.objects.select_for_update().get(pk=refund_id)
-    return refund, payment
+    refund.payment, refund.capture = payment, capture
+    return refund, payment, capture
 
 
 def _submit_enqueue(*, refund_id: int) -> None:
@@ -148,8 +172,8 @@ def _advance(*, refund: Refund, to_status: str, failure_reason: str = "") -> set
     return {"status"}
 
 
-def _save(*, refund: Refund, payment: Payment, fields: set[str]) -> None:
-    """Write the locked refund in ONE update, and if it just FAILED, the payment's committed total and the staff's mail.
+def _save(*, refund: Refund, payment: Payment, capture: GatewayCapture, fields: set[str]) -> None:
+    """Write the locked refund in ONE update, and if it just FAILED, the committed totals and the staff's mail.
 
     Every move to FAILED comes through here, once (`_advance` moves only forward, under the lock).
 
@@ -161,20 +185,29 @@ def _save(*, refund: Refund, payment: Payment, fields: set[str]) -> None:
         return
     refund.save(update_fields=[*sorted(fields), "updated_at"])
     if "status" in fields and refund.status == RefundStatus.FAILED:
-        _refunded_sync(payment=payment)  # a failed refund no longer commits its amount
+        _refunded_sync(capture=capture, payment=payment)  # a failed refund no longer commits its amount
         staff_alerts.refund_failed_notify(refund=refund)  # it waits for a person now: never silently
 
 
 # --- creating -----------------------------------------------------------------------------
 
 
-def refund_initiate(*, payment: Payment, amount: Decimal, reason: str, order_item: OrderItem | None = None) -> Refund:
-    """Create an INITIATED refund and enqueue its submission, in the caller's transaction.
+def refund_initiate(
+    *,
+    payment: Payment,
+    amount: Decimal,
+    reason: str,
+    order_item: OrderItem | None = None,
+    capture: GatewayCapture | None = None,
+) -> Refund:
+    """Create an INITIATED refund of `capture` (by default the payment's own capture) and enqueue its
+    submission, in the caller's transaction.
 
     The caller holds the Payment row lock (taken after any Order and OrderItem locks); it is
-    taken again here, which costs nothing when held and keeps the check from reading a stale
-    row. Refuses with `RefundExceedsCaptured` (409) when the captured amount, less the refunds
-    not FAILED, does not cover `amount`; the caller's transaction should then roll back.
+    taken again here, with the capture's, which costs nothing when held and keeps the check from
+    reading a stale row. Refuses with `RefundExceedsCaptured` (409) when the capture, less its
+    refunds not FAILED, does not cover `amount` (or the payment has no capture at all); the
+    caller's transaction should then roll back.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("refund_initiate must run inside the transaction that holds the Payment lock")
@@ -185,20 +218,33 @@ def refund_initiate(*, payment: Payment, amount: Decimal, reason: str, order_ite
     if amount <= 0:
         raise ValueError("A refund amount must be positive.")
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    committed = _committed(payment_id=payment.pk)
-    if amount > payment.captured_amount - committed:
+    capture = _capture_of(payment=payment, capture=capture)
+    committed = _committed(capture_id=capture.pk)
+    if amount > _refundable_total(capture=capture, payment=payment) - committed:
         raise RefundExceedsCaptured()
     refund = Refund.objects.create(
         payment=payment,
+        capture=capture,
         order_item=order_item,
         amount=amount,
         reason=(reason or "").strip()[:REASON_LENGTH],
         idempotency_key=refund_key_new(),
     )
-    payment.refunded_amount = committed + amount
-    payment.save(update_fields=["refunded_amount", "updated_at"])
+    _refunded_write(capture=capture, payment=payment, total=committed + amount)
     _submit_enqueue(refund_id=refund.pk)
     return refund
+
+
+def _capture_of(*, payment: Payment, capture: GatewayCapture | None) -> GatewayCapture:
+    """Lock and return the capture to refund: the one given (it must be the payment's), or the payment's own."""
+    if capture is not None:
+        if capture.payment_id != payment.pk:
+            raise ValueError("A refund pays back a capture of its own payment.")
+        return locks.capture_lock(capture_id=capture.pk)
+    own = payment.captures.filter(gateway_payment_id=payment.gateway_payment_id).values_list("pk", flat=True).first()
+    if payment.gateway_payment_id is None or own is None:
+        raise RefundExceedsCaptured()  # nothing was captured for this payment
+    return locks.capture_lock(capture_id=own)
 
 
 # --- asking the gateway -------------------------------------------------------------------
@@ -216,7 +262,7 @@ def refund_submit(*, refund_id: int, reschedule: bool = True) -> str:
 
     Returns a short description of what happened.
     """
-    refund = Refund.objects.select_related("payment__order").filter(pk=refund_id).first()
+    refund = Refund.objects.select_related("payment__order", "capture").filter(pk=refund_id).first()
     if refund is None:
         return UNKNOWN_REFUND
     if refund.status != RefundStatus.INITIATED:
@@ -224,7 +270,7 @@ def refund_submit(*, refund_id: int, reschedule: bool = True) -> str:
     key = refund.idempotency_key
     try:
         gateway_refund = get_gateway().refund_create(
-            payment_id=refund.payment.gateway_payment_id or "",
+            payment_id=refund.capture.gateway_payment_id,
             amount_paise=to_paise(refund.amount),
             idempotency_key=key,
             notes=refund_notes(refund),
@@ -238,7 +284,7 @@ def refund_submit(*, refund_id: int, reschedule: bool = True) -> str:
 
 def _submit_accepted(*, refund_id: int, key: str, gateway_refund: GatewayRefund) -> str:
     with transaction.atomic():
-        refund, payment = _locked(refund_id=refund_id)
+        refund, payment, capture = _locked(refund_id=refund_id)
         if refund.idempotency_key != key:
             return f"refund {refund_id} was retried meanwhile; this answer is about an earlier attempt"
         refund.attempts += 1  # `last_error` stays: what went wrong before, for staff
@@ -250,7 +296,7 @@ def _submit_accepted(*, refund_id: int, key: str, gateway_refund: GatewayRefund)
         to_status = _GATEWAY_STATUS.get(gateway_refund.status, RefundStatus.PROCESSING)
         fields |= _advance(refund=refund, to_status=RefundStatus.PROCESSING)
         fields |= _advance(refund=refund, to_status=to_status)
-        _save(refund=refund, payment=payment, fields=fields)
+        _save(refund=refund, payment=payment, capture=capture, fields=fields)
     logger.info("refund %s accepted by the gateway as %s (%s)", refund_id, gateway_refund.id, refund.status)
     return f"refund {refund_id} is {refund.status} as {gateway_refund.id}"
 
@@ -259,12 +305,12 @@ def _submit_failed_for_now(*, refund_id: int, key: str, error: PaymentGatewayErr
     from payments.tasks import refund_submit as refund_submit_task
 
     with transaction.atomic():
-        refund, payment = _locked(refund_id=refund_id)
+        refund, payment, capture = _locked(refund_id=refund_id)
         if refund.idempotency_key != key or refund.status != RefundStatus.INITIATED:
             return f"refund {refund_id} moved on meanwhile ({refund.status})"
         refund.attempts += 1
         refund.last_error = str(error)
-        _save(refund=refund, payment=payment, fields={"attempts", "last_error"})
+        _save(refund=refund, payment=payment, capture=capture, fields={"attempts", "last_error"})
         backend = refund_submit_task.get_backend()
         if reschedule and refund.attempts < MAX_SUBMIT_ATTEMPTS and backend.supports_defer:
             delay = refund_retry_delay(refund.attempts)
@@ -279,13 +325,13 @@ def _submit_failed_for_now(*, refund_id: int, key: str, error: PaymentGatewayErr
 
 def _submit_refused(*, refund_id: int, key: str, error: PaymentGatewayError) -> str:
     with transaction.atomic():
-        refund, payment = _locked(refund_id=refund_id)
+        refund, payment, capture = _locked(refund_id=refund_id)
         if refund.idempotency_key != key or refund.status != RefundStatus.INITIATED:
             return f"refund {refund_id} moved on meanwhile ({refund.status})"
         refund.attempts += 1
         refund.last_error = str(error)
         failed = _advance(refund=refund, to_status=RefundStatus.FAILED, failure_reason=error.description)
-        _save(refund=refund, payment=payment, fields={"attempts", "last_error", *failed})
+        _save(refund=refund, payment=payment, capture=capture, fields={"attempts", "last_error", *failed})
     logger.error("refund %s refused by the gateway: %s", refund_id, error)
     return f"refund {refund_id} FAILED: {error.description}"
 
@@ -307,7 +353,7 @@ def match_by_notes(*, refund: Refund, entity: dict[str, Any]) -> bool:
         and bool(gateway_id)
         and notes.get("refund_key") == refund.idempotency_key
         and refund.gateway_refund_id in (None, gateway_id)
-        and entity.get("payment_id") == refund.payment.gateway_payment_id
+        and entity.get("payment_id") == refund.capture.gateway_payment_id
         and entity.get("amount") == to_paise(refund.amount)
     )
 
@@ -340,7 +386,7 @@ def refund_webhook_apply(*, refund_entity: dict, succeeded: bool) -> Applied:
         return Applied(False, UNKNOWN_REFUND)
     event = "refund.processed" if succeeded else "refund.failed"
     with transaction.atomic():
-        refund, payment = _locked(refund_id=refund_id)
+        refund, payment, capture = _locked(refund_id=refund_id)
         fields = set()
         if by_notes:
             if not match_by_notes(refund=refund, entity=refund_entity):
@@ -351,7 +397,7 @@ def refund_webhook_apply(*, refund_entity: dict, succeeded: bool) -> Applied:
         before = refund.status
         to_status = RefundStatus.REFUNDED if succeeded else RefundStatus.FAILED
         moved = _advance(refund=refund, to_status=to_status)
-        _save(refund=refund, payment=payment, fields=fields | moved)
+        _save(refund=refund, payment=payment, capture=capture, fields=fields | moved)
         if not moved:
             return Applied(False, f"refund {refund_id} is already {before}; {event} changes nothing")
     logger.info("refund %s %s by %s", refund_id, to_status, event)
@@ -368,10 +414,11 @@ def refund_retry(*, refund_id: int, actor: User | None) -> Refund:
     amount no longer covers (`refund_exceeds_captured`, 409).
     """
     with transaction.atomic():
-        refund, payment = _locked(refund_id=refund_id)
+        refund, payment, capture = _locked(refund_id=refund_id)
         if refund.status != RefundStatus.FAILED:
             raise RefundNotRetryable()
-        if refund.amount > payment.captured_amount - _committed(payment_id=payment.pk, excluding=refund.pk):
+        others = _committed(capture_id=capture.pk, excluding=refund.pk)
+        if refund.amount > _refundable_total(capture=capture, payment=payment) - others:
             raise RefundExceedsCaptured()
         earlier = refund.failure_reason or "no reason given"
         if refund.gateway_refund_id:
@@ -384,7 +431,7 @@ def refund_retry(*, refund_id: int, actor: User | None) -> Refund:
         refund.processed_at = None
         refund.last_error = f"Retried by {who} after: {earlier}"
         refund.save()
-        _refunded_sync(payment=payment)
+        _refunded_sync(capture=capture, payment=payment)
         _submit_enqueue(refund_id=refund.pk)
     logger.info("refund %s retried by %s", refund_id, who)
     return refund

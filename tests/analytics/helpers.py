@@ -14,7 +14,7 @@ from django.db.models import F
 from analytics.selectors import day_start, shop_today
 from catalog.models import Product
 from orders.models import Order, OrderItem, OrderItemStatus, OrderStatus, PaymentMethod
-from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.models import CaptureOutcome, GatewayCapture, Payment, PaymentStatus, Refund, RefundStatus
 from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserFactory
 
 S = OrderItemStatus
@@ -56,14 +56,25 @@ def place(
         )
     online = method == PaymentMethod.ONLINE
     paid = online and any(status != S.PENDING_PAYMENT for _product, _quantity, status in lines)
-    Payment.objects.create(
+    payment = Payment.objects.create(
         order=order,
         method=method,
         amount=total,
         status=PaymentStatus.CAPTURED if paid else PaymentStatus.PENDING,
+        gateway_payment_id=f"pay_test{order.pk}" if paid else None,
         captured_amount=total if paid else 0,
         captured_at=placed_at if paid else None,
     )
+    if paid:  # the capture that paid it, which its refunds pay back
+        GatewayCapture.objects.create(
+            payment=payment,
+            gateway_payment_id=payment.gateway_payment_id,
+            gateway_order_id=f"order_test{order.pk}",
+            amount=total,
+            currency="INR",
+            captured_at=placed_at,
+            outcome=CaptureOutcome.PAID,
+        )
     Order.objects.filter(pk=order.pk).update(number=f"JC-{order.pk:06d}", created_at=placed_at)
     OrderItem.objects.filter(order=order).update(created_at=placed_at)
     return order
@@ -74,6 +85,7 @@ def refund(order: Order, product: Product, *, status: str, made_at: datetime) ->
     payment = order.payment
     made = Refund.objects.create(
         payment=payment,
+        capture=payment.captures.get(),
         order_item=item,
         amount=item.line_total,
         status=status,

@@ -4,7 +4,7 @@
 through online checkout (written at the same time, by another change): the order is placed by
 the real checkout as COD (stock, snapshots, items PLACED), then its Payment becomes an ONLINE
 payment CAPTURED for the whole total, carrying a real payment id that the sandbox captured for
-a real gateway order of that amount. Refunds of it are therefore checked by the sandbox with
+a real gateway order of that amount, recorded in the capture ledger as the capture that paid it. Refunds of it are therefore checked by the sandbox with
 Razorpay's rules, through the real SDK.
 
 `apply_refund_webhooks` hands the sandbox's `refund.processed`/`refund.failed` events to
@@ -18,7 +18,7 @@ from django.utils import timezone
 from catalog.models import Product
 from orders.models import Order, PaymentMethod
 from payments.gateway import get_gateway, to_paise
-from payments.models import Payment, PaymentStatus, Refund
+from payments.models import CaptureOutcome, GatewayCapture, Payment, PaymentStatus, Refund
 from payments.services.refunds import refund_webhook_apply
 from tests.orders.helpers import order_of
 
@@ -40,6 +40,15 @@ def captured_online_order(sandbox, buyer, lines: dict[Product, int]) -> Order:
         gateway_payment_id=payment_id,
         captured_amount=order.total,
         captured_at=timezone.now(),
+    )
+    GatewayCapture.objects.create(
+        payment=payment_of(order),
+        gateway_payment_id=payment_id,
+        gateway_order_id=gateway_order.id,
+        amount=order.total,
+        currency="INR",
+        captured_at=timezone.now(),
+        outcome=CaptureOutcome.PAID,
     )
     order.refresh_from_db()
     return order

@@ -8,11 +8,28 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.utils import timezone
 
+from joycart.errors import PermissionDenied
 from orders.services.lifecycle import order_item_cancel
-from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent, WebhookOutcome
+from payments.gateway import GatewayPayment
+from payments.models import (
+    CaptureOutcome,
+    CaptureReason,
+    GatewayCapture,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+    WebhookOutcome,
+)
+from payments.services.captures import capture_refund, capture_resolve
+from payments.services.expiry import orders_expire_unpaid
+from payments.services.online import payment_capture_apply
 from tests.factories import ProductFactory, UserFactory
 from tests.orders.helpers import buy_now, items_of, make_buyer
+from tests.payments.online_helpers import age, buy_now_online
 from tests.payments.refund_helpers import apply_refund_webhooks, captured_online_order, payment_of
 
 # Transactional: a cancellation's refund task runs after its transaction commits, as in development.
@@ -21,6 +38,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PAYMENTS = "/admin/payments/payment/"
 REFUNDS = "/admin/payments/refund/"
 EVENTS = "/admin/payments/webhookevent/"
+CAPTURES = "/admin/payments/gatewaycapture/"
 RETRY = "retry_failed_refunds"
 
 
@@ -77,6 +95,21 @@ def cancelled_online_order(sandbox, *, fail_at_gateway: bool = False, items: int
     return order
 
 
+def flag(payment: Payment, amount: Decimal = Decimal("1.00")) -> GatewayCapture:
+    """A capture of the payment's gateway order that is not the order's, waiting for staff."""
+    return GatewayCapture.objects.create(
+        payment=payment,
+        gateway_payment_id=f"pay_flagged{payment.pk}",
+        gateway_order_id=payment.gateway_order_id or "order_x",
+        amount=amount,
+        currency="INR",
+        captured_at=timezone.now(),
+        outcome=CaptureOutcome.FLAGGED,
+        reason=CaptureReason.MISMATCH,
+        detail=f"captured INR {amount} for an order of INR {payment.amount}",
+    )
+
+
 def event(event_id: str, event_type: str = "payment.captured", outcome: str = WebhookOutcome.PROCESSED, **payload):
     return WebhookEvent.objects.create(
         event_id=event_id,
@@ -90,14 +123,14 @@ def event(event_id: str, event_type: str = "payment.captured", outcome: str = We
 # --- access -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", [PAYMENTS, REFUNDS, EVENTS])
+@pytest.mark.parametrize("url", [PAYMENTS, CAPTURES, REFUNDS, EVENTS])
 def test_shoppers_are_sent_to_the_admin_login(client, user, url):
     client.force_login(user)
     response = client.get(url)
     assert response.status_code == 302 and response.url.startswith("/admin/login/")
 
 
-@pytest.mark.parametrize("url", [PAYMENTS, REFUNDS, EVENTS])
+@pytest.mark.parametrize("url", [PAYMENTS, CAPTURES, REFUNDS, EVENTS])
 def test_staff_without_payment_permissions_are_refused(client, url):
     client.force_login(UserFactory(is_staff=True))
     assert client.get(url).status_code == 403
@@ -111,7 +144,7 @@ class TestPayments:
         online = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
         cod = buy_now(make_buyer(), ProductFactory())
         flagged = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
-        Payment.objects.filter(order=flagged).update(flagged=True, flag_reason="amount mismatch")
+        flag(payment_of(flagged))
         online_pk, cod_pk, flagged_pk = (payment_of(o).pk for o in (online, cod, flagged))
 
         assert changelist_ids(admin_client.get(PAYMENTS, {"method__exact": "COD"})) == {cod_pk}
@@ -119,13 +152,14 @@ class TestPayments:
             online_pk,
             flagged_pk,
         }
-        assert changelist_ids(admin_client.get(PAYMENTS, {"flagged__exact": "1"})) == {flagged_pk}
+        assert changelist_ids(admin_client.get(PAYMENTS, {"flagged": "1"})) == {flagged_pk}
+        assert changelist_ids(admin_client.get(PAYMENTS, {"flagged": "0"})) == {online_pk, cod_pk}
 
     def test_the_sidebar_offers_method_status_and_flagged_and_its_links_narrow_the_rows(self, admin_client, sandbox):
         online = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
         cod = buy_now(make_buyer(), ProductFactory())
         flagged = captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})
-        Payment.objects.filter(order=flagged).update(flagged=True, flag_reason="amount mismatch")
+        flag(payment_of(flagged))
         online_pk, cod_pk, flagged_pk = (payment_of(o).pk for o in (online, cod, flagged))
 
         listing = admin_client.get(PAYMENTS)
@@ -319,4 +353,151 @@ class TestWebhookEvents:
             lambda: admin_client.get(EVENTS),
             lambda: [event(f"evt_more_{n}", "refund.processed") for n in range(8)],
             max_queries=8,
+        )
+
+
+# --- captures -----------------------------------------------------------------------------
+
+REFUND_NOW = "refund_flagged_now"
+RESOLVE = "mark_resolved"
+
+
+def flagged_capture(sandbox, *, amount_paise: int = 100) -> GatewayCapture:
+    """A real capture of ₹1.00 on an online order of ₹300.00 awaiting payment: flagged for staff."""
+    order = buy_now_online(make_buyer(), ProductFactory(price=Decimal("300.00")))
+    paid = sandbox.pay(payment_of(order).gateway_order_id, amount=amount_paise)
+    assert payment_capture_apply(gateway_payment=GatewayPayment.from_razorpay(paid)).changed
+    capture = GatewayCapture.objects.get(gateway_payment_id=paid["id"])
+    assert capture.outcome == CaptureOutcome.FLAGGED
+    return capture
+
+
+class TestCaptures:
+    def test_the_sidebar_filters_by_outcome_and_reason(self, admin_client, sandbox):
+        flagged = flagged_capture(sandbox)
+        paying = payment_of(captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})).captures.get()
+
+        listing = admin_client.get(CAPTURES)
+        filters = sidebar(listing)
+
+        assert list(filters)[:2] == ["outcome", "reason"]
+        assert set(filters["outcome"]) == {"All", *CaptureOutcome.labels}
+        assert set(filters["reason"]) == {"All", *CaptureReason.labels}
+        assert changelist_ids(listing) == {flagged.pk, paying.pk}
+        assert changelist_ids(follow_filter(admin_client, CAPTURES, listing, "outcome", "Flagged for staff")) == {
+            flagged.pk
+        }
+        by_reason = follow_filter(admin_client, CAPTURES, listing, "reason", CaptureReason.MISMATCH.label)
+        assert changelist_ids(by_reason) == {flagged.pk}
+        assert (
+            "captured INR 1.00 for an order of INR 300.00"
+            in admin_client.get(f"{CAPTURES}{flagged.pk}/change/").content.decode()
+        )
+
+    def test_refund_now_pays_a_flagged_capture_back_against_its_own_id_and_is_audited(
+        self, admin_client, sandbox, staff, caplog
+    ):
+        flagged = flagged_capture(sandbox)
+        paying = payment_of(captured_online_order(sandbox, make_buyer(), {ProductFactory(): 1})).captures.get()
+
+        response = admin_client.post(CAPTURES, {"action": REFUND_NOW, "_selected_action": [flagged.pk, paying.pk]})
+
+        assert response.status_code == 302
+        assert flashes(response) == [
+            "Refunded 1 capture in full.",
+            f"Left alone: {paying.gateway_payment_id}: Only a capture flagged for staff can be refunded or resolved; "
+            "this one is settled (paid the order).",
+        ]
+        flagged.refresh_from_db()
+        assert (flagged.outcome, flagged.resolved_by, flagged.refunded_amount) == (
+            CaptureOutcome.REFUNDED,
+            staff,
+            Decimal("1.00"),
+        )
+        refund = flagged.refunds.get()
+        assert refund.status == RefundStatus.PROCESSING  # sent to the gateway once the action committed
+        [at_gateway] = [r for r in sandbox.refunds.values() if r["id"] == refund.gateway_refund_id]
+        assert (at_gateway["payment_id"], at_gateway["amount"]) == (flagged.gateway_payment_id, 100)
+        assert paying.refunds.count() == 0
+        entry = LogEntry.objects.get(object_id=str(flagged.pk), user=staff)
+        assert "Refunded the flagged capture in full" in entry.get_change_message()
+        assert f"capture_review action=refund capture={flagged.pk}" in caplog.text
+        assert f"actor={staff.username}" in caplog.text
+
+    def test_mark_resolved_asks_for_a_note_and_keeps_it_with_the_capture(self, admin_client, sandbox, staff, caplog):
+        flagged = flagged_capture(sandbox)
+        chosen = {"action": RESOLVE, "_selected_action": [flagged.pk]}
+
+        asked = admin_client.post(CAPTURES, chosen)
+        assert asked.status_code == 200
+        assert "admin/payments/gatewaycapture/resolve.html" in [t.name for t in asked.templates]
+        assert flagged.gateway_payment_id in asked.content.decode()
+        no_note = admin_client.post(CAPTURES, {**chosen, "apply": "1", "note": "   "})
+        assert no_note.status_code == 200 and no_note.context["form"].errors
+        flagged.refresh_from_db()
+        assert flagged.outcome == CaptureOutcome.FLAGGED
+
+        note = "Refunded ₹1.00 from the Razorpay dashboard, ticket 4411."
+        done = admin_client.post(CAPTURES, {**chosen, "apply": "1", "note": note})
+
+        assert done.status_code == 302 and flashes(done) == ["Marked 1 capture resolved."]
+        flagged.refresh_from_db()
+        assert (flagged.outcome, flagged.resolution_note, flagged.resolved_by) == (
+            CaptureOutcome.RESOLVED,
+            note,
+            staff,
+        )
+        assert flagged.resolved_at is not None and flagged.refunds.count() == 0 and sandbox.refunds == {}
+        entry = LogEntry.objects.get(object_id=str(flagged.pk), user=staff)
+        assert note in entry.get_change_message()
+        assert f"capture_review action=resolve capture={flagged.pk}" in caplog.text
+
+    def test_a_resolved_capture_is_never_refunded_by_the_expiry(self, admin_client, sandbox):
+        flagged = flagged_capture(sandbox)
+        admin_client.post(CAPTURES, {"action": RESOLVE, "_selected_action": [flagged.pk], "apply": "1", "note": "ok"})
+        age(flagged.payment.order, 20)
+
+        assert orders_expire_unpaid()["expired"] == 1
+
+        flagged.refresh_from_db()
+        assert flagged.outcome == CaptureOutcome.RESOLVED and sandbox.refunds == {}
+
+    def test_staff_who_may_only_view_captures_can_neither_refund_nor_resolve(self, client, sandbox):
+        viewer = UserFactory(is_staff=True)
+        viewer.user_permissions.add(Permission.objects.get(codename="view_gatewaycapture"))
+        client.force_login(viewer)
+        flagged = flagged_capture(sandbox)
+
+        listing = client.get(CAPTURES)
+        assert listing.status_code == 200
+        assert REFUND_NOW not in listing.content.decode() and RESOLVE not in listing.content.decode()
+        for action in (REFUND_NOW, RESOLVE):
+            response = client.post(
+                CAPTURES, {"action": action, "_selected_action": [flagged.pk], "apply": "1", "note": "x"}
+            )
+            assert response.status_code == 200  # "No action selected": the action is not offered
+        with pytest.raises(PermissionDenied):
+            capture_refund(capture_id=flagged.pk, actor=viewer)
+        with pytest.raises(PermissionDenied):
+            capture_resolve(capture_id=flagged.pk, actor=viewer, note="by hand")
+
+        flagged.refresh_from_db()
+        assert flagged.outcome == CaptureOutcome.FLAGGED and sandbox.refunds == {}
+        assert not LogEntry.objects.filter(object_id=str(flagged.pk)).exists()
+
+    def test_captures_are_read_only(self, admin_client, sandbox):
+        flagged = flagged_capture(sandbox)
+        assert admin_client.get(f"{CAPTURES}{flagged.pk}/change/").status_code == 200
+        assert admin_client.post(f"{CAPTURES}{flagged.pk}/change/", {"outcome": "PAID"}).status_code == 403
+        assert admin_client.post(f"{CAPTURES}{flagged.pk}/delete/", {"post": "yes"}).status_code == 403
+        assert admin_client.get(f"{CAPTURES}add/").status_code == 403
+        flagged.refresh_from_db()
+        assert flagged.outcome == CaptureOutcome.FLAGGED
+
+    def test_changelist_query_count_is_flat(self, admin_client, sandbox, assert_flat_query_count):
+        flagged_capture(sandbox)
+        assert_flat_query_count(
+            lambda: admin_client.get(CAPTURES),
+            lambda: [flagged_capture(sandbox) for _ in range(3)],
+            max_queries=10,
         )

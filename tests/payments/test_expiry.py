@@ -14,7 +14,6 @@ from django.utils import timezone
 from orders.models import ActorRole, Order, OrderEvent, OrderItemStatus, OrderStatus
 from payments.gateway import GatewayPayment, RazorpayGateway
 from payments.models import Payment, PaymentStatus, Refund, WebhookEvent, WebhookOutcome
-from payments.services import online
 from payments.services.expiry import EXPIRED_REASON, order_expire_unpaid, orders_expire_unpaid
 from payments.services.online import payment_capture_apply
 from payments.tasks_online import order_payment_expire
@@ -390,7 +389,7 @@ def test_two_expiries_and_a_capture_racing_have_exactly_one_outcome(monkeypatch)
     one expiry cancelled it and the capture that followed is refunded in full; stock is never released twice."""
     monkeypatch.setattr("orders.services.checkout.payment_gateway_order_ensure", lambda **kwargs: None)
     refunds = []
-    monkeypatch.setattr(online.refunds, "refund_initiate", lambda **kwargs: refunds.append(kwargs))
+    monkeypatch.setattr("payments.services.refunds.refund_initiate", lambda **kwargs: refunds.append(kwargs))
     product = ProductFactory(stock=50)
     for round_number in range(8):
         refunds.clear()

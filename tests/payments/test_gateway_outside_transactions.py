@@ -16,7 +16,7 @@ from django.db import connection, transaction
 
 from orders.models import Order, OrderItemStatus
 from payments.gateway import RazorpayGateway, get_gateway
-from payments.models import PaymentStatus, Refund, RefundStatus
+from payments.models import CaptureOutcome, GatewayCapture, Payment, PaymentStatus, Refund, RefundStatus
 from payments.tasks_online import order_payment_expire
 from tests.factories import ProductFactory
 from tests.orders.helpers import bearer, items_of, make_buyer
@@ -145,6 +145,38 @@ def test_reconcile_payments(gateway_calls, sandbox, client):
     assert Refund.objects.get(order_item=second).status == RefundStatus.PROCESSING
     assert {"order_payments", "refund_create", "refund_fetch"} <= {name for name, _ in gateway_calls}
     assert made_inside_a_transaction(gateway_calls) == []
+
+
+def test_the_capture_ledgers_reads_and_refunds(gateway_calls, sandbox, client, staff):
+    """A capture on a gateway order whose id was lost (the order is read), a second capture and a mismatch
+    refunded at expiry (refunds of their own payment ids), and staff's "Refund this capture now"."""
+    buyer = make_buyer()
+    api = bearer(buyer)
+    lost = online_checkout(api, buyer, ProductFactory())
+    lost_gateway_order = payment_of(lost).gateway_order_id
+    Payment.objects.filter(order=lost).update(gateway_order_id=None)
+    slow = sandbox.start_payment(lost_gateway_order)
+    sandbox.pay(lost_gateway_order)
+    deliver_all(client, sandbox, "payment.captured")  # no order.paid: the gateway order's notes are read
+    assert payment_of(lost).status == PaymentStatus.CAPTURED
+    sandbox.complete_payment(slow["id"])
+    deliver_all(client, sandbox, "payment.captured")  # a second capture: refunded against its own id
+    mismatched = online_checkout(api, buyer, ProductFactory())
+    sandbox.pay(payment_of(mismatched).gateway_order_id, amount=100)
+    deliver_all(client, sandbox, "payment.captured")
+    age(mismatched, 20)
+    call_command("expire_unpaid_orders")  # the flagged capture is refunded now that the order is cancelled
+    for_staff = online_checkout(api, buyer, ProductFactory())
+    sandbox.pay(payment_of(for_staff).gateway_order_id, amount=100)
+    deliver_all(client, sandbox, "payment.captured")
+    flagged = GatewayCapture.objects.get(payment__order=for_staff)
+    client.force_login(staff)
+    client.post("/admin/payments/gatewaycapture/", {"action": "refund_flagged_now", "_selected_action": [flagged.pk]})
+
+    assert GatewayCapture.objects.filter(outcome=CaptureOutcome.REFUNDED).count() == 3
+    assert Refund.objects.filter(status=RefundStatus.PROCESSING).count() == 3
+    assert {"order_fetch", "refund_create"} <= {name for name, _ in gateway_calls}
+    assert [name for name, _ in gateway_calls].count("refund_create") == 3
 
 
 def test_expire_unpaid_orders_and_the_workers_expiry_task(gateway_calls, sandbox):

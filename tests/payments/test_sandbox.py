@@ -134,6 +134,27 @@ def test_order_status_moves_created_attempted_paid(sandbox_gateway):
         sandbox_gateway.pay(order["id"])
 
 
+def test_a_slow_attempt_is_captured_after_another_paid_the_order_and_refunded_on_its_own(sandbox_gateway):
+    """Razorpay lets a slow method succeed after another attempt paid the order: two captures, refunds per payment."""
+    client = sdk(sandbox_gateway)
+    order = client.order.create({"amount": 1000, "currency": "INR"})
+    slow = sandbox_gateway.start_payment(order["id"])
+    first = sandbox_gateway.pay(order["id"], notes={"order_id": "42"})
+    assert client.payment.fetch(slow["id"])["status"] == "created"
+    assert client.payment.fetch(first["id"])["notes"] == {"order_id": "42"}  # the browser's notes, kept
+
+    second = sandbox_gateway.complete_payment(slow["id"])
+
+    assert (second["status"], second["captured"]) == ("captured", True)
+    assert [e.name for e in sandbox_gateway.events] == ["payment.captured", "order.paid", "payment.captured"]
+    assert [p["status"] for p in client.order.payments(order["id"])["items"]] == ["captured", "captured"]
+    client.payment.refund(slow["id"], {"amount": 1000})
+    assert client.payment.fetch(slow["id"])["status"] == "refunded"
+    assert client.payment.fetch(first["id"])["amount_refunded"] == 0
+    with pytest.raises(ApiError, match="only a created attempt"):
+        sandbox_gateway.complete_payment(slow["id"])
+
+
 def test_collections_are_shaped_like_razorpays(sandbox_gateway):
     client = sdk(sandbox_gateway)
     order = client.order.create({"amount": 1000, "currency": "INR"})

@@ -1,4 +1,4 @@
-"""`manage.py reconcile_payments`: ask the gateway about payments and refunds whose webhooks never came."""
+"""`manage.py reconcile_payments`: ask the gateway about payments, captures and refunds whose webhooks never came."""
 
 from datetime import timedelta
 
@@ -11,9 +11,11 @@ DEFAULT_OLDER_THAN_MINUTES = 10
 
 class Command(BaseCommand):
     help = (
-        "Read online payments still unconfirmed, and refunds still INITIATED or PROCESSING, older than "
-        "--older-than-minutes from the gateway and apply what it says through the webhook services. Safe to run "
-        "from cron every minute, beside itself and expire_unpaid_orders."
+        "Read online payments (every pending one, and the others for RECONCILE_LOOKBACK_HOURS after their last "
+        "change, at most every 15 minutes) and refunds still INITIATED or PROCESSING, older than "
+        "--older-than-minutes, from the gateway, and apply what it says through the webhook services: every "
+        "captured attempt is recorded in the capture ledger. Safe to run from cron every minute, beside itself "
+        "and expire_unpaid_orders."
     )
 
     def add_arguments(self, parser):
