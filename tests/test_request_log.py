@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from joycart.logs import ReadableFormatter, RequestIdFilter
 from tests.conftest import api_login, request_id_bound
 from tests.factories import ProductFactory
-from tests.test_settings import PRODUCTION_SECRET, RAZORPAY_KEYS, manage
+from tests.test_settings import PRODUCTION as SHARED_PRODUCTION
+from tests.test_settings import RAZORPAY_KEYS, manage
 
 pytestmark = pytest.mark.django_db
 
@@ -155,12 +156,7 @@ def test_development_text_lines_end_with_the_request_id():
 
 # --- settings ---------------------------------------------------------------------------
 
-PRODUCTION = {
-    "DJANGO_DEBUG": "0",
-    "DJANGO_SECRET_KEY": PRODUCTION_SECRET,
-    "DJANGO_ALLOWED_HOSTS": "example.com",
-    **RAZORPAY_KEYS,
-}
+PRODUCTION = {**SHARED_PRODUCTION, **RAZORPAY_KEYS}
 PRINT_LOG_FORMAT = "from django.conf import settings; print(settings.LOGGING['handlers']['console']['formatter'])"
 
 
