@@ -54,14 +54,23 @@ keepalive = 5
 # (nginx on the same host); "*" where only the platform's router can reach the process (Render, Heroku).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-# One access line per request on stdout, ready for the platform's log search: the request id is
-# the one the app sends back in X-Request-ID, so a line finds the app's own log lines for it. The
-# path goes without its query string, where e-mail addresses and search terms would be kept.
+# One access line per request, ready for the platform's log search: the request id is the one the
+# app sends back in X-Request-ID, so a line finds the app's own log lines for it. The path goes
+# without its query string, where e-mail addresses and search terms would be kept.
 accesslog = "-"
 errorlog = "-"
 access_log_format = (
     'method=%(m)s path="%(U)s" status=%(s)s bytes=%(b)s duration_ms=%(M)s request_id=%({x-request-id}o)s'
 )
+# gunicorn's loggers keep no handler of their own and pass their lines to the root logger, which the
+# preloaded app configures (joycart/logs.py): stdout then holds one format, JSON lines in production,
+# the access line among them. Only what the master says before the app is loaded goes to stderr as text.
+logconfig_dict = {
+    "root": {"level": "INFO", "handlers": ["error_console"]},
+    "loggers": {
+        name: {"level": "INFO", "handlers": [], "propagate": True} for name in ("gunicorn.error", "gunicorn.access")
+    },
+}
 
 proc_name = "joycart"
 # Nothing here uses gunicorn's control socket; without it no socket file is left in $HOME.

@@ -1,5 +1,6 @@
 """gunicorn.conf.py: the environment sets workers, threads, port and trusted proxies; the app is frozen once."""
 
+import json
 import os
 import re
 import runpy
@@ -150,4 +151,15 @@ def test_the_master_freezes_the_app_once_and_its_workers_serve_it_without_freezi
     frozen_in = [int(pid) for pid in re.findall(r"Loaded app frozen: \d+ objects, in process (\d+)", output)]
     assert frozen_in == [master.pid], output
     assert len(workers) == 2 and master.pid not in workers
-    assert re.search(r'method=GET path="/healthz" status=200 bytes=\d+ duration_ms=\d+ request_id=', output), output
+    # gunicorn's access line goes through the app's JSON log format, with the request id the app answered.
+    access = [line for line in map(_json_or_none, output.splitlines()) if line and line["logger"] == "gunicorn.access"]
+    assert len(access) == 1, output
+    pattern = r'method=GET path="/healthz" status=200 bytes=\d+ duration_ms=\d+ request_id=(\w+)'
+    assert re.fullmatch(pattern, access[0]["message"]).group(1) == access[0]["request_id"], access
+
+
+def _json_or_none(line: str) -> dict | None:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
