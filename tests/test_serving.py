@@ -34,7 +34,8 @@ def test_the_server_entry_point_freezes_the_loaded_app_and_its_views(module):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    probe = json.loads(result.stdout)
+    # The entry point logs the freeze to stdout too; the probe's answer is the last line.
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
     assert probe["views_loaded"]
     # Django alone is tens of thousands of objects; frozen, a full collection skips them.
     assert probe["frozen"] > 20_000
