@@ -9,6 +9,7 @@ pass by calling nothing.
 """
 
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -199,4 +200,19 @@ def test_expire_unpaid_orders_and_the_workers_expiry_task(gateway_calls, sandbox
     )
     assert items_of(by_the_task)[0].status == OrderItemStatus.PLACED
     assert [name for name, _ in gateway_calls] == ["order_payments"] * 3
+    assert made_inside_a_transaction(gateway_calls) == []
+
+
+def test_payments_audit_reads_the_gateway_outside_transactions(gateway_calls, sandbox, client):
+    buyer = make_buyer()
+    api = bearer(buyer)
+    captured(client, sandbox, online_checkout(api, buyer, ProductFactory()))
+    online_checkout(api, buyer, ProductFactory())
+    gateway_calls.clear()
+
+    out = StringIO()
+    call_command("payments_audit", "--gateway", stdout=out, stderr=StringIO())  # exits non-zero on any finding
+
+    assert "0 unaccounted for; gateway read for 2, not for 0." in out.getvalue()
+    assert [name for name, _ in gateway_calls] == ["order_payments"] * 2
     assert made_inside_a_transaction(gateway_calls) == []
