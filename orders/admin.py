@@ -147,7 +147,7 @@ class OrderAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "form": form,
             "items": items,
-            "order_ids": order_ids,
+            "selected_ids": order_ids,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action": "cancel_open_items",
         }

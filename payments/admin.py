@@ -293,13 +293,15 @@ class GatewayCaptureAdmin(ReadOnlyAdmin):
                 act=lambda capture: self._resolve_one(request, capture, note),
             )
             return None
+        captures = list(queryset.select_related("payment__order").order_by("pk"))
         context = {
             **self.admin_site.each_context(request),
             "title": "Mark captures resolved",
             "subtitle": None,
             "opts": self.model._meta,
             "form": form,
-            "captures": list(queryset.select_related("payment__order").order_by("pk")),
+            "captures": captures,
+            "selected_ids": [capture.pk for capture in captures],
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action": "mark_resolved",
         }
