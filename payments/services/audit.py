@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from joycart.money import format_inr
@@ -124,11 +124,9 @@ class Audit:
         return [f"{o.order_number} {o.gateway_order_id}: {o.gateway_error}" for o in self.orders if o.gateway_error]
 
     def counts(self) -> dict[Standing, int]:
+        """Captures by standing, in `Standing`'s order; "not recorded" only when there is one."""
         counted = Counter(capture.standing for capture in self.captures)
-        return {standing: counted[standing] for standing in Standing if counted[standing] or standing in _ALWAYS}
-
-
-_ALWAYS = frozenset(Standing) - {Standing.NOT_RECORDED}
+        return {s: counted[s] for s in Standing if counted[s] or s != Standing.NOT_RECORDED}
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -138,7 +136,7 @@ def money(amount: Decimal, currency: str) -> str:
 # --- reading the ledger -------------------------------------------------------------------
 
 
-def _payments_in(period: AuditPeriod):
+def _payments_in(period: AuditPeriod) -> QuerySet[Payment]:
     """The online payments with a gateway order that belong to the period, with everything the checks read:
     a fixed number of queries per CHUNK rows."""
     within = {"created_at__gte": period.start, "created_at__lt": period.end}
