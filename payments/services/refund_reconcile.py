@@ -9,20 +9,16 @@ from django.utils import timezone
 
 from payments.gateway import GatewayRefund, PaymentGatewayError, get_gateway
 from payments.models import Refund, RefundStatus
-from payments.services.refunds import match_by_notes, refund_submit, refund_webhook_apply
+from payments.services.refunds import gateway_refund_find, refund_submit, refund_webhook_apply
 
 logger = logging.getLogger(__name__)
 
 
 def _gateway_refund_of(refund: Refund) -> GatewayRefund | None:
     """The gateway's record of the refund's current attempt, by id, else among its capture's refunds by notes."""
-    gateway = get_gateway()
     if refund.gateway_refund_id:
-        return gateway.refund_fetch(refund.gateway_refund_id)
-    for candidate in gateway.refunds_fetch(refund.capture.gateway_payment_id):
-        if candidate.notes.get("refund_id") == str(refund.pk) and match_by_notes(refund=refund, entity=candidate.raw):
-            return candidate
-    return None
+        return get_gateway().refund_fetch(refund.gateway_refund_id)
+    return gateway_refund_find(refund)
 
 
 def refunds_reconcile(*, older_than: timedelta, dry_run: bool = False) -> dict[str, int]:

@@ -26,7 +26,10 @@ Staff retry of a FAILED refund gives it a *new* key: on Razorpay a failed refund
 and repeating its key would only return that failed refund again. A new key is safe
 because FAILED means nothing is pending at the gateway under the old one: either the gateway
 said `refund.failed` (and gave the amount back to the payment), or it refused the request
-with a 4xx (and made nothing). Webhooks are matched by gateway refund id, or by the refund
+with a 4xx and holds no refund under the key. A 4xx is not proof enough by itself: after a lost
+response, the retry with the same key may be refused (say, "amount exceeds the payment") while
+the first request's refund lives at the gateway, so before failing a refund its capture's
+refunds are read, and a refund found there under our id and key wins. Webhooks are matched by gateway refund id, or by the refund
 id *and* key in the notes, so a late event about the failed attempt never touches the retry.
 
 Reconciliation (`payments.services.refund_reconcile`) reads the gateway and comes back here.
@@ -258,7 +261,9 @@ def refund_submit(*, refund_id: int, reschedule: bool = True) -> str:
     - a retryable error (network, timeout, 5xx, 409, lost response): attempts and the error are
       recorded and, if `reschedule` and the task backend can defer, the task runs again after
       `refund_retry_delay(attempts)`. Otherwise the refund stays INITIATED for reconciliation;
-    - a permanent error (a 4xx): FAILED with Razorpay's description; staff may retry it.
+    - a permanent error (a 4xx): FAILED with Razorpay's description, staff may retry it; unless the
+      capture's refunds show one made under this key (accepted, as above) or cannot be read
+      (retryable, as above).
 
     Returns a short description of what happened.
     """
@@ -278,8 +283,33 @@ def refund_submit(*, refund_id: int, reschedule: bool = True) -> str:
     except GatewayRetryableError as exc:
         return _submit_failed_for_now(refund_id=refund_id, key=key, error=exc, reschedule=reschedule)
     except GatewayPermanentError as exc:
-        return _submit_refused(refund_id=refund_id, key=key, error=exc)
+        return _submit_refused_unless_made(refund=refund, key=key, error=exc, reschedule=reschedule)
     return _submit_accepted(refund_id=refund_id, key=key, gateway_refund=gateway_refund)
+
+
+def gateway_refund_find(refund: Refund) -> GatewayRefund | None:
+    """The gateway's refund for this refund's current attempt, found among its capture's refunds by our id
+    and key in the notes; None if there is none. A gateway read: call it outside any transaction."""
+    for candidate in get_gateway().refunds_fetch(refund.capture.gateway_payment_id):
+        if candidate.notes.get("refund_id") == str(refund.pk) and match_by_notes(refund=refund, entity=candidate.raw):
+            return candidate
+    return None
+
+
+def _submit_refused_unless_made(*, refund: Refund, key: str, error: GatewayPermanentError, reschedule: bool) -> str:
+    """A 4xx: FAILED, unless an earlier request under the same key made the refund after all."""
+    try:
+        made = gateway_refund_find(refund)
+    except PaymentGatewayError as read_error:
+        # Cannot tell whether the refund exists: failing it could refund twice on a staff retry.
+        logger.warning(
+            "refund %s refused (%s), and its capture's refunds could not be read: %s", refund.pk, error, read_error
+        )
+        return _submit_failed_for_now(refund_id=refund.pk, key=key, error=error, reschedule=reschedule)
+    if made is not None:
+        logger.warning("refund %s refused (%s), but the gateway already holds it as %s", refund.pk, error, made.id)
+        return _submit_accepted(refund_id=refund.pk, key=key, gateway_refund=made)
+    return _submit_refused(refund_id=refund.pk, key=key, error=error)
 
 
 def _submit_accepted(*, refund_id: int, key: str, gateway_refund: GatewayRefund) -> str:

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from orders.models import Order, OrderItemStatus
 from payments.gateway import RazorpayGateway, get_gateway
 from payments.models import CaptureOutcome, GatewayCapture, Payment, PaymentStatus, Refund, RefundStatus
+from payments.services.refunds import refund_submit
 from payments.tasks_online import order_payment_expire
 from tests.factories import ProductFactory
 from tests.orders.helpers import bearer, items_of, make_buyer
@@ -122,6 +123,24 @@ def test_refund_submit_from_the_buyers_cancel_and_the_staffs_retry(gateway_calls
     assert retried.status_code == 302
     assert Refund.objects.get(pk=refund.pk).status == RefundStatus.PROCESSING
     assert gateway_calls == [("refund_create", False), ("refund_create", False)]
+
+
+def test_a_refused_refund_submit_reads_the_gateways_refunds_outside_transactions(gateway_calls, sandbox, client):
+    buyer = make_buyer()
+    api = bearer(buyer)
+    order = captured(client, sandbox, online_checkout(api, buyer, ProductFactory(price=Decimal("300.00")), 2))
+    gateway_calls.clear()
+    sandbox.drop_next_response(1)  # the gateway refunds; we never hear
+    item = items_of(order)[0]
+    response = api.post(f"/api/v1/orders/{order.pk}/items/{item.pk}/cancel/", {"reason": "r"}, format="json")
+    assert response.status_code == 200, response.content
+    refund = Refund.objects.get(order_item=item)
+    sandbox.fail_next(1, status=400, path=REFUND_PATH)
+
+    refund_submit(refund_id=refund.pk)  # refused, so it looks for the refund the first call made
+
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.PROCESSING
+    assert gateway_calls == [("refund_create", False), ("refund_create", False), ("refunds_fetch", False)]
 
 
 def test_reconcile_payments(gateway_calls, sandbox, client):

@@ -197,6 +197,55 @@ def test_a_lost_response_after_the_gateway_refunded_does_not_refund_twice(sandbo
     assert sandbox.payments[payment_of(order).gateway_payment_id]["amount_refunded"] == 300_000
 
 
+def test_a_refusal_after_a_lost_response_finds_the_refund_the_gateway_made(sandbox, three_items):
+    """The first request refunded and its answer was lost; the retry under the same key is refused (4xx).
+    FAILED would let a staff retry, with a new key, refund the item twice."""
+    order, items = three_items
+    sandbox.drop_next_response(1)
+    cancel(items[2])
+    refund = Refund.objects.get()
+    [made] = gateway_refunds_of(sandbox, payment_of(order))
+    sandbox.fail_next(1, status=400, path=REFUND_PATH)
+
+    refund_submit(refund_id=refund.pk)
+
+    refund.refresh_from_db()
+    assert (refund.status, refund.gateway_refund_id) == (R.PROCESSING, made["id"])
+    assert payment_of(order).refunded_amount == Decimal("3000.00")  # still counted against the capture
+    with pytest.raises(RefundNotRetryable):
+        refund_retry(refund_id=refund.pk, actor=None)
+    assert gateway_refunds_of(sandbox, payment_of(order)) == [made]
+
+
+def test_a_refusal_is_not_final_while_the_gateway_cannot_say_what_it_holds(sandbox, three_items):
+    order, items = three_items
+    sandbox.drop_next_response(1)
+    cancel(items[2])
+    refund = Refund.objects.get()
+    sandbox.fail_next(1, status=400, path=REFUND_PATH)
+    sandbox.fail_next(1, status=503, path="/v1/payments/*/refunds")
+
+    refund_submit(refund_id=refund.pk)
+
+    refund.refresh_from_db()
+    assert refund.status == R.INITIATED and refund.attempts == 2  # waits for the next attempt
+    refund_submit(refund_id=refund.pk)  # the gateway answers again: the same refund, the same key
+    refund.refresh_from_db()
+    [made] = gateway_refunds_of(sandbox, payment_of(order))
+    assert (refund.status, refund.gateway_refund_id) == (R.PROCESSING, made["id"])
+
+
+def test_a_refusal_with_no_refund_at_the_gateway_fails_the_refund(sandbox, three_items):
+    order, items = three_items
+    sandbox.fail_next(1, status=400, path=REFUND_PATH)
+
+    cancel(items[0])
+
+    refund = Refund.objects.get()
+    assert refund.status == R.FAILED and "HTTP 400" in refund.last_error
+    assert gateway_refunds_of(sandbox, payment_of(order)) == []
+
+
 def test_the_webhook_can_come_before_the_api_response_and_is_matched_by_the_notes(sandbox, three_items):
     order, items = three_items
     sandbox.drop_next_response(1)
