@@ -9,7 +9,6 @@ from django.core.paginator import Paginator
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
@@ -36,15 +35,13 @@ from accounts.services.users import (
 )
 from cart.guest import merge_guest_cart_into
 from joycart.errors import DomainError, Throttled
+from joycart.redirects import safe_next_url
 
 ADDRESSES_PER_PAGE = 10
 
 
 def _safe_next(request, default: str = "home") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return reverse_lazy(default)
+    return safe_next_url(request) or reverse_lazy(default)
 
 
 def _throttled_page(request, template_name: str, context: dict, exc: Throttled):

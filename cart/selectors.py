@@ -15,9 +15,7 @@ from accounts.models import User
 from cart.models import CartItem
 from catalog.models import Product, ProductImage
 from catalog.selectors import visible_products
-
-# Primary keys are 64-bit; anything else can only be a forged or fuzzed id.
-MAX_ID = 2**63 - 1
+from joycart.ids import is_valid_id
 
 
 @dataclass(frozen=True)
@@ -55,10 +53,6 @@ class CartView:
     @property
     def has_problems(self) -> bool:
         return any(line.problem for line in self.lines)
-
-
-def is_valid_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def product_for_cart(*, product_id: int) -> Product | None:

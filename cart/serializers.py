@@ -3,8 +3,9 @@ from rest_framework import serializers
 
 from cart.errors import InvalidQuantity
 from cart.models import MAX_QUANTITY, MIN_QUANTITY
-from cart.selectors import MAX_ID, CartLine
+from cart.selectors import CartLine
 from cart.services import quantity_clean
+from joycart.ids import MAX_ID
 
 
 @extend_schema_field({"type": "integer", "minimum": MIN_QUANTITY, "maximum": MAX_QUANTITY})

@@ -5,8 +5,6 @@ products shoppers can see, never your own. A cart reserves nothing: stock is tak
 checkout, so the stock check here only stops a shopper from asking for the impossible.
 """
 
-import re
-
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -16,17 +14,15 @@ from cart import selectors
 from cart.errors import CartFull, InvalidQuantity, OutOfStock, OwnProduct, ProductUnavailable
 from cart.models import MAX_LINES, MAX_QUANTITY, MIN_QUANTITY, Cart, CartItem
 from catalog.models import Product
-
-_DIGITS = re.compile(r"[+-]?\d{1,6}", re.ASCII)
+from joycart.numbers import bounded_int
 
 
 def quantity_clean(value: object) -> int:
     """A quantity from any input (JSON, form text) as an int from 1 to 10, or `InvalidQuantity`."""
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        value = int(value.strip())
-    if not isinstance(value, int) or isinstance(value, bool) or not MIN_QUANTITY <= value <= MAX_QUANTITY:
+    quantity = bounded_int(value, low=MIN_QUANTITY, high=MAX_QUANTITY)
+    if quantity is None:
         raise InvalidQuantity()
-    return value
+    return quantity
 
 
 def _product_get(*, product_id: int, buyer: User | None) -> Product:

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from cart.guest import guest_cart_read, guest_cart_write
@@ -24,25 +23,19 @@ from cart.services import (
     quantity_clean,
 )
 from joycart.errors import DomainError
-
-
-def _safe_next(request) -> str | None:
-    target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return None
+from joycart.ids import parse_id
+from joycart.redirects import safe_next_url
 
 
 def _posted_id(request, name: str) -> int:
-    """A posted id, or 0 (which matches nothing) when it is not a number."""
-    value = request.POST.get(name, "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else 0
+    """A posted id, or 0 (which matches nothing) when it is not one."""
+    return parse_id(request.POST.get(name, "").strip()) or 0
 
 
 def _back_to_product(request, product_id: int) -> str:
     """Where a refused add returns: the page it came from, else the product, else the home page."""
     slug = visible_product_slug(product_id=product_id)
-    return _safe_next(request) or (reverse("product_detail", kwargs={"slug": slug}) if slug else reverse("home"))
+    return safe_next_url(request) or (reverse("product_detail", kwargs={"slug": slug}) if slug else reverse("home"))
 
 
 def cart_detail(request):
@@ -83,7 +76,7 @@ def cart_add(request):
         messages.error(request, exc.message)
         return redirect(_back_to_product(request, product_id))
     messages.success(request, f"Added {quantity} of {product.title} to your cart.")
-    response = redirect(_safe_next(request) or reverse("cart:detail"))
+    response = redirect(safe_next_url(request) or reverse("cart:detail"))
     if guest_lines is not None:
         guest_cart_write(request, response, guest_lines)
     return response

@@ -3,7 +3,7 @@
 from django import forms
 
 from cart.models import MAX_QUANTITY, MIN_QUANTITY
-from cart.selectors import MAX_ID
+from joycart.ids import MAX_ID
 from orders.errors import InvalidAddress, ReasonRequired
 from orders.models import OrderItemStatus, PaymentMethod
 from orders.services.checkout import ENABLED_PAYMENT_METHODS, MAX_IDEMPOTENCY_KEY_LENGTH, SOURCES

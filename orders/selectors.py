@@ -12,11 +12,11 @@ from django.http import Http404
 
 from accounts.models import Store, User
 from cart.models import CartItem
-from cart.selectors import is_valid_id
 from cart.services import quantity_clean
 from catalog.models import Product, ProductImage
 from catalog.selectors import visible_products
 from joycart.errors import DomainError
+from joycart.ids import is_valid_id
 from orders.errors import CartEmpty, InvalidCheckout
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
 from orders.services.checkout import (

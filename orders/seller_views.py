@@ -11,11 +11,11 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import seller_required
 from joycart.errors import DomainError
+from joycart.redirects import safe_next_url
 from orders import selectors
 from orders.forms import SELLER_STATUS_TABS, CancelForm, SellerOrderFilterForm, ShipForm
 from orders.models import ActorRole, OrderItem, OrderItemStatus
@@ -75,10 +75,7 @@ def order_list(request):
 
 def _back(request) -> str:
     """The list the form was on (its filter and page), else the whole list."""
-    target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return reverse("seller:orders")
+    return safe_next_url(request) or reverse("seller:orders")
 
 
 def _first_error(form) -> str:

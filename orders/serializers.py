@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cart.selectors import MAX_ID
 from cart.serializers import QuantityField
+from joycart.ids import MAX_ID
 from orders.models import ActorRole, OrderItemStatus, OrderStatus, PaymentMethod
 from orders.services.checkout import SOURCE_BUY_NOW, SOURCES
 from orders.transitions import allowed_targets

@@ -16,6 +16,7 @@ from accounts.models import User
 from catalog.cache import bump_after_commit
 from catalog.models import Product
 from joycart.errors import NotFound
+from joycart.numbers import bounded_int
 from joycart.text import refuse_nul
 from reviews.errors import AlreadyReviewed, CommentTooLong, InvalidComment, InvalidRating, NotEligible
 from reviews.models import MAX_COMMENT_LENGTH, MAX_RATING, MIN_RATING, Review
@@ -26,13 +27,10 @@ _NO_CHANGE = object()
 
 def rating_clean(value: object) -> int:
     """A rating from any input (JSON, form text) as an int from 1 to 5, or `InvalidRating`."""
-    if isinstance(value, bool):  # True is an int to Python, not a rating
+    rating = bounded_int(value, low=MIN_RATING, high=MAX_RATING)
+    if rating is None:
         raise InvalidRating()
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or not MIN_RATING <= value <= MAX_RATING:
-        raise InvalidRating()
-    return value
+    return rating
 
 
 def comment_clean(value: object) -> str:

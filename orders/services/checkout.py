@@ -25,12 +25,12 @@ from accounts.errors import AccountBlocked
 from accounts.models import Address, User
 from cart.errors import OutOfStock, OwnProduct, ProductUnavailable
 from cart.models import Cart, CartItem
-from cart.selectors import is_valid_id
 from cart.services import quantity_clean
 from catalog.cache import bump_after_commit
 from catalog.models import MAX_AMOUNT, Product
 from catalog.selectors import visible_products
 from joycart.errors import DomainError
+from joycart.ids import is_valid_id
 from joycart.money import format_inr
 from orders import notifications
 from orders.errors import (

@@ -25,10 +25,10 @@ from django.utils import timezone
 
 from accounts.errors import AccountBlocked
 from accounts.models import User
-from cart.selectors import is_valid_id
 from catalog.cache import bump_after_commit
 from catalog.models import Product
 from joycart.errors import NotFound
+from joycart.ids import is_valid_id
 from orders import notifications
 from orders.errors import InvalidShipment, InvalidTransition, ReasonRequired, TransitionNotAllowed
 from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, OrderStatus, PaymentMethod

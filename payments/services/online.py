@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from joycart.errors import NotFound
+from joycart.ids import parse_id
 from joycart.tasks import enqueue_with_transaction
 from orders.models import Order, PaymentMethod
 from payments import locks
@@ -53,9 +54,9 @@ def _payment_find(*, gateway_order_id: str | None, order_notes: dict[str, Any] |
         payment = online.filter(gateway_order_id=gateway_order_id).first()
         if payment is not None:
             return payment
-    order_id = str((order_notes or {}).get("order_id") or "")
-    if order_id.isascii() and order_id.isdigit() and len(order_id) < 19:
-        return online.filter(order_id=int(order_id)).first()
+    order_id = parse_id(str((order_notes or {}).get("order_id") or ""))
+    if order_id is not None:
+        return online.filter(order_id=order_id).first()
     return None
 
 

@@ -47,6 +47,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from joycart.errors import NotFound
+from joycart.ids import parse_id
 from joycart.tasks import enqueue_with_transaction
 from orders.models import OrderItem, PaymentMethod
 from payments import locks, staff_alerts
@@ -395,9 +396,9 @@ def _refund_id_for(entity: dict[str, Any]) -> tuple[int | None, bool]:
         found = Refund.objects.filter(gateway_refund_id=gateway_id).values_list("pk", flat=True).first()
         if found is not None:
             return found, False
-    noted = str(_notes_of(entity).get("refund_id") or "")
-    if noted.isascii() and noted.isdigit() and len(noted) <= 18:
-        return int(noted), True
+    noted = parse_id(str(_notes_of(entity).get("refund_id") or ""))
+    if noted is not None:
+        return noted, True
     return None, False
 
 

@@ -1,0 +1,23 @@
+"""Ids that arrive as text: in a path, a query string, a form field, or a gateway's notes.
+
+Primary keys are positive 64-bit integers, so anything else can only be a forged or fuzzed
+id: it matches nothing, and is refused here before it reaches the database (where an
+out-of-range integer would be an error, not an empty result).
+"""
+
+MAX_ID = 2**63 - 1
+
+
+def is_valid_id(value: object) -> bool:
+    """An int that can be a primary key (a bool is an int to Python, but never an id)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def parse_id(value: object) -> int | None:
+    """The id written in `value` (ASCII digits only, no sign or spaces), or None."""
+    if isinstance(value, int):
+        return value if is_valid_id(value) else None
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > len(str(MAX_ID)):
+        return None
+    number = int(value)
+    return number if is_valid_id(number) else None
