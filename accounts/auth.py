@@ -1,4 +1,4 @@
-"""JWT in HttpOnly cookies, shared by pages and the API (GUIDE §4).
+"""JWT in HttpOnly cookies, shared by pages and the API.
 
 - Browsers carry the access and refresh tokens in two HttpOnly, SameSite=Lax cookies
   (Secure unless DEBUG). Cookie-authenticated unsafe API requests must pass the CSRF check.

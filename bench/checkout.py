@@ -33,7 +33,7 @@ except ModuleNotFoundError:  # imported as bench.checkout (the tests)
 
 CHECKOUT_PATH = "/api/v1/checkout/"
 OUT_OF_STOCK = "out_of_stock"
-# Targets for the distinct-products phase (issue 4); the hot product must not oversell.
+# Targets for the distinct-products phase; the hot product must not oversell.
 MIN_ORDERS_PER_SECOND = 100.0
 MAX_P99_MS = 300.0
 

@@ -1,4 +1,4 @@
-"""The webhook scenario of `make bench` (issue 5): signed Razorpay deliveries, a quarter repeated.
+"""The webhook scenario of `make bench`: signed Razorpay deliveries, a quarter repeated.
 
 bench/run.py seeds online orders awaiting payment through the real checkout (bench/seed.py,
 `bench_webhook_seed`, with an in-process sandbox gateway that signs the events with the
@@ -40,7 +40,7 @@ CONCURRENCY = 16
 # connects to PostgreSQL and imports what a delivery needs, which the first requests of a
 # fresh gunicorn would otherwise wait for (seen here: 150-400 ms, enough to be the p99 alone).
 WARMUP_DELIVERIES = 200
-# Targets (issue 5): no error, p99 under 100 ms, and exactly the right transitions.
+# Targets: no error, p99 under 100 ms, and exactly the right transitions.
 MAX_P99_MS = 100.0
 DRAIN_TIMEOUT_S = 180.0  # the worker must have processed every event by then
 

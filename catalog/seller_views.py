@@ -1,7 +1,7 @@
 """The seller portal's product pages. They check who asks and call the same services as the API.
 
 Every page works on the seller's own store only: another seller's product or image answers
-404 (GUIDE §2) before the method is even looked at, so GET and POST reveal nothing.
+404 (so its existence does not leak) before the method is even looked at, so GET and POST reveal nothing.
 """
 
 import csv

@@ -453,7 +453,7 @@ def _write(*, store: Store, plan: _Plan) -> ImportSummary:
 
 
 def _lock_existing(rows: list[_Row], product_ids: list[int]) -> None:
-    """Lock the rows to change in primary-key order (GUIDE §3), and fail if one vanished meanwhile."""
+    """Lock the rows to change in primary-key order (the lock order in docs/architecture.md), and fail if one vanished meanwhile."""
     if not product_ids:
         return
     still_there = set(

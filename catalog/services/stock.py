@@ -1,4 +1,4 @@
-"""Stock changes that never overwrite concurrent sales (GUIDE §2, Stock).
+"""Stock changes that never overwrite concurrent sales.
 
 Both operations are single conditional UPDATEs: the database applies them atomically,
 so twenty concurrent "+1" requests add exactly twenty.

@@ -2,7 +2,7 @@
 
 `order_item_transition` is the only writer of an item's status after checkout, but for
 `order_items_place_paid`: a capture places all of an order's items in one move. It locks
-the order, then its items, then (to restore stock) the product: GUIDE §3's lock order.
+the order, then its items, then (to restore stock) the product, in the global lock order of docs/architecture.md.
 Every move of any item of one order therefore runs one after another, so a double cancel
 or a cancel racing a ship has exactly one winner; the loser re-reads the item's new
 status and gets `invalid_transition` (409).
@@ -75,7 +75,7 @@ def order_payment_recompute(*, order: Order, items: list[OrderItem]) -> Payment:
 
     The courier collects the sum of the items that are not cancelled; the payment is
     COLLECTED once the last of them is delivered, and NOT_REQUIRED when all are cancelled.
-    Online payments are settled by the gateway (issue 5) and are left alone here.
+    Online payments are settled by the gateway and its webhooks, and are left alone here.
     """
     payment = Payment.objects.get(order=order)
     if payment.method != PaymentMethod.COD:
@@ -140,7 +140,7 @@ def _stock_restore(*, item: OrderItem) -> None:
 def _refund_if_paid(*, order: Order, item: OrderItem, from_status: str, reason: str) -> None:
     """A cancelled item of a captured online order is paid back, in the cancelling transaction.
 
-    The Payment is locked after the Order and its items (GUIDE §3). An item that was still
+    The Payment is locked after the Order and its items, as everywhere else. An item that was still
     awaiting payment (reservation expiry) had nothing captured for it; COD needs no refund.
     """
     if order.payment_method != PaymentMethod.ONLINE or from_status == OrderItemStatus.PENDING_PAYMENT:
@@ -233,7 +233,7 @@ def order_item_transition(
 def order_items_place_paid(*, order: Order, items: list[OrderItem]) -> int:
     """The payment was captured: move every item of the order awaiting it to PLACED, as one move.
 
-    The caller holds the locks, taken in GUIDE §3's order (`payment_capture_apply` locks the
+    The caller holds the locks, taken in the global order (`payment_capture_apply` locks the
     order, its payment and its items). One update and one insert of timeline events, whatever
     the number of items: a capture is one fact about the whole order. Returns how many moved.
     """

@@ -473,7 +473,7 @@ class TestWhoMayAct:
             order_item_cancel(item_id=item_id, actor=buyer, reason="x")
 
 
-# Written out by hand, not read from orders.transitions: this is what the issue specifies.
+# Written out by hand, not read from orders.transitions: this is the lifecycle as the shop promises it.
 ALLOWED = {
     (S.PENDING_PAYMENT, S.PLACED, ActorRole.SYSTEM),
     (S.PENDING_PAYMENT, S.CANCELLED, ActorRole.SYSTEM),

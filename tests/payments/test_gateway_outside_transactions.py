@@ -1,4 +1,4 @@
-"""No gateway call ever runs inside a database transaction (GUIDE §3): a slow or hung Razorpay must not hold
+"""No gateway call ever runs inside a database transaction: a slow or hung Razorpay must not hold
 row locks, and a rolled-back transaction must not leave money moved at the gateway.
 
 Every public call of `RazorpayGateway` that reaches the network is wrapped to record whether the
