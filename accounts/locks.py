@@ -1,4 +1,8 @@
-"""Row locks of the accounts app. Inside the users table, rows are locked in primary-key order."""
+"""Row locks of the accounts app: user rows, in primary-key order.
+
+A user row is locked alone: nothing else is locked while it is held, and nothing holding an
+order, product or payment lock locks a user. See the global order in docs/architecture.md.
+"""
 
 from collections.abc import Iterable
 
@@ -17,3 +21,9 @@ def admin_rights_lock(*, user_ids: Iterable[int]) -> dict[int, User]:
     """
     rows = User.objects.select_for_update().filter(Q(is_superuser=True) | Q(pk__in=list(user_ids))).order_by("pk")
     return {row.pk: row for row in rows}
+
+
+def address_book_lock(*, user_id: int) -> None:
+    """Lock the owner's user row: changes to one address book run one after another, so the
+    one-default rule (also a partial unique index) never sees two defaults."""
+    User.objects.select_for_update().filter(pk=user_id).exists()

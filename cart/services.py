@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from cart import selectors
 from cart.errors import CartFull, InvalidQuantity, OutOfStock, OwnProduct, ProductUnavailable
+from cart.locks import cart_lock
 from cart.models import MAX_LINES, MAX_QUANTITY, MIN_QUANTITY, Cart, CartItem
 from catalog.models import Product
 from joycart.numbers import bounded_int
@@ -46,7 +47,7 @@ def _check_total(*, product: Product, total: int, already: int) -> None:
 
 def _cart_locked(*, user: User) -> Cart:
     """The shopper's cart, created on first use and locked so their concurrent changes queue up."""
-    cart = Cart.objects.select_for_update().filter(user=user).first()
+    cart = cart_lock(user_id=user.pk)
     if cart is not None:
         return cart
     try:
@@ -54,7 +55,7 @@ def _cart_locked(*, user: User) -> Cart:
             return Cart.objects.create(user=user)
     except IntegrityError:
         # Another request created it first; the unique user column guarantees there is one.
-        return Cart.objects.select_for_update().get(user=user)
+        return cart_lock(user_id=user.pk)
 
 
 def _cart_touch(*, cart_id: int) -> None:

@@ -5,18 +5,35 @@ items (by primary key), the payment's captures (by primary key), then Refund row
 expiry, a staff action and a repeated webhook for one order therefore run one after another, and
 each decides on what the one before it committed. (A cancellation locks the items before the
 Payment; both hold the Order lock first, so they never wait on each other in opposite order.)
+A stored webhook event is locked before all of these: its handler takes them in its transaction.
+The global order, across apps, is in docs/architecture.md.
 """
 
+from orders.locks import order_items_lock, order_lock
 from orders.models import Order, OrderItem
-from payments.models import GatewayCapture, Payment
+from payments.models import GatewayCapture, Payment, Refund, WebhookEvent, WebhookOutcome
 
 
 def order_payment_lock(*, order_id: int) -> tuple[Order, Payment, list[OrderItem]]:
     """Lock the order, its payment and its items; return them fresh. Call it inside a transaction."""
-    order = Order.objects.select_for_update().get(pk=order_id)
-    payment = Payment.objects.select_for_update().get(order_id=order_id)
-    items = list(OrderItem.objects.select_for_update().filter(order_id=order_id).order_by("pk"))
-    return order, payment, items
+    order = order_lock(order_id=order_id)
+    if order is None:
+        raise Order.DoesNotExist(f"No order {order_id}.")
+    payment = payment_lock(order_id=order_id)
+    return order, payment, order_items_lock(order_id=order_id)
+
+
+def payment_lock(*, payment_id: int | None = None, order_id: int | None = None) -> Payment:
+    """Lock one payment, by its id or by its order's, and return it fresh.
+
+    Whoever also needs the order holds the Order lock first (`order_payment_lock`, an item's
+    cancellation); the callers that lock only a payment (a refund, a failed attempt) lock nothing
+    of the order after it.
+    """
+    if (payment_id is None) == (order_id is None):
+        raise TypeError("Lock a payment by payment_id or by order_id.")
+    payments = Payment.objects.select_for_update()
+    return payments.get(pk=payment_id) if order_id is None else payments.get(order_id=order_id)
 
 
 def payment_captures_lock(*, payment_id: int) -> list[GatewayCapture]:
@@ -27,3 +44,19 @@ def payment_captures_lock(*, payment_id: int) -> list[GatewayCapture]:
 def capture_lock(*, capture_id: int) -> GatewayCapture:
     """Lock one capture (the caller holds its Payment lock)."""
     return GatewayCapture.objects.select_for_update().get(pk=capture_id)
+
+
+def refund_lock(*, refund_id: int) -> Refund:
+    """Lock one refund (the caller holds its Payment and capture locks)."""
+    return Refund.objects.select_for_update().get(pk=refund_id)
+
+
+def webhook_event_lock(*, event_pk: int) -> WebhookEvent:
+    """Lock one stored event, so a replay and the drain never process it at the same time."""
+    return WebhookEvent.objects.select_for_update().get(pk=event_pk)
+
+
+def oldest_pending_webhook_event_lock() -> WebhookEvent | None:
+    """Lock the oldest event still to process that no other drain holds; None when there is none."""
+    pending = WebhookEvent.objects.filter(outcome=WebhookOutcome.PENDING).order_by("received_at", "pk")
+    return pending.select_for_update(skip_locked=True).first()

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from catalog.cache import bump_after_commit
+from catalog.locks import product_lock
 from catalog.models import Product
 from joycart.errors import NotFound
 from joycart.numbers import bounded_int
@@ -46,7 +47,7 @@ def comment_clean(value: object) -> str:
 
 
 def _product_lock(product_id: int) -> None:
-    if not Product.objects.select_for_update().filter(pk=product_id).exists():
+    if not product_lock(product_id=product_id):
         raise NotFound("No such product.")
 
 

@@ -8,13 +8,10 @@ never sees two defaults.
 from django.db import transaction
 
 from accounts.errors import DefaultAddressRequired
+from accounts.locks import address_book_lock
 from accounts.models import Address, User, normalize_indian_mobile
 
 ADDRESS_FIELDS = ("name", "phone", "line1", "line2", "city", "state", "pincode")
-
-
-def _lock_address_book(user: User) -> None:
-    User.objects.select_for_update().filter(pk=user.pk).first()
 
 
 def _clear_default(user: User, *, keep: Address | None = None) -> None:
@@ -33,7 +30,7 @@ def _validated(address: Address) -> Address:
 
 def address_create(*, user: User, is_default: bool = False, **fields) -> Address:
     with transaction.atomic():
-        _lock_address_book(user)
+        address_book_lock(user_id=user.pk)
         first = not Address.objects.filter(user=user).exists()
         address = _validated(Address(user=user, is_default=is_default or first, **fields))
         if address.is_default:
@@ -44,7 +41,7 @@ def address_create(*, user: User, is_default: bool = False, **fields) -> Address
 
 def address_update(*, address: Address, is_default: bool | None = None, **fields) -> Address:
     with transaction.atomic():
-        _lock_address_book(address.user)
+        address_book_lock(user_id=address.user.pk)
         address.refresh_from_db()
         for name, value in fields.items():
             if name in ADDRESS_FIELDS:
@@ -66,7 +63,7 @@ def address_set_default(*, address: Address) -> Address:
 def address_delete(*, address: Address) -> None:
     """Deleting the default hands the role to the most recently added remaining address."""
     with transaction.atomic():
-        _lock_address_book(address.user)
+        address_book_lock(user_id=address.user.pk)
         was_default = Address.objects.filter(pk=address.pk, is_default=True).exists()
         address.delete()
         if was_default:

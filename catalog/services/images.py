@@ -6,6 +6,7 @@ from django.db.models import Max
 from catalog.cache import bump_after_commit
 from catalog.errors import InvalidImage
 from catalog.images import image_process
+from catalog.locks import product_lock
 from catalog.models import Product, ProductImage
 
 MAX_IMAGES_PER_PRODUCT = 8
@@ -24,7 +25,7 @@ def product_image_add(*, product: Product, upload, alt: str = "") -> ProductImag
     image.thumbnail.save(processed.thumbnail.name, processed.thumbnail, save=False)
     try:
         with transaction.atomic():
-            Product.objects.select_for_update().filter(pk=product.pk).first()
+            product_lock(product_id=product.pk)
             _check_room_for_another_image(product)  # again under the lock: uploads may race
             last = product.images.aggregate(last=Max("position"))["last"]
             image.position = 0 if last is None else last + 1
@@ -55,7 +56,7 @@ def product_image_delete(*, image: ProductImage) -> None:
 def product_images_reorder(*, product: Product, ordered_ids: list[int]) -> None:
     """Positions follow `ordered_ids`, which must name each of the product's images once."""
     with transaction.atomic():
-        Product.objects.select_for_update().filter(pk=product.pk).first()
+        product_lock(product_id=product.pk)
         _reorder_locked(product, ordered_ids)
 
 
@@ -74,7 +75,7 @@ def product_image_move(*, image: ProductImage, offset: int) -> None:
     product = image.product
     with transaction.atomic():
         # Read the order under the same lock that writes it, so a concurrent upload can't interleave.
-        Product.objects.select_for_update().filter(pk=product.pk).first()
+        product_lock(product_id=product.pk)
         ordered = list(product.images.values_list("pk", flat=True))
         index = ordered.index(image.pk)
         target = min(max(index + offset, 0), len(ordered) - 1)

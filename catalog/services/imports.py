@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import Store
 from catalog.cache import bump_after_commit
 from catalog.errors import CsvImportFailed
+from catalog.locks import products_lock
 from catalog.models import MAX_STOCK, Category, Product
 from catalog.selectors import seller_products_export
 from catalog.services.products import search_vector_refresh, slug_base
@@ -453,12 +454,10 @@ def _write(*, store: Store, plan: _Plan) -> ImportSummary:
 
 
 def _lock_existing(rows: list[_Row], product_ids: list[int]) -> None:
-    """Lock the rows to change in primary-key order (the lock order in docs/architecture.md), and fail if one vanished meanwhile."""
+    """Lock the rows to change, and fail if one vanished meanwhile."""
     if not product_ids:
         return
-    still_there = set(
-        Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk").values_list("pk", flat=True)
-    )
+    still_there = products_lock(product_ids=product_ids)
     missing = set(product_ids) - still_there
     gone = [
         (row.line, "This product was deleted while the file was importing.")

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from accounts.models import Store
 from catalog.cache import bump_after_commit
 from catalog.errors import DuplicateSku, InvalidCategory, InvalidPrice, InvalidSku, ProductHasOpenOrders
+from catalog.locks import product_lock
 from catalog.models import Category, Product
 from catalog.selectors import sku_taken
 from catalog.validators import validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
@@ -163,7 +164,7 @@ def product_delete(*, product: Product) -> bool:
     product_id = product.pk
     try:
         with transaction.atomic():
-            Product.objects.select_for_update().filter(pk=product_id).first()
+            product_lock(product_id=product_id)
             open_items = OrderItem.objects.filter(product_id=product_id).exclude(
                 status__in=[OrderItemStatus.CANCELLED, OrderItemStatus.DELIVERED]
             )

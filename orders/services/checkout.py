@@ -24,11 +24,12 @@ from django.db.models import F
 from accounts.errors import AccountBlocked
 from accounts.models import Address, User
 from cart.errors import OutOfStock, OwnProduct, ProductUnavailable
+from cart.locks import cart_lock
 from cart.models import Cart, CartItem
 from cart.services import quantity_clean
 from catalog.cache import bump_after_commit
+from catalog.locks import visible_products_lock
 from catalog.models import MAX_AMOUNT, Product
-from catalog.selectors import visible_products
 from joycart.errors import DomainError
 from joycart.ids import is_valid_id
 from joycart.money import format_inr
@@ -190,23 +191,11 @@ def _address_get(*, buyer: User, address_id: int) -> Address:
 
 def _wanted_from_cart(*, buyer: User) -> tuple[Cart, dict[int, int]]:
     """The cart's lines, with the cart locked: a second checkout of the same cart waits, then finds it empty."""
-    cart = Cart.objects.select_for_update().filter(user=buyer).first()
+    cart = cart_lock(user_id=buyer.pk)
     wanted = dict(CartItem.objects.filter(cart=cart).values_list("product_id", "quantity")) if cart else {}
     if cart is None or not wanted:
         raise CartEmpty()
     return cart, wanted
-
-
-def _products_lock(*, product_ids: list[int]) -> dict[int, Product]:
-    """Lock the visible products in primary-key order; missing ones are not visible (or gone)."""
-    products = (
-        visible_products()
-        .select_related("store")
-        .select_for_update(of=("self",))
-        .filter(pk__in=product_ids)
-        .order_by("pk")
-    )
-    return {product.pk: product for product in products}
 
 
 def unavailable_error(*, title: str | None, source: str) -> ProductUnavailable:
@@ -310,7 +299,7 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
         cart, wanted = _wanted_from_cart(buyer=buyer)
     else:
         wanted = {request.product_id: request.quantity}
-    products = _products_lock(product_ids=sorted(wanted))
+    products = visible_products_lock(product_ids=sorted(wanted))
     lines = _lines_check(buyer=buyer, wanted=wanted, products=products, source=request.source)
     total = _order_total(lines=lines)
     refusal = payment_method_refusal(payment_method=request.payment_method, total=total)

@@ -31,8 +31,10 @@ from joycart.errors import NotFound
 from joycart.ids import is_valid_id
 from orders import notifications
 from orders.errors import InvalidShipment, InvalidTransition, ReasonRequired, TransitionNotAllowed
+from orders.locks import order_items_lock, order_lock
 from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, OrderStatus, PaymentMethod
 from orders.transitions import REASON_REQUIRED, RESTORES_STOCK, role_may_reach, transition_allowed
+from payments.locks import payment_lock
 from payments.models import Payment, PaymentStatus
 from payments.services.refunds import refund_initiate
 
@@ -145,7 +147,7 @@ def _refund_if_paid(*, order: Order, item: OrderItem, from_status: str, reason: 
     """
     if order.payment_method != PaymentMethod.ONLINE or from_status == OrderItemStatus.PENDING_PAYMENT:
         return
-    payment = Payment.objects.select_for_update().get(order=order)
+    payment = payment_lock(order_id=order.pk)
     if payment.status == PaymentStatus.CAPTURED:
         refund_initiate(payment=payment, amount=item.line_total, reason=reason, order_item=item)
 
@@ -184,13 +186,8 @@ def order_item_transition(
         raise NotFound("No such order item.")
 
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(pk=order_id).first()
-        items = list(
-            OrderItem.objects.select_for_update(of=("self",))
-            .select_related("seller")
-            .filter(order_id=order_id)
-            .order_by("pk")
-        )
+        order = order_lock(order_id=order_id)
+        items = order_items_lock(order_id=order_id)
         item = next((item for item in items if item.pk == item_id), None)
         if order is None or item is None:
             raise NotFound("No such order item.")

@@ -26,10 +26,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from orders.models import Order, OrderItem, OrderItemStatus, OrderStatus, PaymentMethod
+from orders.locks import order_items_lock, order_lock
+from orders.models import Order, OrderItemStatus, OrderStatus, PaymentMethod
 from orders.services.lifecycle import order_item_transition
+from payments import locks
 from payments.gateway import GatewayPayment, GatewayRetryableError, PaymentGatewayError, get_gateway
-from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
+from payments.models import PaymentStatus, WebhookEvent, WebhookOutcome
 from payments.services.captures import payment_captures_settle
 from payments.services.online import payment_capture_apply
 from payments.services.webhooks import webhook_event_process
@@ -70,17 +72,17 @@ def order_expire_unpaid(*, order_id: int, now: datetime | None = None) -> bool:
     """Cancel one online order still awaiting payment past its deadline. True if this call expired it."""
     now = now or timezone.now()
     with transaction.atomic():
-        order = _expirable(now=now).select_for_update(skip_locked=True).filter(pk=order_id).first()
+        order = order_lock(order_id=order_id, among=_expirable(now=now), skip_locked=True)
         if order is None:
             return False  # paid, already expired, not due yet, or being settled by someone else right now
-        payment = Payment.objects.select_for_update().get(order=order)
+        payment = locks.payment_lock(order_id=order.pk)
         if payment.status != PaymentStatus.PENDING:
             return False
-        items = OrderItem.objects.select_for_update().filter(order=order, status=OrderItemStatus.PENDING_PAYMENT)
-        for item_id in items.order_by("pk").values_list("pk", flat=True):
-            order_item_transition(
-                item_id=item_id, to_status=OrderItemStatus.CANCELLED, actor=None, reason=EXPIRED_REASON
-            )
+        for item in order_items_lock(order_id=order.pk):
+            if item.status == OrderItemStatus.PENDING_PAYMENT:
+                order_item_transition(
+                    item_id=item.pk, to_status=OrderItemStatus.CANCELLED, actor=None, reason=EXPIRED_REASON
+                )
         payment.status = PaymentStatus.NOT_REQUIRED
         payment.save(update_fields=["status", "updated_at"])
         payment_captures_settle(payment=payment)

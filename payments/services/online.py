@@ -195,7 +195,7 @@ def payment_failure_apply(*, gateway_payment: GatewayPayment) -> Applied:
         return Applied(False, f"no payment of ours for gateway order {gateway_payment.order_id}")
     attempted_at = _attempted_at(gateway_payment)
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=found.pk)
+        payment = locks.payment_lock(payment_id=found.pk)
         if payment.status == PaymentStatus.CAPTURED:
             return Applied(False, "already captured; a failed attempt changes nothing")
         if payment.failed_at is not None and payment.failed_at >= attempted_at:

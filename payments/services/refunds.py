@@ -149,9 +149,9 @@ def _locked(*, refund_id: int) -> tuple[Refund, Payment, GatewayCapture]:
     ids = Refund.objects.filter(pk=refund_id).values_list("payment_id", "capture_id").first()
     if ids is None:
         raise NotFound("No such refund.")
-    payment = Payment.objects.select_for_update().get(pk=ids[0])
+    payment = locks.payment_lock(payment_id=ids[0])
     capture = locks.capture_lock(capture_id=ids[1])
-    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    refund = locks.refund_lock(refund_id=refund_id)
     refund.payment, refund.capture = payment, capture
     return refund, payment, capture
 
@@ -221,7 +221,7 @@ def refund_initiate(
     to_paise(amount)  # a fraction of a paisa is a bug upstream
     if amount <= 0:
         raise ValueError("A refund amount must be positive.")
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    payment = locks.payment_lock(payment_id=payment.pk)
     capture = _capture_of(payment=payment, capture=capture)
     committed = _committed(capture_id=capture.pk)
     if amount > _refundable_total(capture=capture, payment=payment) - committed:

@@ -37,6 +37,7 @@ from django.utils import timezone
 from joycart.errors import InvalidText, NotFound
 from joycart.tasks import enqueues_with_transaction
 from joycart.text import has_nul
+from payments import locks
 from payments.errors import InvalidSignature, InvalidWebhook
 from payments.gateway import get_gateway
 from payments.models import WebhookDrain, WebhookEvent, WebhookOutcome
@@ -197,7 +198,7 @@ def webhook_events_drain(*, limit: int | None = None) -> int:
     WebhookDrain.objects.all().delete()  # started: deliveries from now on queue the next drain
     taken = 0
     while taken < limit:
-        event = _event_process(_oldest_pending_locked)
+        event = _event_process(locks.oldest_pending_webhook_event_lock)
         if event is None:
             return taken
         taken += 1
@@ -205,14 +206,9 @@ def webhook_events_drain(*, limit: int | None = None) -> int:
     return taken
 
 
-def _oldest_pending_locked() -> WebhookEvent | None:
-    pending = WebhookEvent.objects.filter(outcome=WebhookOutcome.PENDING).order_by("received_at", "pk")
-    return pending.select_for_update(skip_locked=True).first()
-
-
 def webhook_event_process(*, event_pk: int, force: bool = False) -> WebhookEvent:
     """Process one stored event through its handler, unless it is done (or `force`, for an operator's replay)."""
-    return _event_process(lambda: WebhookEvent.objects.select_for_update().get(pk=event_pk), force=force)
+    return _event_process(lambda: locks.webhook_event_lock(event_pk=event_pk), force=force)
 
 
 def _event_process(lock: Callable[[], WebhookEvent | None], *, force: bool = False) -> WebhookEvent | None:
