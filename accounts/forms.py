@@ -7,10 +7,11 @@ from django.core.validators import RegexValidator
 
 from accounts.auth import client_ip
 from accounts.errors import AccountBlocked, InvalidCredentials, LoginThrottled
-from accounts.models import Address, User, normalize_indian_mobile
+from accounts.models import Address, User
 from accounts.selectors import email_taken, store_name_taken, username_taken
 from accounts.services.limits import password_reset_mail_allowed
 from accounts.services.sessions import credentials_verify
+from accounts.validators import normalize_indian_mobile
 
 
 class RegisterForm(forms.Form):

@@ -1,11 +1,9 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-INDIAN_MOBILE_RE = r"^[6-9]\d{9}$"
-PINCODE_RE = r"^[1-9]\d{5}$"
+from accounts.validators import validate_indian_mobile, validate_pincode
 
 
 class IndianState(models.TextChoices):
@@ -45,16 +43,6 @@ class IndianState(models.TextChoices):
     UTTAR_PRADESH = "UP", "Uttar Pradesh"
     UTTARAKHAND = "UK", "Uttarakhand"
     WEST_BENGAL = "WB", "West Bengal"
-
-
-def normalize_indian_mobile(value: str) -> str:
-    """Accept the ways people type a mobile number (+91 98765-43210, 098765 43210) and keep 10 digits."""
-    digits = "".join(ch for ch in value if ch.isdigit())
-    if len(digits) == 12 and digits.startswith("91"):
-        return digits[2:]
-    if len(digits) == 11 and digits.startswith("0"):
-        return digits[1:]
-    return digits if len(digits) == 10 else value.strip()
 
 
 class JoyCartUserManager(UserManager):
@@ -126,7 +114,7 @@ class Address(models.Model):
     phone = models.CharField(
         "mobile number",
         max_length=10,
-        validators=[RegexValidator(INDIAN_MOBILE_RE, "Enter a valid 10-digit Indian mobile number.", "invalid_phone")],
+        validators=[validate_indian_mobile],
     )
     line1 = models.CharField("address line 1", max_length=200)
     line2 = models.CharField("address line 2", max_length=200, blank=True)
@@ -135,7 +123,7 @@ class Address(models.Model):
     pincode = models.CharField(
         "PIN code",
         max_length=6,
-        validators=[RegexValidator(PINCODE_RE, "Enter a valid 6-digit PIN code.", "invalid_pincode")],
+        validators=[validate_pincode],
     )
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -2,8 +2,9 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from accounts.models import Address, IndianState, Store, User, normalize_indian_mobile
+from accounts.models import Address, IndianState, Store, User
 from accounts.selectors import email_taken, store_name_taken, username_taken
+from accounts.validators import normalize_indian_mobile
 
 
 class RegisterInputSerializer(serializers.Serializer):

@@ -21,6 +21,11 @@ class InvalidCategory(DomainError):
     message = "Choose an existing category."
 
 
+class InvalidStock(DomainError):
+    code = "invalid_stock"
+    message = "The stock must be a whole number from 0 to the limit."
+
+
 class StockConflict(Conflict):
     code = "stock_conflict"
     message = "The stock has changed since you looked. Reload and try again."

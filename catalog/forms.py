@@ -4,12 +4,14 @@ from django import forms
 
 from catalog.errors import InvalidImage
 from catalog.images import image_process
-from catalog.models import MAX_STOCK, Product
+from catalog.models import Product
 from catalog.selectors import categories
 from catalog.services.images import MAX_IMAGES_PER_PRODUCT
 from catalog.validators import (
     MAX_PRICE,
+    MAX_STOCK,
     SKU_HELP,
+    mrp_below_price,
     validate_mrp,
     validate_mrp_not_below_price,
     validate_price,
@@ -86,7 +88,7 @@ class ProductForm(forms.Form):
         field = DOMAIN_ERROR_FIELDS.get(exc.code)
         if exc.code == "invalid_price":
             price, mrp = self.cleaned_data.get("price"), self.cleaned_data.get("mrp")
-            field = "mrp" if price is not None and mrp is not None and mrp < price else "price"
+            field = "mrp" if mrp_below_price(price=price, mrp=mrp) else "price"
         self.add_error(field, forms.ValidationError(exc.message, code=exc.code))
 
 

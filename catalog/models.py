@@ -1,18 +1,18 @@
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
 from accounts.models import Store
-from catalog.validators import validate_mrp, validate_price, validate_sku
+from catalog.validators import validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
 from joycart.money import PAISA
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 # The largest amount a MONEY column stores (9,999,999,999.99): checkout refuses an order above it.
 MAX_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - PAISA
 LOW_STOCK_THRESHOLD = 5
-MAX_STOCK = 1_000_000  # far above any real shelf, far below the column's limit
 
 
 class Category(models.Model):
@@ -68,6 +68,13 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        """The admin's form shows the MRP rule beside the MRP, in the words every other door uses."""
+        try:
+            validate_mrp_not_below_price(price=self.price, mrp=self.mrp)
+        except ValidationError as exc:
+            raise ValidationError({"mrp": exc}) from exc
 
     @property
     def in_stock(self) -> bool:

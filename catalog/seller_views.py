@@ -28,7 +28,7 @@ from catalog.forms import (
     StockAdjustForm,
     StockSetForm,
 )
-from catalog.models import MAX_STOCK, Product
+from catalog.models import Product
 from catalog.selectors import seller_image_get, seller_product_get, seller_products
 from catalog.services.images import (
     MAX_IMAGES_PER_PRODUCT,
@@ -44,7 +44,7 @@ from catalog.services.imports import (
 )
 from catalog.services.products import product_create, product_delete, product_set_active, product_update
 from catalog.services.stock import product_stock_adjust, product_stock_set
-from catalog.validators import MAX_PRICE
+from catalog.validators import MAX_PRICE, MAX_STOCK
 from joycart.errors import DomainError
 from joycart.money import format_inr
 

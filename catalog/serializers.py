@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from catalog.models import MAX_STOCK, MONEY, Category, Product, ProductImage
-from catalog.validators import validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
+from catalog.models import MONEY, Category, Product, ProductImage
+from catalog.validators import MAX_STOCK, validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
 
 
 class CategorySerializer(serializers.ModelSerializer):

@@ -9,7 +9,8 @@ from django.db import transaction
 
 from accounts.errors import DefaultAddressRequired
 from accounts.locks import address_book_lock
-from accounts.models import Address, User, normalize_indian_mobile
+from accounts.models import Address, User
+from accounts.validators import normalize_indian_mobile
 
 ADDRESS_FIELDS = ("name", "phone", "line1", "line2", "city", "state", "pincode")
 

@@ -29,11 +29,19 @@ from accounts.models import Store
 from catalog.cache import bump_after_commit
 from catalog.errors import CsvImportFailed
 from catalog.locks import products_lock
-from catalog.models import MAX_STOCK, Category, Product
+from catalog.models import Category, Product
 from catalog.selectors import seller_products_export
 from catalog.services.products import search_vector_refresh, slug_base
 from catalog.services.stock import stock_delta_apply, stock_delta_refusal
-from catalog.validators import validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
+from catalog.validators import (
+    MAX_STOCK,
+    validate_mrp,
+    validate_mrp_not_below_price,
+    validate_price,
+    validate_sku,
+    validate_stock,
+    validate_stock_delta,
+)
 from joycart.money import PAISA
 from joycart.spreadsheet import csv_cell, csv_cell_unescape
 from joycart.text import NUL, NUL_MESSAGE
@@ -234,20 +242,19 @@ def _amount(raw: str, column: str, validate: Callable[[Decimal], None], *, requi
     return amount.quantize(PAISA)
 
 
-def _integer(raw: str, column: str, *, allow_negative: bool) -> int | None:
+def _integer(raw: str, column: str, validate: Callable[[int], None]) -> int | None:
     value = raw.strip()
     if not value:
         return None
     if not _INTEGER.fullmatch(value):
         raise _BadCell(f"{column}: “{_shown(value)}” is not a whole number.")
-    # Python refuses to convert an integer string past 4,300 digits: count them first.
+    # Python refuses to convert an integer string past 4,300 digits: one that long is out of
+    # any bound, so the rule is shown a number just past it, and words the refusal itself.
     if len(value.lstrip("+-").lstrip("0")) > len(str(MAX_STOCK)):
-        raise _BadCell(f"{column}: at most {MAX_STOCK:,}.")
-    number = int(value)
-    if number < 0 and not allow_negative:
-        raise _BadCell(f"{column}: cannot be negative.")
-    if abs(number) > MAX_STOCK:
-        raise _BadCell(f"{column}: at most {MAX_STOCK:,}.")
+        number = -(MAX_STOCK + 1) if value.startswith("-") else MAX_STOCK + 1
+    else:
+        number = int(value)
+    _obeying(validate, column, number)
     return number
 
 
@@ -348,10 +355,10 @@ def _validate_row(
         kept = "" if "mrp" in columns else f" (the current MRP is {mrp}; add an mrp column to change it)"
         problems.append(_problem("mrp", f"{exc.messages[0].removesuffix('.')}{kept}."))
 
-    stock = check(lambda: _integer(cells["stock"], "stock", allow_negative=False)) if "stock" in columns else None
+    stock = check(lambda: _integer(cells["stock"], "stock", validate_stock)) if "stock" in columns else None
     add_stock = 0
     if "add_stock" in columns:
-        add_stock = check(lambda: _integer(cells["add_stock"], "add_stock", allow_negative=True)) or 0
+        add_stock = check(lambda: _integer(cells["add_stock"], "add_stock", validate_stock_delta)) or 0
     if add_stock and sku and product is None and not taken_elsewhere:
         problems.append("add_stock: only for products you already sell; use stock for a new SKU.")
     if product is not None and add_stock:

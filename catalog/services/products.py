@@ -10,11 +10,24 @@ from django.utils.text import slugify
 
 from accounts.models import Store
 from catalog.cache import bump_after_commit
-from catalog.errors import DuplicateSku, InvalidCategory, InvalidPrice, InvalidSku, ProductHasOpenOrders
+from catalog.errors import (
+    DuplicateSku,
+    InvalidCategory,
+    InvalidPrice,
+    InvalidSku,
+    InvalidStock,
+    ProductHasOpenOrders,
+)
 from catalog.locks import product_lock
 from catalog.models import Category, Product
 from catalog.selectors import sku_taken
-from catalog.validators import validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
+from catalog.validators import (
+    validate_mrp,
+    validate_mrp_not_below_price,
+    validate_price,
+    validate_sku,
+    validate_stock,
+)
 from orders.models import OrderItem, OrderItemStatus
 
 EDITABLE_FIELDS = ("title", "description", "category", "brand", "sku", "price", "mrp", "is_active")
@@ -58,6 +71,13 @@ def _check_prices(price: Decimal, mrp: Decimal | None, *, changed: tuple[str, ..
         raise InvalidPrice(exc.messages[0]) from exc
 
 
+def _check_stock(stock: int) -> None:
+    try:
+        validate_stock(stock)
+    except ValidationError as exc:
+        raise InvalidStock(f"Opening stock: {exc.messages[0][:1].lower()}{exc.messages[0][1:]}") from exc
+
+
 def _check_sku(sku: str) -> None:
     try:
         validate_sku(sku)
@@ -86,6 +106,7 @@ def product_create(
     sku = sku.strip()
     _check_sku(sku)
     _check_prices(price, mrp)
+    _check_stock(stock)
     _check_category(category)
     if sku_taken(sku):
         raise DuplicateSku()

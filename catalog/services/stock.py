@@ -6,13 +6,15 @@ so twenty concurrent "+1" requests add exactly twenty.
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from catalog.cache import bump_after_commit
 from catalog.errors import StockConflict
-from catalog.models import MAX_STOCK, Product
+from catalog.models import Product
+from catalog.validators import MAX_STOCK, validate_stock
 
 
 def _current_stock(product_id: int) -> int:
@@ -59,8 +61,10 @@ def product_stock_adjust(*, product: Product, delta: int) -> int:
 
 def product_stock_set(*, product: Product, value: int, expected: int) -> int:
     """Set stock to `value` only if it is still `expected`, so a sale in between is never lost."""
-    if not 0 <= value <= MAX_STOCK:
-        raise StockConflict(f"Stock must be between 0 and {MAX_STOCK:,}.")
+    try:
+        validate_stock(value)
+    except ValidationError as exc:
+        raise StockConflict(f"Stock must be between 0 and {MAX_STOCK:,}.") from exc
     with transaction.atomic():
         updated = Product.objects.filter(pk=product.pk, stock=expected).update(stock=value, updated_at=timezone.now())
         if not updated:

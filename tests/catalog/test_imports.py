@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.errors import CsvImportFailed
-from catalog.models import MAX_STOCK, Product
+from catalog.models import Product
 from catalog.services.imports import MAX_ROWS, products_export_csv_rows, products_import_csv
-from catalog.validators import MAX_PRICE
+from catalog.validators import MAX_PRICE, MAX_STOCK
 from tests.factories import CategoryFactory, ProductFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
