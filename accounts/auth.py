@@ -18,7 +18,6 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
-from rest_framework_simplejwt.utils import get_md5_hash_password
 
 
 @dataclass(frozen=True)
@@ -64,19 +63,18 @@ def clear_auth_cookies(response: HttpResponse) -> None:
         response.delete_cookie(name, path="/", samesite="Lax")
 
 
+class _UsersWithStore:
+    """Where simplejwt's `get_user` looks the token's user up: our users, each with its store,
+    which most requests read (`active_store`) and would otherwise fetch in a query of its own."""
+
+    DoesNotExist = get_user_model().DoesNotExist
+    objects = get_user_model().objects.select_related("store")
+
+
 def user_from_access_token(token: Token):
-    """Load the token's user, refusing blocked users and tokens older than a password change."""
-    try:
-        user = get_user_model().objects.select_related("store").get(pk=token[jwt_settings.USER_ID_CLAIM])
-    except (KeyError, get_user_model().DoesNotExist) as exc:
-        raise AuthenticationFailed("User not found.", code="user_not_found") from exc
-    if user.is_blocked:
-        raise AuthenticationFailed("This account is blocked.", code="account_blocked")
-    if not user.is_active:
-        raise AuthenticationFailed("User is inactive.", code="user_inactive")
-    if token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
-        raise AuthenticationFailed("The password has changed; log in again.", code="password_changed")
-    return user
+    """The token's user, by simplejwt's own checks (the user exists and is active, and the token is
+    not older than a password change: CHECK_REVOKE_TOKEN), and ours: a blocked user is refused."""
+    return JWTCookieAuthentication().get_user(token)
 
 
 def access_token_or_none(raw: str | None) -> AccessToken | None:
@@ -92,13 +90,14 @@ def access_token_or_none(raw: str | None) -> AccessToken | None:
 class JWTCookieAuthentication(JWTAuthentication):
     """Bearer header first; otherwise the access cookie, with DRF's CSRF check."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user_model = _UsersWithStore
+
     def authenticate(self, request):
-        header = self.get_header(request)
-        if header is not None:
-            raw_token = self.get_raw_token(header)
-            if raw_token is not None:
-                validated = self.get_validated_token(raw_token)
-                return self.get_user(validated), validated
+        from_header = super().authenticate(request)
+        if from_header is not None:
+            return from_header
         token = access_token_or_none(request.COOKIES.get(settings.JWT_ACCESS_COOKIE))
         if token is None:
             # A stale cookie is no identity at all; protected endpoints answer 401.
@@ -108,4 +107,7 @@ class JWTCookieAuthentication(JWTAuthentication):
         return user, token
 
     def get_user(self, validated_token):
-        return user_from_access_token(validated_token)
+        user = super().get_user(validated_token)
+        if user.is_blocked:
+            raise AuthenticationFailed("This account is blocked.", code="account_blocked")
+        return user

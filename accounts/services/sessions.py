@@ -7,13 +7,15 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
 from django.core.cache import cache
 from django.db import transaction
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken, TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.auth import TokenPair, user_may_authenticate
+from accounts.auth import TokenPair
 from accounts.errors import AccountBlocked, InvalidCredentials, InvalidRefreshToken
 from accounts.models import User
 from accounts.services.limits import login_attempt_reserve, login_attempt_succeeded
@@ -49,19 +51,16 @@ def tokens_rotate(*, raw_refresh: str) -> TokenPair:
             raise RefreshRejected("The session has ended.")
         return rotated
     try:
-        refresh = RefreshToken(raw_refresh)
-    except TokenError as exc:
+        # simplejwt's own refresh, as /auth/token/refresh/ runs it: the token must be valid and not
+        # blacklisted, its user must pass USER_AUTHENTICATION_RULE, and the old token is blacklisted
+        # as the new one is recorded (ROTATE_REFRESH_TOKENS, BLACKLIST_AFTER_ROTATION).
+        with transaction.atomic():
+            issued = TokenRefreshSerializer().validate({"refresh": raw_refresh})
+    except (TokenError, AuthenticationFailed) as exc:
         raise RefreshRejected(str(exc)) from exc
-    user = User.objects.filter(pk=refresh.get("user_id")).first()
-    if not user_may_authenticate(user):
-        raise RefreshRejected("This account may not log in.")
-    with transaction.atomic():
-        refresh.blacklist()
-        refresh.set_jti()
-        refresh.set_exp()
-        refresh.set_iat()
-        refresh.outstand()
-    rotated = TokenPair(access=str(refresh.access_token), refresh=str(refresh))
+    except User.DoesNotExist as exc:  # deleted since the token was issued
+        raise RefreshRejected("This account may not log in.") from exc
+    rotated = TokenPair(access=issued["access"], refresh=issued["refresh"])
     cache.set(grace_key, rotated, timeout=ROTATION_GRACE_SECONDS)
     return rotated
 
