@@ -57,8 +57,8 @@ def test_no_comment_or_doc_cites_what_is_not_in_the_repository(kind):
     [
         ("the engineering guide", "# locked in order (" + "GUI" + "DE 3)"),
         ("a guide's section sign", "# see \u00a74"),
-        ("an issue number", "# targets (issue 5)"),
-        ("an issue number", "# fixes #12, see https://github.com/x/y/issues/12"),
+        ("an issue number", "# targets (iss" + "ue 5)"),
+        ("an issue number", "# see https://github.com/x/y/iss" + "ues/12"),
         ("a path outside the repository", "# read /wo" + "rk/shared/notes.md"),
     ],
 )
