@@ -4,7 +4,14 @@ from django import forms
 
 from catalog.errors import InvalidImage
 from catalog.images import image_process
-from catalog.models import Product
+from catalog.models import (
+    MAX_ALT_LENGTH,
+    MAX_BRAND_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_SKU_LENGTH,
+    MAX_TITLE_LENGTH,
+    Product,
+)
 from catalog.selectors import categories
 from catalog.services.images import MAX_IMAGES_PER_PRODUCT
 from catalog.validators import (
@@ -42,13 +49,15 @@ def _money_field(**kwargs) -> forms.DecimalField:
 class ProductForm(forms.Form):
     """A product's details. Stock is changed apart, by delta or checked set (see `StockAdjustForm`)."""
 
-    title = forms.CharField(max_length=200)
-    description = forms.CharField(max_length=10_000, required=False, widget=forms.Textarea(attrs={"rows": 6}))
+    title = forms.CharField(max_length=MAX_TITLE_LENGTH)
+    description = forms.CharField(
+        max_length=MAX_DESCRIPTION_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
     category = forms.ModelChoiceField(queryset=categories(), empty_label="Choose a category")
-    brand = forms.CharField(max_length=80, required=False)
+    brand = forms.CharField(max_length=MAX_BRAND_LENGTH, required=False)
     sku = forms.CharField(
         label="SKU",
-        max_length=64,
+        max_length=MAX_SKU_LENGTH,
         validators=[validate_sku],
         help_text=f"Your own stock-keeping code. SKUs are unique across all JoyCart sellers. {SKU_HELP}",
     )
@@ -107,7 +116,7 @@ class ProductCreateForm(ProductForm):
         widget=forms.FileInput(attrs={"accept": IMAGE_ACCEPT}),
     )
     image_alt = forms.CharField(
-        max_length=200,
+        max_length=MAX_ALT_LENGTH,
         required=False,
         label="Image description",
         help_text="For screen readers, e.g. “Red cotton saree, folded”. Defaults to the title.",
@@ -154,7 +163,10 @@ class StockSetForm(forms.Form):
 class ImageUploadForm(forms.Form):
     image = forms.FileField(label="Image", help_text=IMAGE_HELP, widget=forms.FileInput(attrs={"accept": IMAGE_ACCEPT}))
     alt = forms.CharField(
-        max_length=200, required=False, label="Image description", help_text="Defaults to the product's title."
+        max_length=MAX_ALT_LENGTH,
+        required=False,
+        label="Image description",
+        help_text="Defaults to the product's title.",
     )
 
 

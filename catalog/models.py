@@ -13,6 +13,12 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 # The largest amount a MONEY column stores (9,999,999,999.99): checkout refuses an order above it.
 MAX_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - PAISA
 LOW_STOCK_THRESHOLD = 5
+# How long a product's texts may be: the columns, and so the seller form, the API and the CSV import.
+MAX_TITLE_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 10_000
+MAX_BRAND_LENGTH = 80
+MAX_SKU_LENGTH = 64
+MAX_ALT_LENGTH = 200
 
 
 class Category(models.Model):
@@ -33,12 +39,12 @@ class Category(models.Model):
 
 class Product(models.Model):
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="products")
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=MAX_TITLE_LENGTH)
     slug = models.SlugField(max_length=220, unique=True)
-    description = models.TextField(blank=True, max_length=10_000)
+    description = models.TextField(blank=True, max_length=MAX_DESCRIPTION_LENGTH)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
-    brand = models.CharField(max_length=80, blank=True, db_index=True)
-    sku = models.CharField("SKU", max_length=64, validators=[validate_sku])
+    brand = models.CharField(max_length=MAX_BRAND_LENGTH, blank=True, db_index=True)
+    sku = models.CharField("SKU", max_length=MAX_SKU_LENGTH, validators=[validate_sku])
     price = models.DecimalField(validators=[validate_price], **MONEY)
     mrp = models.DecimalField("MRP", null=True, blank=True, validators=[validate_mrp], **MONEY)
     stock = models.PositiveIntegerField(default=0)
@@ -100,7 +106,7 @@ class ProductImage(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     image = models.ImageField(upload_to=product_image_path, max_length=255)
     thumbnail = models.ImageField(upload_to=product_image_path, max_length=255)
-    alt = models.CharField(max_length=200, blank=True)
+    alt = models.CharField(max_length=MAX_ALT_LENGTH, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

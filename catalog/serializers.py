@@ -1,7 +1,17 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from catalog.models import MONEY, Category, Product, ProductImage
+from catalog.models import (
+    MAX_ALT_LENGTH,
+    MAX_BRAND_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_SKU_LENGTH,
+    MAX_TITLE_LENGTH,
+    MONEY,
+    Category,
+    Product,
+    ProductImage,
+)
 from catalog.validators import MAX_STOCK, validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
 
 
@@ -75,11 +85,11 @@ class SellerProductSerializer(ProductDetailSerializer):
 
 
 class SellerProductInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    title = serializers.CharField(max_length=MAX_TITLE_LENGTH)
+    description = serializers.CharField(max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_blank=True, default="")
     category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
-    brand = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
-    sku = serializers.CharField(max_length=64, validators=[validate_sku])
+    brand = serializers.CharField(max_length=MAX_BRAND_LENGTH, required=False, allow_blank=True, default="")
+    sku = serializers.CharField(max_length=MAX_SKU_LENGTH, validators=[validate_sku])
     # MONEY's digits are the shape check (DRF's quantize needs them); the validators cap the value.
     price = serializers.DecimalField(**MONEY, validators=[validate_price])
     mrp = serializers.DecimalField(**MONEY, validators=[validate_mrp], required=False, allow_null=True, default=None)
@@ -128,4 +138,4 @@ class StockOutputSerializer(serializers.Serializer):
 class ImageUploadSerializer(serializers.Serializer):
     # A plain FileField: the service checks the bytes with Pillow and answers `invalid_image`.
     image = serializers.FileField()
-    alt = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    alt = serializers.CharField(max_length=MAX_ALT_LENGTH, required=False, allow_blank=True, default="")

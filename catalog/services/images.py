@@ -7,7 +7,7 @@ from catalog.cache import bump_after_commit
 from catalog.errors import InvalidImage
 from catalog.images import image_process
 from catalog.locks import product_lock
-from catalog.models import Product, ProductImage
+from catalog.models import MAX_ALT_LENGTH, Product, ProductImage
 
 MAX_IMAGES_PER_PRODUCT = 8
 
@@ -20,7 +20,7 @@ def _check_room_for_another_image(product: Product) -> None:
 def product_image_add(*, product: Product, upload, alt: str = "") -> ProductImage:
     _check_room_for_another_image(product)  # early, before the upload costs anything
     processed = image_process(upload)
-    image = ProductImage(product=product, alt=alt.strip()[:200] or product.title[:200])
+    image = ProductImage(product=product, alt=alt.strip()[:MAX_ALT_LENGTH] or product.title[:MAX_ALT_LENGTH])
     image.image.save(processed.original.name, processed.original, save=False)
     image.thumbnail.save(processed.thumbnail.name, processed.thumbnail, save=False)
     try:
