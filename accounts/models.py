@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
@@ -5,6 +7,9 @@ from django.db import models
 from django.db.models.functions import Lower
 
 INDIAN_MOBILE_RE = r"^[6-9]\d{9}$"
+# How people type one: digits with spaces, dashes or brackets, and a leading + (+91 98765-43210).
+TYPED_MOBILE_RE = r"^\+?[0-9][0-9 ()-]{9,19}$"
+TYPED_MOBILE_MAX_LENGTH = 20
 PINCODE_RE = r"^[1-9]\d{5}$"
 
 
@@ -48,13 +53,17 @@ class IndianState(models.TextChoices):
 
 
 def normalize_indian_mobile(value: str) -> str:
-    """Accept the ways people type a mobile number (+91 98765-43210, 098765 43210) and keep 10 digits."""
+    """Accept the ways people type a mobile number (+91 98765-43210, 098765 43210) and keep 10 digits.
+    Anything else comes back as it was, for the validator to refuse."""
+    value = value.strip()
+    if not re.fullmatch(TYPED_MOBILE_RE, value):
+        return value
     digits = "".join(ch for ch in value if ch.isdigit())
     if len(digits) == 12 and digits.startswith("91"):
         return digits[2:]
     if len(digits) == 11 and digits.startswith("0"):
         return digits[1:]
-    return digits if len(digits) == 10 else value.strip()
+    return digits if len(digits) == 10 else value
 
 
 class JoyCartUserManager(UserManager):
