@@ -2,15 +2,26 @@ from django.conf import settings
 from django.middleware.csrf import rotate_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from accounts import selectors
 from accounts.auth import clear_auth_cookies, client_ip, set_auth_cookies
+from accounts.errors import (
+    AccountBlocked,
+    DefaultAddressRequired,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    LoginThrottled,
+    RegistrationThrottled,
+    StoreAlreadyExists,
+    StoreNameTaken,
+)
 from accounts.models import Address
 from accounts.serializers import (
     AddressSerializer,
@@ -27,12 +38,21 @@ from accounts.services.limits import registration_attempt_record
 from accounts.services.sessions import session_login, session_logout
 from accounts.services.stores import store_create
 from accounts.services.users import user_register
+from joycart.errors import NotFound
+from joycart.openapi import api_errors, error_code
+
+
+class TokenRefreshApi(TokenRefreshView):
+    """simplejwt's refresh: a new access token (and, with rotation, a new refresh token) for a refresh token."""
+
+    @api_errors(error_code(401, "token_not_valid"), error_code(401, "no_active_account"))
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
 
 DETAIL_RESPONSE = inline_serializer("Detail", {"detail": serializers.CharField()})
-LOGIN_THROTTLED_RESPONSE = OpenApiResponse(
-    description="Too many failed logins for this account or from this client address (`login_throttled`); "
-    "see Retry-After. The site, the API and the admin share these budgets."
-)
+# The site, the API and the admin share the login budgets (per account, and per client address).
+LOGIN_REFUSALS = (InvalidCredentials, AccountBlocked, LoginThrottled)
 
 
 class RegisterApi(APIView):
@@ -41,11 +61,9 @@ class RegisterApi(APIView):
 
     @extend_schema(
         request=RegisterInputSerializer,
-        responses={
-            201: MeOutputSerializer,
-            429: OpenApiResponse(description="Too many sign-ups from this client address (`registration_throttled`)."),
-        },
+        responses={201: MeOutputSerializer},
     )
+    @api_errors(RegistrationThrottled)
     def post(self, request):
         # The register page counts against the same budget; counted before any field is checked.
         registration_attempt_record(ip=client_ip(request))
@@ -71,7 +89,8 @@ class LoginApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=LoginInputSerializer, responses={200: MeOutputSerializer, 429: LOGIN_THROTTLED_RESPONSE})
+    @extend_schema(request=LoginInputSerializer, responses={200: MeOutputSerializer})
+    @api_errors(*LOGIN_REFUSALS)
     def post(self, request):
         user, pair = _login(request)
         # A new CSRF secret for the new session, as django.contrib.auth.login does.
@@ -92,11 +111,9 @@ class LogoutApi(APIView):
 
     @extend_schema(
         request=LogoutInputSerializer,
-        responses={
-            200: DETAIL_RESPONSE,
-            400: OpenApiResponse(description="`refresh` is not a JoyCart refresh token (`invalid_refresh_token`)."),
-        },
+        responses={200: DETAIL_RESPONSE},
     )
+    @api_errors(InvalidRefreshToken)
     def post(self, request):
         serializer = LogoutInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -115,9 +132,8 @@ class TokenObtainApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(
-        request=LoginInputSerializer, responses={200: TokenPairOutputSerializer, 429: LOGIN_THROTTLED_RESPONSE}
-    )
+    @extend_schema(request=LoginInputSerializer, responses={200: TokenPairOutputSerializer})
+    @api_errors(*LOGIN_REFUSALS)
     def post(self, request):
         _user, pair = _login(request)
         return Response(TokenPairOutputSerializer(pair).data)
@@ -135,8 +151,9 @@ class MeApi(APIView):
 class StoreCreateApi(APIView):
     @extend_schema(
         request=StoreInputSerializer,
-        responses={201: StoreOutputSerializer, 409: OpenApiResponse(description="You already have a store.")},
+        responses={201: StoreOutputSerializer},
     )
+    @api_errors(StoreAlreadyExists, StoreNameTaken)
     def post(self, request):
         serializer = StoreInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -163,7 +180,16 @@ class AddressViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         address_delete(address=instance)
 
+    @api_errors(DefaultAddressRequired)
+    def update(self, request, *args, **kwargs):
+        return super().update(request, *args, **kwargs)
+
+    @api_errors(DefaultAddressRequired)
+    def partial_update(self, request, *args, **kwargs):
+        return super().partial_update(request, *args, **kwargs)
+
     @extend_schema(request=None, responses={200: AddressSerializer})
+    @api_errors(NotFound)
     @action(detail=True, methods=["post"], url_path="make-default")
     def make_default(self, request, pk=None):
         address = address_set_default(address=self.get_object())

@@ -1,6 +1,5 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
-from rest_framework_simplejwt.views import TokenRefreshView
 
 from accounts import api
 
@@ -13,7 +12,7 @@ urlpatterns = [
     path("auth/logout/", api.LogoutApi.as_view(), name="auth-logout"),
     path("auth/me/", api.MeApi.as_view(), name="auth-me"),
     path("auth/token/", api.TokenObtainApi.as_view(), name="auth-token"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="auth-token-refresh"),
+    path("auth/token/refresh/", api.TokenRefreshApi.as_view(), name="auth-token-refresh"),
     path("stores/", api.StoreCreateApi.as_view(), name="store-create"),
     *router.urls,
 ]

@@ -4,10 +4,11 @@ from rest_framework import serializers
 
 from accounts.models import Address, IndianState, Store, User
 from accounts.selectors import email_taken, store_name_taken, username_taken
-from accounts.validators import normalize_indian_mobile
+from accounts.validators import TYPED_MOBILE_MAX_LENGTH, TYPED_MOBILE_RE, normalize_indian_mobile
+from joycart.serializers import StrictJSONInput
 
 
-class RegisterInputSerializer(serializers.Serializer):
+class RegisterInputSerializer(StrictJSONInput, serializers.Serializer):
     username = serializers.RegexField(
         r"^[\w.+-]+$",
         max_length=150,
@@ -35,12 +36,12 @@ class RegisterInputSerializer(serializers.Serializer):
         return attrs
 
 
-class LoginInputSerializer(serializers.Serializer):
+class LoginInputSerializer(StrictJSONInput, serializers.Serializer):
     username = serializers.CharField(max_length=254, help_text="Username or e-mail address.")
     password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
 
 
-class LogoutInputSerializer(serializers.Serializer):
+class LogoutInputSerializer(StrictJSONInput, serializers.Serializer):
     refresh = serializers.CharField(
         required=False,
         max_length=4096,
@@ -60,7 +61,7 @@ class StoreOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "description", "is_active", "created_at"]
 
 
-class StoreInputSerializer(serializers.Serializer):
+class StoreInputSerializer(StrictJSONInput, serializers.Serializer):
     name = serializers.CharField(max_length=80)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
@@ -82,10 +83,16 @@ class MeOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "email", "first_name", "last_name", "is_seller", "store", "is_staff"]
 
 
-class AddressSerializer(serializers.ModelSerializer):
+class AddressSerializer(StrictJSONInput, serializers.ModelSerializer):
     """Input and output of an address; the owner always comes from the request."""
 
     state = serializers.ChoiceField(choices=IndianState.choices)
+    # As typed; stored (and answered) as the 10 digits. The model's validator checks those.
+    phone = serializers.RegexField(
+        TYPED_MOBILE_RE,
+        max_length=TYPED_MOBILE_MAX_LENGTH,
+        error_messages={"invalid": "Enter a valid 10-digit Indian mobile number."},
+    )
     state_name = serializers.CharField(source="get_state_display", read_only=True)
 
     class Meta:

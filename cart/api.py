@@ -1,20 +1,19 @@
 """The shopper's cart over the API. Guests have no API cart: theirs lives in a page cookie."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cart.errors import CartFull, InvalidQuantity, OutOfStock, OwnProduct, ProductUnavailable
 from cart.models import MAX_QUANTITY, MIN_QUANTITY
 from cart.selectors import cart_view
 from cart.serializers import CartItemAddInputSerializer, CartItemUpdateInputSerializer, CartSerializer
 from cart.services import cart_item_add, cart_item_remove, cart_item_update
+from joycart.errors import NotFound
+from joycart.openapi import api_errors
 
-CART_ERROR = OpenApiResponse(
-    inline_serializer("CartError", {"detail": serializers.CharField(), "code": serializers.CharField()}),
-    description="A cart rule was broken: invalid_quantity, out_of_stock, own_product, product_unavailable "
-    "or cart_full.",
-)
+CART_RULES = (InvalidQuantity, OutOfStock, OwnProduct, ProductUnavailable)
 
 
 # A plain schema rather than the serializer: drf-spectacular would document a PATCH body as
@@ -40,7 +39,8 @@ class CartApi(APIView):
 
 
 class CartItemsApi(APIView):
-    @extend_schema(request=CartItemAddInputSerializer, responses={201: CartSerializer, 400: CART_ERROR})
+    @extend_schema(request=CartItemAddInputSerializer, responses={201: CartSerializer})
+    @api_errors(*CART_RULES, CartFull)
     def post(self, request):
         """Add a product, or raise the quantity of its line. Answers with the whole cart."""
         serializer = CartItemAddInputSerializer(data=request.data)
@@ -54,15 +54,17 @@ class CartItemDetailApi(APIView):
 
     @extend_schema(
         request=QUANTITY_BODY,
-        responses={200: CartSerializer, 400: CART_ERROR, 404: OpenApiResponse(description="Not in your cart.")},
+        responses={200: CartSerializer},
     )
+    @api_errors(*CART_RULES, NotFound)
     def patch(self, request, item_id: int):
         serializer = CartItemUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         cart_item_update(user=request.user, item_id=item_id, **serializer.validated_data)
         return _cart_response(request)
 
-    @extend_schema(responses={204: None, 404: OpenApiResponse(description="Not in your cart.")})
+    @extend_schema(responses={204: None})
+    @api_errors(NotFound)
     def delete(self, request, item_id: int):
         cart_item_remove(user=request.user, item_id=item_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,6 +6,7 @@ from cart.models import MAX_QUANTITY, MIN_QUANTITY
 from cart.selectors import CartLine
 from cart.services import quantity_clean
 from joycart.ids import MAX_ID
+from joycart.serializers import StrictJSONInput
 
 
 @extend_schema_field({"type": "integer", "minimum": MIN_QUANTITY, "maximum": MAX_QUANTITY})
@@ -22,20 +23,22 @@ class QuantityField(serializers.Field):
         return super().validate_empty_values(data)
 
     def to_internal_value(self, data) -> int:
+        if isinstance(data, str):
+            raise InvalidQuantity()  # JSON carries a number; a form's text is the page's to read
         return quantity_clean(data)
 
     def to_representation(self, value) -> int:
         return value
 
 
-class CartItemAddInputSerializer(serializers.Serializer):
+class CartItemAddInputSerializer(StrictJSONInput, serializers.Serializer):
     """No price field: the server prices every line from the catalog, so a sent price is ignored."""
 
     product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = QuantityField(default=1)
 
 
-class CartItemUpdateInputSerializer(serializers.Serializer):
+class CartItemUpdateInputSerializer(StrictJSONInput, serializers.Serializer):
     quantity = QuantityField()
 
 

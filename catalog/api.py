@@ -1,13 +1,24 @@
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.permissions import IsSeller
 from catalog import selectors
+from catalog.errors import (
+    DuplicateSku,
+    InvalidCategory,
+    InvalidImage,
+    InvalidPrice,
+    InvalidSku,
+    InvalidStock,
+    ProductHasOpenOrders,
+    StockConflict,
+    TooManyImages,
+)
 from catalog.filters import ProductFilter
 from catalog.models import Product
 from catalog.serializers import (
@@ -24,12 +35,16 @@ from catalog.serializers import (
 from catalog.services.images import product_image_add, product_image_delete
 from catalog.services.products import product_create, product_delete, product_update
 from catalog.services.stock import product_stock_adjust, product_stock_set
+from joycart.openapi import api_errors
+from joycart.pagination import PageNumberPagination
 
 PRODUCTS_PER_PAGE = 24
+PRODUCT_RULES = (DuplicateSku, InvalidSku, InvalidPrice, InvalidCategory, InvalidStock)
 
 
 class CatalogPagination(PageNumberPagination):
     page_size = PRODUCTS_PER_PAGE
+    page_size_query_param = None  # a fixed page, so the shared response cache holds one copy of each
 
 
 class ProductListApi(generics.ListAPIView):
@@ -68,11 +83,13 @@ DEACTIVATED_INSTEAD = inline_serializer(
 )
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("q", str, description="Search title, SKU and brand."),
-        OpenApiParameter("status", str, enum=["active", "inactive", "low", "out"]),
-    ]
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="Search title, SKU and brand."),
+            OpenApiParameter("status", str, enum=list(selectors.SELLER_PRODUCT_FILTERS)),
+        ]
+    )
 )
 class SellerProductViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
@@ -88,16 +105,18 @@ class SellerProductViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Product.objects.none()
+        status_wanted = self.request.query_params.get("status", "")
+        if status_wanted and status_wanted not in selectors.SELLER_PRODUCT_FILTERS:
+            raise ValidationError({"status": [f"Choose one of: {', '.join(selectors.SELLER_PRODUCT_FILTERS)}."]})
         return selectors.seller_products(
-            store=self.request.user.store,
-            search=self.request.query_params.get("q", "")[:100],
-            status=self.request.query_params.get("status", ""),
+            store=self.request.user.store, search=self.request.query_params.get("q", "")[:100], status=status_wanted
         )
 
     def get_object(self):
         return selectors.seller_product_get(store=self.request.user.store, product_id=int(self.kwargs["pk"]))
 
     @extend_schema(request=SellerProductInputSerializer, responses={201: SellerProductSerializer})
+    @api_errors(*PRODUCT_RULES)
     def create(self, request):
         serializer = SellerProductInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -106,6 +125,7 @@ class SellerProductViewSet(
         return Response(self.get_serializer(product).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SellerProductInputSerializer, responses={200: SellerProductSerializer})
+    @api_errors(*PRODUCT_RULES)
     def partial_update(self, request, pk=None):
         product = self.get_object()
         serializer = SellerProductInputSerializer(instance=product, data=request.data, partial=True)
@@ -113,15 +133,8 @@ class SellerProductViewSet(
         product_update(product=product, **serializer.validated_data)
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(
-        responses={
-            204: None,
-            200: DEACTIVATED_INSTEAD,
-            409: OpenApiResponse(
-                DEACTIVATED_INSTEAD, description="product_has_open_orders: orders still to deliver need it."
-            ),
-        }
-    )
+    @extend_schema(responses={204: None, 200: DEACTIVATED_INSTEAD})
+    @api_errors(ProductHasOpenOrders)
     def destroy(self, request, pk=None):
         """Delete a product that never sold; one that sold is deactivated instead (200)."""
         if product_delete(product=self.get_object()):
@@ -131,6 +144,7 @@ class SellerProductViewSet(
         )
 
     @extend_schema(request=ImageUploadSerializer, responses={201: ProductImageSerializer})
+    @api_errors(InvalidImage, TooManyImages)
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser], url_path="images")
     def images(self, request, pk=None):
         """Upload an image (multipart: `image`, optional `alt`). JPEG, PNG or WebP, up to 5 MB."""
@@ -152,6 +166,7 @@ class SellerProductViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=StockChangeSerializer, responses={200: StockOutputSerializer})
+    @api_errors(StockConflict)
     @action(detail=True, methods=["post"])
     def stock(self, request, pk=None):
         product = self.get_object()

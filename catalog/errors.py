@@ -41,6 +41,16 @@ class InvalidImage(DomainError):
     message = "Upload a JPEG, PNG or WebP image of at most 5 MB."
 
 
+class TooManyImages(InvalidImage):
+    code = "too_many_images"
+    message = "This product has as many images as it can hold. Delete one first."
+
+
+class InvalidImageOrder(InvalidImage):
+    code = "invalid_image_order"
+    message = "List each of this product's images exactly once."
+
+
 class CsvImportFailed(DomainError):
     code = "csv_invalid"
     message = "The file was not imported. Fix the listed lines and upload it again."

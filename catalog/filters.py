@@ -1,6 +1,7 @@
 """Listing filters, shared by the shop pages and the API (django-filter)."""
 
 import django_filters
+from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import F, Q
@@ -17,13 +18,36 @@ ORDERING_CHOICES = [
 MAX_SEARCH_LENGTH = 100
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """true or false (1 or 0), or blank for unset: anything else is refused, where Django's field would
+    quietly read it as unset."""
+
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+    widget = forms.TextInput  # hands the raw value over; Django's select would turn "null" into None
+
+    def to_python(self, value):
+        if value in (None, "") or isinstance(value, bool):
+            return value if isinstance(value, bool) else None
+        try:
+            return self.VALUES[str(value).strip().lower()]
+        except KeyError:
+            raise forms.ValidationError("Choose true or false.", code="invalid") from None
+
+    def validate(self, value):
+        return None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class ProductFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=MAX_SEARCH_LENGTH, label="Search")
     category = django_filters.CharFilter(method="filter_category", label="Category (slug)")
     brand = django_filters.CharFilter(field_name="brand", lookup_expr="iexact")
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", min_value=0, label="Min price")
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", min_value=0, label="Max price")
-    in_stock = django_filters.BooleanFilter(method="filter_in_stock", label="In stock only")
+    in_stock = StrictBooleanFilter(method="filter_in_stock", label="In stock only")
     store = django_filters.CharFilter(field_name="store__slug", label="Store (slug)")
     # Applied last (declaration order), so relevance can use the rank that `search` annotated.
     ordering = django_filters.ChoiceFilter(choices=ORDERING_CHOICES, method="filter_ordering", label="Sort by")

@@ -73,19 +73,21 @@ def sku_taken(sku: str, *, exclude_product: Product | None = None) -> bool:
 # --- The seller portal ----------------------------------------------------------------
 
 
+SELLER_PRODUCT_FILTERS = {
+    "active": Q(is_active=True),
+    "inactive": Q(is_active=False),
+    "low": Q(stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD),
+    "out": Q(stock=0),
+}
+
+
 def seller_products(*, store: Store, search: str = "", status: str = "") -> QuerySet[Product]:
-    """A seller's own products, any status. `status`: active, inactive, low, out."""
+    """A seller's own products, any status. `status`: one of `SELLER_PRODUCT_FILTERS`, else all."""
     products = _with_display_relations(Product.objects.filter(store=store)).order_by("-updated_at", "-id")
     if search:
         products = products.filter(Q(title__icontains=search) | Q(sku__icontains=search) | Q(brand__icontains=search))
-    status_filters = {
-        "active": Q(is_active=True),
-        "inactive": Q(is_active=False),
-        "low": Q(stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD),
-        "out": Q(stock=0),
-    }
-    if status in status_filters:
-        products = products.filter(status_filters[status])
+    if status in SELLER_PRODUCT_FILTERS:
+        products = products.filter(SELLER_PRODUCT_FILTERS[status])
     return products
 
 

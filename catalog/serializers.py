@@ -13,10 +13,11 @@ from catalog.models import (
     ProductImage,
 )
 from catalog.validators import MAX_STOCK, validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
+from joycart.serializers import StrictJSONInput
 
 
 class CategorySerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = Category
@@ -84,7 +85,7 @@ class SellerProductSerializer(ProductDetailSerializer):
         fields = [*ProductDetailSerializer.Meta.fields, "is_active", "is_low_stock", "updated_at"]
 
 
-class SellerProductInputSerializer(serializers.Serializer):
+class SellerProductInputSerializer(StrictJSONInput, serializers.Serializer):
     title = serializers.CharField(max_length=MAX_TITLE_LENGTH)
     description = serializers.CharField(max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_blank=True, default="")
     category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
@@ -111,7 +112,7 @@ class SellerProductInputSerializer(serializers.Serializer):
         return attrs
 
 
-class StockChangeSerializer(serializers.Serializer):
+class StockChangeSerializer(StrictJSONInput, serializers.Serializer):
     """Either {"delta": ±N} or {"set": N, "expected": M}."""
 
     delta = serializers.IntegerField(required=False, min_value=-MAX_STOCK, max_value=MAX_STOCK)
@@ -135,7 +136,7 @@ class StockOutputSerializer(serializers.Serializer):
     is_low_stock = serializers.BooleanField()
 
 
-class ImageUploadSerializer(serializers.Serializer):
+class ImageUploadSerializer(StrictJSONInput, serializers.Serializer):
     # A plain FileField: the service checks the bytes with Pillow and answers `invalid_image`.
     image = serializers.FileField()
     alt = serializers.CharField(max_length=MAX_ALT_LENGTH, required=False, allow_blank=True, default="")

@@ -40,3 +40,8 @@ urlpatterns = [
 
 if settings.MEDIA_SERVED_BY_APP:
     urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", views.media_file, name="media-file"))
+
+handler400 = "joycart.views.bad_request"
+handler403 = "joycart.views.permission_denied"
+handler404 = "joycart.views.page_not_found"
+handler500 = "joycart.views.server_error"

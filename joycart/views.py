@@ -4,6 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils.http import http_date
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django.views.static import was_modified_since
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from joycart.errors import ERROR_CODES
 from joycart.health import DOWN, readiness_report
 
 
@@ -100,3 +102,37 @@ class ApiRoot(APIView):
                 "seller_products": link("api:seller-product-list"),
             }
         )
+
+
+# --- Errors Django answers before (or instead of) a view: JSON in the API's format under /api/ ---
+
+API_PREFIX = "/api/"
+
+
+def _api_error(status_code: int, code: str) -> JsonResponse:
+    return JsonResponse({"detail": ERROR_CODES[(status_code, code)].message, "code": code}, status=status_code)
+
+
+def bad_request(request, exception):
+    if request.path.startswith(API_PREFIX):
+        return _api_error(400, "bad_request")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    if request.path.startswith(API_PREFIX):
+        return _api_error(403, "permission_denied")
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception):
+    """A path no URL matches, e.g. `/api/v1/orders/abc/`: DRF never sees it."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error(404, "not_found")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith(API_PREFIX):
+        return _api_error(500, "server_error")
+    return defaults.server_error(request)

@@ -4,14 +4,32 @@ Views check the shape of the input, call one service and render the result; ever
 lives in `orders.services`. Another buyer's order and another seller's item answer 404.
 """
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.errors import AccountBlocked
 from accounts.permissions import IsSeller
+from cart.errors import InvalidQuantity, OutOfStock, OwnProduct, ProductUnavailable
+from joycart.errors import NotFound
+from joycart.openapi import api_errors
 from orders import selectors
+from orders.errors import (
+    AmountBelowMinimum,
+    AmountTooLarge,
+    CartEmpty,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    InvalidAddress,
+    InvalidCheckout,
+    InvalidShipment,
+    InvalidTransition,
+    PaymentMethodUnavailable,
+    ReasonRequired,
+    TransitionNotAllowed,
+)
 from orders.models import ActorRole, Order, OrderItem, OrderItemStatus
 from orders.serializers import (
     CancelInputSerializer,
@@ -24,18 +42,23 @@ from orders.serializers import (
 from orders.services.checkout import checkout_place, idempotency_key_clean
 from orders.services.lifecycle import order_item_cancel, order_item_confirm, order_item_deliver, order_item_ship
 
-ERROR = inline_serializer("OrderError", {"detail": serializers.CharField(), "code": serializers.CharField()})
-CHECKOUT_ERROR = OpenApiResponse(
-    ERROR,
-    description="Refused, nothing placed: idempotency_key_required, invalid_address, cart_empty, invalid_quantity, "
-    "out_of_stock, own_product, product_unavailable, payment_method_unavailable, invalid_checkout, "
-    "amount_too_large (a line or the total past ₹9,99,99,99,999.99), amount_below_minimum (an online order "
-    "under ₹1.00, the least the payment gateway takes: use COD); or field errors.",
+CHECKOUT_REFUSALS = (
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    InvalidAddress,
+    CartEmpty,
+    InvalidQuantity,
+    OutOfStock,
+    OwnProduct,
+    ProductUnavailable,
+    PaymentMethodUnavailable,
+    InvalidCheckout,
+    AmountTooLarge,
+    AmountBelowMinimum,
+    AccountBlocked,
 )
-NOT_FOUND = OpenApiResponse(ERROR, description="No such item, or not yours.")
-TRANSITION_REFUSED = OpenApiResponse(
-    ERROR, description="invalid_transition: the item's status does not allow this move (now, or any more)."
-)
+# What moving an item can be refused for, whoever asks.
+TRANSITION_REFUSALS = (NotFound, InvalidTransition, TransitionNotAllowed, AccountBlocked)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -58,10 +81,9 @@ class CheckoutApi(APIView):
         responses={
             201: OrderDetailSerializer,
             200: OpenApiResponse(OrderDetailSerializer, description="A retry: the order this key already placed."),
-            400: CHECKOUT_ERROR,
-            409: OpenApiResponse(ERROR, description="idempotency_key_reused: this key placed a different order."),
         },
     )
+    @api_errors(*CHECKOUT_REFUSALS)
     def post(self, request):
         """Place an order from your cart, or buy one product now. Prices come from the catalog.
 
@@ -90,7 +112,8 @@ class OrderListApi(generics.ListAPIView):
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(responses={200: OrderDetailSerializer, 404: NOT_FOUND})
+    @extend_schema(responses={200: OrderDetailSerializer})
+    @api_errors(NotFound)
     def get(self, request, order_id: int):
         """One of your orders with its items, payment, delivery address and timeline."""
         return _order_response(request, order_id=order_id)
@@ -99,13 +122,9 @@ class OrderDetailApi(APIView):
 class OrderItemCancelApi(APIView):
     @extend_schema(
         request=CancelInputSerializer,
-        responses={
-            200: OrderDetailSerializer,
-            400: OpenApiResponse(ERROR, description="reason_required"),
-            404: NOT_FOUND,
-            409: TRANSITION_REFUSED,
-        },
+        responses={200: OrderDetailSerializer},
     )
+    @api_errors(*TRANSITION_REFUSALS, ReasonRequired)
     def post(self, request, order_id: int, item_id: int):
         """Cancel a placed or confirmed item of your order, with a reason. Its stock goes back on sale."""
         item = selectors.buyer_order_item_get(buyer=request.user, order_id=order_id, item_id=item_id)
@@ -153,11 +172,12 @@ class _SellerOrderItemActionApi(APIView):
         return Response(SellerOrderItemSerializer(self._item(request, item_id)).data)
 
 
-SELLER_ACTION_RESPONSES = {200: SellerOrderItemSerializer, 404: NOT_FOUND, 409: TRANSITION_REFUSED}
+SELLER_ACTION_RESPONSES = {200: SellerOrderItemSerializer}
 
 
 class SellerOrderItemConfirmApi(_SellerOrderItemActionApi):
     @extend_schema(request=None, responses=SELLER_ACTION_RESPONSES)
+    @api_errors(*TRANSITION_REFUSALS)
     def post(self, request, item_id: int):
         """Accept a placed item: you will ship it."""
         item = self._item(request, item_id)
@@ -167,6 +187,7 @@ class SellerOrderItemConfirmApi(_SellerOrderItemActionApi):
 
 class SellerOrderItemShipApi(_SellerOrderItemActionApi):
     @extend_schema(request=ShipInputSerializer, responses=SELLER_ACTION_RESPONSES)
+    @api_errors(*TRANSITION_REFUSALS, InvalidShipment)
     def post(self, request, item_id: int):
         """Mark a confirmed item shipped, with the carrier and tracking number if you have them."""
         item = self._item(request, item_id)
@@ -178,6 +199,7 @@ class SellerOrderItemShipApi(_SellerOrderItemActionApi):
 
 class SellerOrderItemDeliverApi(_SellerOrderItemActionApi):
     @extend_schema(request=None, responses=SELLER_ACTION_RESPONSES)
+    @api_errors(*TRANSITION_REFUSALS)
     def post(self, request, item_id: int):
         """Mark a shipped item delivered. For Cash on Delivery, the last delivery collects the payment."""
         item = self._item(request, item_id)
@@ -188,8 +210,9 @@ class SellerOrderItemDeliverApi(_SellerOrderItemActionApi):
 class SellerOrderItemCancelApi(_SellerOrderItemActionApi):
     @extend_schema(
         request=CancelInputSerializer,
-        responses={**SELLER_ACTION_RESPONSES, 400: OpenApiResponse(ERROR, description="reason_required")},
+        responses=SELLER_ACTION_RESPONSES,
     )
+    @api_errors(*TRANSITION_REFUSALS, ReasonRequired)
     def post(self, request, item_id: int):
         """Cancel a placed or confirmed item, with a reason the buyer will see. Its stock comes back."""
         item = self._item(request, item_id)

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from cart.serializers import QuantityField
 from joycart.ids import MAX_ID
+from joycart.serializers import StrictJSONInput
 from orders.models import ActorRole, OrderItemStatus, OrderStatus, PaymentMethod
 from orders.services.checkout import SOURCE_BUY_NOW, SOURCES
 from orders.transitions import allowed_targets
@@ -23,7 +24,7 @@ SELLER_ACTIONS = {
 # --- Input ------------------------------------------------------------------------------
 
 
-class CheckoutInputSerializer(serializers.Serializer):
+class CheckoutInputSerializer(StrictJSONInput, serializers.Serializer):
     """No prices and no seller: the server takes them from the catalog. The address is one of yours."""
 
     source = serializers.ChoiceField(choices=SOURCES)
@@ -38,13 +39,13 @@ class CheckoutInputSerializer(serializers.Serializer):
         return attrs
 
 
-class CancelInputSerializer(serializers.Serializer):
+class CancelInputSerializer(StrictJSONInput, serializers.Serializer):
     """The reason is checked by the service, so a missing or blank one is `reason_required`."""
 
     reason = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
 
 
-class ShipInputSerializer(serializers.Serializer):
+class ShipInputSerializer(StrictJSONInput, serializers.Serializer):
     carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
     tracking_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
 

@@ -6,21 +6,26 @@ its HMAC signature is the proof, checked over the raw body before anything else.
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from joycart.errors import DomainError
+from joycart.errors import DomainError, InvalidText, NotFound
+from joycart.openapi import api_errors, error_code, error_response
 from orders import selectors
 from orders.serializers import OrderDetailSerializer
+from payments.errors import (
+    GatewayUnavailable,
+    InvalidSignature,
+    InvalidWebhook,
+    MissingEventId,
+    PaymentBelowMinimum,
+    PaymentNotAwaited,
+)
 from payments.serializers import RazorpayVerifyInputSerializer
 from payments.services.attempts import payment_attempt_open
 from payments.services.online import payment_signature_verify
 from payments.services.webhooks import webhook_receive
-
-ERROR = inline_serializer("PaymentError", {"detail": serializers.CharField(), "code": serializers.CharField()})
-NOT_FOUND = OpenApiResponse(ERROR, description="No such order or payment, or not yours.")
 
 
 def _order_response(request, *, order_id: int) -> Response:
@@ -31,17 +36,9 @@ def _order_response(request, *, order_id: int) -> Response:
 class OrderPayApi(APIView):
     @extend_schema(
         request=None,
-        responses={
-            200: OrderDetailSerializer,
-            404: NOT_FOUND,
-            409: OpenApiResponse(
-                ERROR,
-                description="payment_not_awaited: paid, cancelled or expired (also while this call waited on the "
-                "gateway); amount_below_minimum: an order under ₹1.00 cannot be paid online.",
-            ),
-            503: OpenApiResponse(ERROR, description="gateway_unavailable: try again shortly; the order is kept."),
-        },
+        responses={200: OrderDetailSerializer},
     )
+    @api_errors(NotFound, PaymentNotAwaited, PaymentBelowMinimum, GatewayUnavailable)
     def post(self, request, order_id: int):
         """Pay (or try again) for your online order while it awaits payment: the order, with `payment.razorpay`.
 
@@ -55,12 +52,9 @@ class OrderPayApi(APIView):
 class RazorpayVerifyApi(APIView):
     @extend_schema(
         request=RazorpayVerifyInputSerializer,
-        responses={
-            200: OrderDetailSerializer,
-            400: OpenApiResponse(ERROR, description="invalid_signature; nothing changed."),
-            404: NOT_FOUND,
-        },
+        responses={200: OrderDetailSerializer},
     )
+    @api_errors(InvalidSignature, NotFound, PaymentNotAwaited)
     def post(self, request):
         """Check Razorpay Checkout's success signature for one of your orders. 200 means "received, confirming":
         the order is placed when Razorpay confirms the capture (`payment.status` CAPTURED), never by this call."""
@@ -104,13 +98,6 @@ def _error_response(code: str, detail: str, *, status: int) -> JsonResponse:
     return JsonResponse({"detail": detail, "code": code}, status=status)
 
 
-def _error_schema(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaymentError"}}},
-    }
-
-
 WEBHOOK_SCHEMA = {
     "/api/v1/payments/razorpay/webhook/": {
         "post": {
@@ -136,8 +123,14 @@ WEBHOOK_SCHEMA = {
                         }
                     },
                 },
-                "400": _error_schema("invalid_signature, invalid_webhook or missing_event_id; nothing stored."),
-                "405": _error_schema("method_not_allowed: only POST."),
+                "400": error_response(
+                    400,
+                    [
+                        error_code(error.status_code, error.code)
+                        for error in (InvalidSignature, InvalidWebhook, MissingEventId, InvalidText)
+                    ],
+                ),
+                "405": error_response(405, [error_code(405, "method_not_allowed")]),
             },
         }
     }

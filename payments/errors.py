@@ -32,6 +32,11 @@ class InvalidWebhook(DomainError):
     message = "The webhook body is not a Razorpay event."
 
 
+class MissingEventId(InvalidWebhook):
+    code = "missing_event_id"
+    message = "The X-Razorpay-Event-Id header is missing."
+
+
 class PaymentNotAwaited(Conflict):
     code = "payment_not_awaited"
     message = "This order is no longer awaiting payment."

@@ -5,26 +5,23 @@ lives in `reviews.services`. Another user's review answers 404.
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsActiveUser
 from catalog.selectors import visible_products
+from joycart.errors import NotFound
+from joycart.openapi import api_errors
 from reviews import selectors
+from reviews.errors import AlreadyReviewed, CommentTooLong, InvalidComment, InvalidRating, NotEligible
 from reviews.models import Review
 from reviews.serializers import ReviewInputSerializer, ReviewSerializer, ReviewUpdateSerializer
 from reviews.services import review_create, review_delete, review_update
 
-ERROR = inline_serializer("ReviewError", {"detail": serializers.CharField(), "code": serializers.CharField()})
-INVALID = OpenApiResponse(
-    ERROR,
-    description="invalid_rating (not an integer from 1 to 5), comment_too_long "
-    "(over 2,000 characters) or invalid_comment (not text).",
-)
-NOT_FOUND = OpenApiResponse(ERROR, description="No such review, or not yours.")
+REVIEW_TEXT_RULES = (InvalidRating, CommentTooLong, InvalidComment)
 
 
 class ProductReviewListCreateApi(generics.ListCreateAPIView):
@@ -46,14 +43,9 @@ class ProductReviewListCreateApi(generics.ListCreateAPIView):
 
     @extend_schema(
         request=ReviewInputSerializer,
-        responses={
-            201: ReviewSerializer,
-            400: INVALID,
-            403: OpenApiResponse(ERROR, description="not_eligible: you have no delivered item of this product."),
-            404: OpenApiResponse(ERROR, description="No such product on sale."),
-            409: OpenApiResponse(ERROR, description="already_reviewed: edit your review instead."),
-        },
+        responses={201: ReviewSerializer},
     )
+    @api_errors(*REVIEW_TEXT_RULES, NotEligible, NotFound, AlreadyReviewed)
     def post(self, request, pk: int):
         """Review a product you have received: `{rating: 1..5, comment?}`. One review per product."""
         product_id = self._product_id()
@@ -66,7 +58,8 @@ class ProductReviewListCreateApi(generics.ListCreateAPIView):
 class ReviewDetailApi(APIView):
     http_method_names = ["patch", "delete", "options"]
 
-    @extend_schema(request=ReviewUpdateSerializer, responses={200: ReviewSerializer, 400: INVALID, 404: NOT_FOUND})
+    @extend_schema(request=ReviewUpdateSerializer, responses={200: ReviewSerializer})
+    @api_errors(*REVIEW_TEXT_RULES, NotFound)
     def patch(self, request, review_id: int):
         """Change the rating and/or the comment of your own review."""
         serializer = ReviewUpdateSerializer(data=request.data)
@@ -74,7 +67,8 @@ class ReviewDetailApi(APIView):
         review = review_update(user=request.user, review_id=review_id, **serializer.validated_data)
         return Response(ReviewSerializer(review).data)
 
-    @extend_schema(responses={204: None, 404: NOT_FOUND})
+    @extend_schema(responses={204: None})
+    @api_errors(NotFound)
     def delete(self, request, review_id: int):
         """Delete your own review. You may write a new one afterwards."""
         review_delete(user=request.user, review_id=review_id)

@@ -4,6 +4,7 @@ same `{"detail", "code"}` whichever layer refused it."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from joycart.serializers import StrictJSONInput
 from reviews.errors import InvalidRating
 from reviews.models import MAX_COMMENT_LENGTH, MAX_RATING, MIN_RATING, Review
 from reviews.services import comment_clean, rating_clean
@@ -19,6 +20,8 @@ class RatingField(serializers.Field):
         return super().validate_empty_values(data)
 
     def to_internal_value(self, data) -> int:
+        if isinstance(data, str):
+            raise InvalidRating()  # JSON carries a number; a form's text is the page's to read
         return rating_clean(data)
 
     def to_representation(self, value) -> int:
@@ -41,12 +44,12 @@ class CommentField(serializers.Field):
         return value
 
 
-class ReviewInputSerializer(serializers.Serializer):
+class ReviewInputSerializer(StrictJSONInput, serializers.Serializer):
     rating = RatingField()
     comment = CommentField(required=False, default="")
 
 
-class ReviewUpdateSerializer(serializers.Serializer):
+class ReviewUpdateSerializer(StrictJSONInput, serializers.Serializer):
     rating = RatingField(required=False)
     comment = CommentField(required=False)
 

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import limits
 from catalog import version_feed
+from joycart import errors
 from joycart.logs import RequestIdFilter, logging_config
 from joycart.request_context import current_request_id
 from tests.factories import TEST_PASSWORD, StoreFactory, UserFactory
@@ -25,6 +26,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "e2e" in item.keywords and shutil.which(CHROMIUM) is None:
             item.add_marker(pytest.mark.skip(reason=f"browser test: Debian's Chromium is not at {CHROMIUM}"))
+
+
+def pytest_configure(config):
+    # An API answer with a code the registry does not know fails the test that caused it.
+    errors.strict_error_codes = True
 
 
 def pytest_runtest_setup(item):

@@ -4,7 +4,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Max
 
 from catalog.cache import bump_after_commit
-from catalog.errors import InvalidImage
+from catalog.errors import InvalidImage, InvalidImageOrder, TooManyImages
 from catalog.images import image_process
 from catalog.locks import product_lock
 from catalog.models import MAX_ALT_LENGTH, Product, ProductImage
@@ -14,7 +14,7 @@ MAX_IMAGES_PER_PRODUCT = 8
 
 def _check_room_for_another_image(product: Product) -> None:
     if product.images.count() >= MAX_IMAGES_PER_PRODUCT:
-        raise InvalidImage(f"A product can have at most {MAX_IMAGES_PER_PRODUCT} images.", code="too_many_images")
+        raise TooManyImages(f"A product can have at most {MAX_IMAGES_PER_PRODUCT} images.")
 
 
 def product_image_add(*, product: Product, upload, alt: str = "") -> ProductImage:
@@ -63,7 +63,7 @@ def product_images_reorder(*, product: Product, ordered_ids: list[int]) -> None:
 def _reorder_locked(product: Product, ordered_ids: list[int]) -> None:
     images = {image.pk: image for image in product.images.all()}
     if sorted(ordered_ids) != sorted(images):
-        raise InvalidImage("List each of this product's images exactly once.", code="invalid_image_order")
+        raise InvalidImageOrder()
     for position, image_id in enumerate(ordered_ids):
         images[image_id].position = position
     ProductImage.objects.bulk_update(images.values(), ["position"])

@@ -38,7 +38,7 @@ from joycart.errors import InvalidText, NotFound
 from joycart.tasks import enqueues_with_transaction
 from joycart.text import has_nul
 from payments import locks
-from payments.errors import InvalidSignature, InvalidWebhook
+from payments.errors import InvalidSignature, InvalidWebhook, MissingEventId
 from payments.gateway import get_gateway
 from payments.models import WebhookDrain, WebhookEvent, WebhookOutcome
 from payments.webhooks import HANDLERS
@@ -91,7 +91,7 @@ def webhook_receive(*, body: bytes, signature: str | None, event_id: str | None)
         raise InvalidWebhook("The webhook body names no event.")
     event_id = (event_id or "").strip()
     if not 0 < len(event_id) <= MAX_EVENT_ID_LENGTH:
-        raise InvalidWebhook("The X-Razorpay-Event-Id header is missing.", code="missing_event_id")
+        raise MissingEventId()
 
     if _event_insert(event_id=event_id, event_type=event_type, envelope=envelope):
         outcome = WebhookOutcome.PENDING

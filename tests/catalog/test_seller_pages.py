@@ -11,7 +11,7 @@ from django.urls import reverse
 from PIL import Image
 
 from catalog import seller_views
-from catalog.errors import InvalidImage
+from catalog.errors import InvalidImageOrder
 from catalog.models import Product, ProductImage
 from catalog.services.images import product_image_add
 from catalog.validators import MAX_PRICE
@@ -535,7 +535,7 @@ class TestImages:
         image = product_image_add(product=product, upload=image_upload())
 
         def stale(**kwargs):
-            raise InvalidImage("List each of this product's images exactly once.", code="invalid_image_order")
+            raise InvalidImageOrder()
 
         monkeypatch.setattr(seller_views, "product_image_move", stale)
         url = reverse("seller:product_image_move", kwargs={"product_id": product.pk, "image_id": image.pk})
