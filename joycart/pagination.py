@@ -1,6 +1,9 @@
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination as DRFPageNumberPagination
 
+from joycart.ids import parse_id
+from joycart.numbers import bounded_int
+
 
 class PageNumberPagination(DRFPageNumberPagination):
     """DRF's page numbers, read strictly: a `page` that is not a page number answers 404 like a page
@@ -15,7 +18,7 @@ class PageNumberPagination(DRFPageNumberPagination):
         raw = request.query_params.get(self.page_query_param, "").strip()
         if not raw:
             return 1
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        if parse_id(raw) is None:
             raise NotFound(self.invalid_page_message.format(page_number=raw[:20], message="Not a page number."))
         return raw
 
@@ -23,8 +26,8 @@ class PageNumberPagination(DRFPageNumberPagination):
         raw = (request.query_params.get(self.page_size_query_param) or "").strip()
         if not raw:
             return self.page_size
-        size = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else 0
-        if not 1 <= size <= self.max_page_size:
+        size = bounded_int(raw, low=1, high=self.max_page_size)
+        if size is None:
             raise ValidationError({self.page_size_query_param: [f"Choose a page size from 1 to {self.max_page_size}."]})
         return size
 
