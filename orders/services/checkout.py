@@ -23,7 +23,7 @@ from django.db.models import F
 
 from accounts.errors import AccountBlocked
 from accounts.models import Address, User
-from cart.errors import OutOfStock, OwnProduct, ProductUnavailable
+from cart.errors import InvalidQuantity, OutOfStock, OwnProduct, ProductUnavailable
 from cart.locks import cart_lock
 from cart.models import Cart, CartItem
 from cart.services import quantity_clean
@@ -89,6 +89,24 @@ class CheckoutLine:
     @property
     def line_total(self) -> Decimal:
         return self.product.price * self.quantity
+
+
+# Every refusal checkout_place can answer with, for the API's documentation of checkout.
+CHECKOUT_ERRORS = (
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    InvalidAddress,
+    CartEmpty,
+    InvalidQuantity,
+    OutOfStock,
+    OwnProduct,
+    ProductUnavailable,
+    PaymentMethodUnavailable,
+    InvalidCheckout,
+    AmountTooLarge,
+    AmountBelowMinimum,
+    AccountBlocked,
+)
 
 
 def idempotency_key_clean(value: object) -> str:

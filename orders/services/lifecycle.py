@@ -38,6 +38,9 @@ from payments.locks import payment_lock
 from payments.models import Payment, PaymentStatus
 from payments.services.refunds import refund_initiate
 
+# Every refusal of a move, whoever asks, for the API's documentation of the item actions.
+TRANSITION_ERRORS = (NotFound, InvalidTransition, TransitionNotAllowed, AccountBlocked)
+
 MAX_REASON_LENGTH = OrderEvent._meta.get_field("reason").max_length
 MAX_SHIPMENT_FIELD_LENGTH = OrderItem._meta.get_field("tracking_number").max_length
 
