@@ -78,8 +78,9 @@ class CategoryListApi(generics.ListAPIView):
 
 # --- Seller API -----------------------------------------------------------------------
 
+DEACTIVATED = "deactivated"
 DEACTIVATED_INSTEAD = inline_serializer(
-    "DeactivatedInstead", {"detail": serializers.CharField(), "code": serializers.CharField()}
+    "DeactivatedInstead", {"detail": serializers.CharField(), "code": serializers.ChoiceField(choices=[DEACTIVATED])}
 )
 
 
@@ -140,7 +141,7 @@ class SellerProductViewSet(
         if product_delete(product=self.get_object()):
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(
-            {"detail": "This product has sales, so it was deactivated instead of deleted.", "code": "deactivated"}
+            {"detail": "This product has sales, so it was deactivated instead of deleted.", "code": DEACTIVATED}
         )
 
     @extend_schema(request=ImageUploadSerializer, responses={201: ProductImageSerializer})

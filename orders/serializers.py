@@ -67,7 +67,9 @@ class RazorpayCheckoutSerializer(serializers.Serializer):
 
 
 class PaymentFailureSerializer(serializers.Serializer):
-    code = serializers.CharField(source="failure_code")
+    code = serializers.CharField(
+        source="failure_code", help_text="Razorpay's error code (e.g. BAD_REQUEST_ERROR): the gateway's list, not ours."
+    )
     reason = serializers.CharField(source="failure_reason")
     at = serializers.DateTimeField(source="failed_at")
 
@@ -145,8 +147,10 @@ class OrderEventSerializer(serializers.Serializer):
     item_id = serializers.IntegerField(allow_null=True)
     actor_role = serializers.ChoiceField(choices=ActorRole.choices)
     actor_name = serializers.SerializerMethodField()
-    from_status = serializers.CharField()
-    to_status = serializers.CharField()
+    from_status = serializers.ChoiceField(
+        choices=OrderItemStatus.choices, allow_blank=True, help_text="Blank when placed."
+    )
+    to_status = serializers.ChoiceField(choices=OrderItemStatus.choices)
     reason = serializers.CharField()
     created_at = serializers.DateTimeField()
 
