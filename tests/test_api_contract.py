@@ -1,7 +1,7 @@
 """The API keeps its OpenAPI contract: schemathesis over every operation of the schema, against a live server.
 
-Each operation is fuzzed with data that fits the schema and data that does not, as a shopper and as a
-seller, and then the stateful phase follows the schema's links (checkout -> the order and its items,
+Each operation is fuzzed with data that fits the schema and data that does not, as a shopper, as a
+seller and anonymously, and then the stateful phase follows the schema's links (checkout -> the order and its items,
 cart line -> its update and delete, address, product, image, review). Every response must pass:
 - `not_a_server_error`: no 5xx, whatever comes in;
 - `status_code_conformance`: every status answered is documented for the operation;
@@ -101,9 +101,10 @@ def shop(transactional_db) -> Shop:
     return Shop()
 
 
-@pytest.fixture(params=["shopper", "seller"])
+@pytest.fixture(params=["shopper", "seller", "anonymous"])
 def caller(request, shop) -> dict[str, str]:
-    return shop.headers(getattr(shop, request.param))
+    """Whose requests these are; an anonymous one is also what the shared response cache serves."""
+    return {} if request.param == "anonymous" else shop.headers(getattr(shop, request.param))
 
 
 def _call(case, base_url: str, headers: dict[str, str]):
