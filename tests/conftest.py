@@ -21,6 +21,8 @@ from tests.factories import TEST_PASSWORD, StoreFactory, UserFactory
 
 CHROMIUM = "/usr/bin/chromium"
 
+pytest_plugins = ["tests.api_contract"]
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:

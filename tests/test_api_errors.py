@@ -4,6 +4,7 @@ The whole-schema fuzzing is in test_api_contract.py; these pin the rules it reli
 """
 
 import pytest
+from django.http import JsonResponse
 from django.test import override_settings
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
@@ -13,6 +14,7 @@ from joycart import errors
 from joycart.errors import ERROR_CODES, DomainError, UnregisteredErrorCode, api_exception_handler
 from joycart.openapi import LINKS
 from orders.errors import IdempotencyKeyReused
+from tests.api_contract import response_check
 from tests.factories import AddressFactory, CategoryFactory, ProductFactory, StoreFactory, UserFactory
 from tests.orders.helpers import bearer
 
@@ -241,3 +243,21 @@ def test_creating_operations_link_to_the_operations_that_use_their_ids(openapi):
     }
     for links_of_one in LINKS.values():
         assert {target for target, _ in links_of_one.values()} <= documented
+
+
+# --- the plugin that holds every test's API answers to the document ---------------------
+
+
+@pytest.mark.outside_contract
+@pytest.mark.parametrize(
+    ("status_code", "body"),
+    [(418, {"detail": "x", "code": "not_found"}), (401, {"detail": "x", "code": "out_of_stock"}), (200, {"lines": 3})],
+)
+def test_the_suites_contract_check_refuses_an_undocumented_answer(status_code, body):
+    with pytest.raises(AssertionError):
+        response_check("GET", "/api/v1/cart/", JsonResponse(body, status=status_code))
+
+
+@pytest.mark.outside_contract
+def test_the_suites_contract_check_passes_a_documented_answer():
+    response_check("GET", "/api/v1/cart/", JsonResponse({"detail": "x", "code": "not_authenticated"}, status=401))
