@@ -4,6 +4,8 @@
   first images, which sellers are visible). Services bump it after commit.
 - Each product also has its own version, bumped on every change to it, stock included,
   so a sale refreshes the product page without flushing every cached listing.
+- What is stored under a version is read from the primary (joycart.db_router.primary_reads):
+  a read replica may not have the rows of a version bumped a moment ago.
 - The TTL is only a backstop. Every cache call tolerates a dead or full Redis: django-redis
   is configured to log and ignore connection errors and refused writes, so a miss falls
   through to the database.
@@ -20,6 +22,7 @@ from django.http import QueryDict
 from django.utils.http import urlencode
 
 from catalog import version_feed
+from joycart.db_router import primary_reads
 
 LISTING_VERSION_KEY = "catalog:listing-version"
 # With Redis, values stored under versioned keys are also kept in each process (settings
@@ -139,6 +142,7 @@ def cached(key: str | None, build: Callable[[], Any]) -> Any:
         return build()
     value = local_then_shared_get(key)
     if value is None:
-        value = build()
+        with primary_reads():
+            value = build()
         local_and_shared_set(key, value)
     return value

@@ -38,6 +38,7 @@ from catalog.cache import (
     params_digest,
     product_versions,
 )
+from joycart.db_router import primary_reads
 
 PERSONAL_COOKIES = (
     settings.JWT_ACCESS_COOKIE,
@@ -186,7 +187,8 @@ def shared_response_cache(key_for: Callable[..., str | None]):
             request.response_is_shared = True
             hit = local_then_shared_get(key)
             if hit is None:
-                response = view(request, *args, **kwargs)
+                with primary_reads():
+                    response = view(request, *args, **kwargs)
                 if hasattr(response, "render"):
                     response.render()
                 content_type = response.get("Content-Type", "")

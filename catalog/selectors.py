@@ -4,7 +4,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Store
-from catalog.cache import local_and_shared_set, local_then_shared_get
+from catalog.cache import cached
 from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage
 
 
@@ -35,12 +35,7 @@ def visible_product_id_for_slug(*, slug: str, listing_version: int | None) -> in
     deleted product and taken by a new one can never point at the old id.
     """
     key = None if listing_version is None else f"catalog:slug:{listing_version}:{slug}"
-    product_id = None if key is None else local_then_shared_get(key)
-    if product_id is None:
-        product_id = get_object_or_404(visible_products().values_list("pk", flat=True), slug=slug)
-        if key is not None:
-            local_and_shared_set(key, product_id)
-    return product_id
+    return cached(key, lambda: get_object_or_404(visible_products().values_list("pk", flat=True), slug=slug))
 
 
 def visible_product_get(*, product_id: int) -> Product:

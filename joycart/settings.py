@@ -123,18 +123,45 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 # DATABASE_URL selects PostgreSQL in production; the default is a git-ignored SQLite file.
-DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL",
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "600")),
-        conn_health_checks=True,
+DATABASE_CONN_MAX_AGE = int(os.environ.get("DATABASE_CONN_MAX_AGE", "600"))
+
+
+def _database(url: str) -> dict:
+    """One database's settings from its URL; the primary and every replica are opened alike."""
+    database = dj_database_url.parse(url, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True)
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # Persistent connections buy nothing on SQLite and keep files locked.
+        database["CONN_MAX_AGE"] = 0
+        database.setdefault("OPTIONS", {}).update({"timeout": 20})
+    return database
+
+
+DATABASES = {"default": _database(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# DATABASE_REPLICA_URLS, comma-separated, adds read replicas `replica_1`, `replica_2`, ...: the public
+# catalog is read from them outside transactions (joycart/db_router.py says when exactly).
+DATABASE_REPLICAS = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
+    try:
+        _replica = _database(_url)
+    except ValueError:
+        # Named by its place in the list, not shown: a database URL may hold a password.
+        sys.exit(f"ImproperlyConfigured: DATABASE_REPLICA_URLS holds an invalid database URL (number {_number}).")
+    if _replica["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        sys.exit("ImproperlyConfigured: DATABASE_REPLICA_URLS must name databases of the same kind as DATABASE_URL.")
+    # Tests read the test database through the replica aliases, as production reads the primary's copy.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica_{_number}")
+# How long after a client's unsafe request (POST, PUT, PATCH, DELETE) its reads stay on the primary.
+DATABASE_REPLICA_STICKY_SECONDS = int(os.environ.get("DATABASE_REPLICA_STICKY_SECONDS", "5"))
+if DATABASE_REPLICA_STICKY_SECONDS < 1:
+    sys.exit("ImproperlyConfigured: DATABASE_REPLICA_STICKY_SECONDS must be a whole number of seconds, at least 1.")
+if DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["joycart.db_router.ReplicaRouter"]
+    # Before anything reads the database; after the NUL check, which keeps a bad cookie from it.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("joycart.middleware.RefuseNulMiddleware") + 1, "joycart.db_router.ReplicaReadsMiddleware"
     )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Persistent connections buy nothing on SQLite and keep files locked.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import copy
 import io
 import json
 import logging
@@ -7,6 +8,7 @@ from contextlib import contextmanager
 from logging.config import DictConfigurator
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -20,6 +22,8 @@ from joycart.request_context import current_request_id
 from tests.factories import TEST_PASSWORD, StoreFactory, UserFactory
 
 CHROMIUM = "/usr/bin/chromium"
+# A read replica alias for tests/test_read_replicas.py; nothing is routed to it unless a test installs the router.
+TEST_REPLICA = "replica_1"
 
 pytest_plugins = ["tests.api_contract"]
 
@@ -40,6 +44,13 @@ def pytest_runtest_setup(item):
         pytest.skip("needs PostgreSQL for real row locks; run with DATABASE_URL=postgres://...")
     if "redis" in item.keywords and not version_feed.enabled():
         pytest.skip("needs Redis; run with REDIS_URL=redis://...")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The replica mirrors the test database, as DATABASE_REPLICA_URLS's aliases do (joycart/settings.py)."""
+    primary = copy.deepcopy(settings.DATABASES["default"])
+    settings.DATABASES.setdefault(TEST_REPLICA, {**primary, "TEST": {**primary.get("TEST", {}), "MIRROR": "default"}})
 
 
 def _clear_caches() -> None:

@@ -31,7 +31,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     `DJANGO_DEBUG=""` counts as unset, so it shows what a process started without it gets.
     """
     prefixes = (
-        "DJANGO_", "DATABASE_URL", "REDIS_URL", "RAZORPAY_", "PAYMENTS_SANDBOX", "SANDBOX_", "JOYCART_",
+        "DJANGO_", "DATABASE_URL", "DATABASE_REPLICA", "DATABASE_CONN", "REDIS_URL", "RAZORPAY_", "PAYMENTS_SANDBOX", "SANDBOX_", "JOYCART_",
         "CLOUDINARY_URL", "SENTRY_",
     )  # fmt: skip
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
