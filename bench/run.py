@@ -495,10 +495,13 @@ def run_endpoints(
     `servers` maps each endpoint's app to its running gunicorn; `shopper_cookie` is the
     Cookie header of the logged-in rows, kept out of the rows (and so out of results.json).
     """
+
+    def headers(logged_in: bool) -> dict[str, str]:
+        return {"Cookie": shopper_cookie} if logged_in else {}
+
     rows = []
     for endpoint in targets:
-        headers = {"Cookie": shopper_cookie} if endpoint.logged_in else {}
-        warmup = warm_up(servers[endpoint.app], endpoint, args, headers)
+        warmup = warm_up(servers[endpoint.app], endpoint, args, headers(endpoint.logged_in))
         rows.append(
             {
                 "name": endpoint.name,
@@ -523,7 +526,7 @@ def run_endpoints(
             server = servers[row["app"]]
             meter = CpuMeter(server)  # the row's own gunicorn is measured, not counted as "other"
             meter.start()
-            result = load(server, row, args, tool, {"Cookie": shopper_cookie} if row["logged_in"] else {})
+            result = load(server, row, args, tool, headers(row["logged_in"]))
             cores = meter.cores() or {"services": None, "other": None}
             row["rounds"].append({**asdict(result), "services_cpu": cores["services"], "other_cpu": cores["other"]})
             noise = (

@@ -44,7 +44,6 @@ from bench.loadgen import (
     wrk_load,
     wrk_path,
 )
-from bench.seed import SHOPPER_PREFIX, bench_shopper_cookie
 from catalog.validators import MAX_PRICE
 from tests.factories import ProductFactory
 
@@ -777,6 +776,8 @@ def test_the_issues_targets_are_set_against_the_bare_ceiling(bench_run):
 
 @pytest.mark.django_db
 def test_the_bench_shoppers_cookie_logs_in_on_the_home_page(client, bench_run):
+    from bench.seed import SHOPPER_PREFIX, bench_shopper_cookie
+
     cookie = bench_shopper_cookie()
 
     response = client.get("/", HTTP_COOKIE=cookie)
