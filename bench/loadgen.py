@@ -266,13 +266,16 @@ def wrk_load(
     seconds: float,
     threads: int = 2,
     paths: UncachedPaths | None = None,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
-    """`paths`: request those (bench/uncached.lua) rather than `url`'s path; `url` gives the server."""
+    """`paths`: request those (bench/uncached.lua) rather than `url`'s path; `url` gives the server.
+    `headers` go with every request (a logged-in row's Cookie)."""
     wrk = wrk_path()
     if wrk is None:
         raise FileNotFoundError("wrk is not installed")
     script = [] if paths is None else ["--script", str(UNCACHED_LUA)]
     script_args = [] if paths is None else ["--", *paths.wrk_args()]
+    header_args = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
     command = [
         wrk,
         f"-t{max(1, min(threads, connections))}",
@@ -281,6 +284,7 @@ def wrk_load(
         "--timeout",
         "10s",
         "--latency",
+        *header_args,
         *script,
         url,
         *script_args,

@@ -19,6 +19,7 @@ import random
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -70,6 +71,9 @@ CHECKOUT_PRICE = Decimal("499.00")
 ORDER_PLACED_TASK = "orders.tasks.order_placed_email_send"
 # The webhook scenario's store: like the checkout store, shown only while its scenario runs.
 WEBHOOK_SELLER = "bench_webhook_seller"
+# The read endpoints' logged-in rows: one shopper, whose access cookie run.py sends with each request.
+SHOPPER_PREFIX = "bench_shopper_"
+SHOPPER_TOKEN_LIFETIME = timedelta(days=1)
 
 
 def _sku(number: int) -> str:
@@ -178,6 +182,18 @@ def bench_seed(*, products: int) -> dict:
     }
     sys.stdout.write(json.dumps(report) + "\n")
     return report
+
+
+def bench_shopper_cookie() -> str:
+    """The Cookie header of a logged-in shopper, minted rather than logged in (no login throttle).
+
+    The token outlives any run, so it never expires mid-round; it dies with the run anyway,
+    signed with the run's fresh secret key. It is never printed.
+    """
+    [shopper] = _buyers(1, prefix=SHOPPER_PREFIX)
+    token = AccessToken.for_user(shopper)
+    token.set_exp(lifetime=SHOPPER_TOKEN_LIFETIME)
+    return f"{settings.JWT_ACCESS_COOKIE}={token}"
 
 
 # --- The checkout scenario ----------------------------------------------------------------

@@ -524,7 +524,7 @@ if SENTRY_DSN:
         traces_sample_rate=os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0"),
     )
 
-# bench/run.py turns on the trivial /ping view it measures its ceiling with.
+# bench/run.py turns on the trivial /ping view, to set JoyCart's middleware against bench/bare/.
 BENCH_PING = env_bool("DJANGO_BENCH_PING", False)
 
 # --- Logs and health ------------------------------------------------------------------

@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from joycart import views
 from payments.api import razorpay_webhook
 
-# The benchmark's ceiling: the cheapest response through every middleware. Only a process the
+# The benchmark's "ping" row: the cheapest response through all of JoyCart's middleware. Only a process the
 # bench starts (DJANGO_BENCH_PING=1) serves it; production has no such page.
 bench_patterns = [path("ping", views.ping, name="ping")] if settings.BENCH_PING else []
 

@@ -19,7 +19,7 @@ from joycart.health import DOWN, readiness_report
 
 
 def ping(request):
-    """The cheapest response through the full middleware stack: the benchmark's ceiling."""
+    """The cheapest response through the full middleware stack, for the benchmark's "ping" row."""
     return HttpResponse("pong", content_type="text/plain")
 
 

@@ -4,19 +4,23 @@ count of the orders and the mail tasks they queued."""
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
+import django
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import User
 from bench.checkout import (
     CHECKOUT_PATH,
     Answer,
@@ -120,6 +124,7 @@ class _CountingServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.hits: dict[str, int] = {}
         self.failures = 0
+        self.cookies: set[str | None] = set()  # every Cookie header received (None: none sent)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -131,6 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
             hit = server.hits[self.path] = server.hits.get(self.path, 0) + 1
             fail = self.path == "/flaky" and hit % 3 == 0
             server.failures += fail
+            server.cookies.add(self.headers.get("Cookie"))
         body = b"no" if fail else b"ok"
         self.send_response(503 if fail else 200)
         self.send_header("Content-Length", str(len(body)))
@@ -307,6 +313,24 @@ def test_wrk_with_the_lua_script_asks_for_each_path_once(server):
 
 def _query(path: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(path).query)
+
+
+COOKIE = "jc_access=shopper-token; csrftoken=abc"
+
+
+def test_python_load_sends_the_logged_in_rows_cookie_with_every_request(server):
+    result = python_load(_url(server, "/"), connections=2, requests=6, headers={"Cookie": COOKIE})
+
+    assert result.requests == 6
+    assert server.cookies == {COOKIE}
+
+
+@pytest.mark.skipif(wrk_path() is None, reason="wrk is not installed")
+def test_wrk_sends_the_logged_in_rows_cookie_with_every_request(server):
+    result = wrk_load(_url(server, "/"), connections=2, seconds=1, headers={"Cookie": COOKIE})
+
+    assert result.requests > 10
+    assert server.cookies == {COOKIE}
 
 
 # --- the checkout scenario (bench/checkout.py, bench/seed.py) ----------------------------
@@ -608,3 +632,159 @@ def run_python(root: Path, env: dict[str, str], *args: str) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+# --- the bare ceiling (bench/bare/) and the ratios against it ------------------------------
+
+BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
+JOYCART_PACKAGES = {"joycart", "accounts", "catalog", "cart", "orders", "payments", "reviews"}
+BARE_PROBE = """\
+import json, sys
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+response = Client().get("/ping", HTTP_HOST="127.0.0.1")
+print(json.dumps({
+    "status": response.status_code,
+    "body": response.content.decode(),
+    "debug": settings.DEBUG,
+    "middleware": settings.MIDDLEWARE,
+    "joycart": sorted(name for name in sys.modules if name.split(".")[0] in %r),
+}))
+"""
+
+
+@pytest.fixture
+def bench_run(monkeypatch):
+    """bench/run.py, a script whose siblings import as top-level modules."""
+    monkeypatch.syspath_prepend(str(BENCH_DIR))
+    import run  # only importable with bench/ on the path
+
+    return run
+
+
+def _startproject_middleware() -> list[str]:
+    template = Path(django.__file__).parent / "conf/project_template/project_name/settings.py-tpl"
+    listed = template.read_text().split("MIDDLEWARE = [", 1)[1].split("]", 1)[0]
+    return re.findall(r"'([^']+)'", listed)
+
+
+def test_the_bare_project_answers_its_view_with_startprojects_middleware_and_none_of_joycart(tmp_path):
+    root = BENCH_DIR.parent
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
+    env.pop("DJANGO_DEBUG", None)
+
+    answer = json.loads(run_python(root, env, "-c", BARE_PROBE % JOYCART_PACKAGES))
+
+    assert (answer["status"], answer["body"], answer["debug"]) == (200, "pong", False)
+    assert answer["middleware"] == _startproject_middleware()
+    assert answer["joycart"] == []
+
+
+def test_the_bare_ceiling_runs_on_joycarts_gunicorn_command_and_answers(bench_run):
+    env = bench_run.bench_environment()
+    bare = bench_run.Gunicorn(env, workers=1, threads=1, app=bench_run.BARE_APP)
+    joycart = bench_run.Gunicorn(env, workers=1, threads=1, app=bench_run.JOYCART_APP)
+
+    def without(server) -> list[str]:
+        return [arg for arg in server.command() if arg not in (server.app, f"--bind=127.0.0.1:{server.port}")]
+
+    assert without(bare) == without(joycart)
+    assert bare.env["DJANGO_SETTINGS_MODULE"] == "bench.bare.settings"
+    try:
+        bare.start(timeout=30)
+        with urllib.request.urlopen(bare.base_url + "/ping", timeout=5) as response:  # noqa: S310 - loopback
+            assert (response.status, response.read()) == (200, b"pong")
+    finally:
+        bare.stop()
+        joycart.stop()
+
+
+def _row(name: str, rps: float | None, *, target=None, ping_target=None) -> dict:
+    row = {"name": name, "path": "/", "target": target, "ping_target": ping_target}
+    row.update(non_2xx=0, errors=0, warmup_non_2xx=0, available=rps is not None)
+    return row if rps is None else {**row, "rps": rps}
+
+
+def test_every_loaded_row_gets_its_share_of_the_bare_ceiling_and_of_ping(bench_run):
+    rows = [
+        _row(bench_run.BARE_ROW, 2000.0),
+        _row(bench_run.PING_ROW, 1000.0),
+        _row("listing page", 900.0),
+        _row("not built yet", None),
+    ]
+
+    references = bench_run.ratios_add(rows)
+
+    assert references == {"bare_rps": 2000.0, "ping_rps": 1000.0}
+    assert [(row.get("vs_bare"), row.get("vs_ping")) for row in rows] == [
+        (1.0, 2.0),
+        (0.5, 1.0),
+        (0.45, 0.9),
+        (None, None),
+    ]
+
+
+def test_without_a_bare_ceiling_no_share_of_it_is_made_up(bench_run):
+    rows = [_row(bench_run.PING_ROW, 1000.0), _row("listing page", 900.0)]
+
+    assert bench_run.ratios_add(rows) == {"bare_rps": None, "ping_rps": 1000.0}
+    assert rows[1]["vs_bare"] is None and rows[1]["vs_ping"] == 0.9
+
+
+def test_targets_read_the_bare_ceiling_and_the_old_ping_ones_are_for_information(bench_run):
+    rows = [
+        _row(bench_run.BARE_ROW, 2000.0),
+        _row(bench_run.PING_ROW, 1000.0),
+        # 0.9x /ping met its old target, yet it is only 0.45x of the bare ceiling.
+        _row("listing page", 900.0, target=0.8, ping_target=0.8),
+        _row("product page", 1300.0, target=0.6, ping_target=0.5),
+        _row("not built yet", None, target=0.4),
+    ]
+    bench_run.ratios_add(rows)
+
+    targets = bench_run.check_targets(rows, {1: 100.0})
+
+    verdicts = {(target["target"], target["ok"], target["actual"], target.get("info", False)) for target in targets}
+    assert {
+        ("listing page ≥ 0.8x bare", False, "0.45x", False),
+        ("product page ≥ 0.6x bare", True, "0.65x", False),
+        ("not built yet ≥ 0.4x bare", False, "missing", False),
+        ("listing page ≥ 0.8x /ping", True, "0.90x", True),
+        ("product page ≥ 0.5x /ping", True, "1.30x", True),
+    } <= verdicts
+    assert [target.get("info", False) for target in targets] == [False] * 5 + [True] * 2
+
+
+def test_the_issues_targets_are_set_against_the_bare_ceiling(bench_run):
+    rows = bench_run.endpoints(slug="a-product", search="Zentra", search_terms=["Zentra"])
+    by_name = {row.name: row for row in rows}
+
+    assert [row.name for row in rows[:2]] == [bench_run.BARE_ROW, bench_run.PING_ROW]
+    assert by_name[bench_run.BARE_ROW].app == bench_run.BARE_APP
+    assert {row.app for row in rows[1:]} == {bench_run.JOYCART_APP}
+    assert {name: row.target for name, row in by_name.items() if row.target} == {
+        "listing page": 0.8,
+        "listing API": 0.8,
+        "product page": 0.6,
+        "home, logged in": 0.4,
+    }
+    assert by_name["home, logged in"].logged_in and by_name["home, logged in"].path == "/"
+    assert not any(row.logged_in for name, row in by_name.items() if name != "home, logged in")
+
+
+@pytest.mark.django_db
+def test_the_bench_shoppers_cookie_logs_in_on_the_home_page(client, bench_run):
+    from bench.seed import SHOPPER_PREFIX, bench_shopper_cookie
+
+    cookie = bench_shopper_cookie()
+
+    response = client.get("/", HTTP_COOKIE=cookie)
+
+    assert response.status_code == 200
+    assert bench_run.LOGGED_IN_MARK in response.content
+    assert response.wsgi_request.user.username == f"{SHOPPER_PREFIX}01"
+    assert bench_shopper_cookie().split("=", 1)[0] == cookie.split("=", 1)[0]
+    assert User.objects.filter(username__startswith=SHOPPER_PREFIX).count() == 1
+    assert bench_run.LOGGED_IN_MARK not in client.get("/").content
