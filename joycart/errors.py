@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
 from rest_framework import exceptions, status
 
 logger = logging.getLogger(__name__)
@@ -49,8 +50,14 @@ def error_code_register(*, status_code: int, code: str, message: str) -> ErrorCo
     return entry
 
 
-def error_codes_for(status_code: int) -> list[ErrorCode]:
-    return [entry for (each_status, _), entry in ERROR_CODES.items() if each_status == status_code]
+# Where the API lives: what Django answers there itself (errors before any view) is JSON too.
+API_PREFIX = "/api/"
+
+
+def api_error_response(*, status_code: int, code: str, detail: str | None = None) -> JsonResponse:
+    """The API's error body, for answers given outside DRF; `detail` defaults to the registry's message."""
+    detail = detail if detail is not None else ERROR_CODES[(status_code, code)].message
+    return JsonResponse({"detail": detail, "code": code}, status=status_code)
 
 
 class DomainError(Exception):

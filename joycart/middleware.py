@@ -9,22 +9,20 @@ left to the forms and serializers, so a page shows the error beside its field.
 import logging
 
 from django.core.exceptions import SuspiciousOperation
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, UnreadablePostError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import RawPostDataException
 from django.template.loader import render_to_string
 
-from joycart.errors import InvalidText
+from joycart.errors import API_PREFIX, InvalidText, api_error_response
 from joycart.text import NUL, has_nul
 
 logger = logging.getLogger(__name__)
 
-API_PREFIX = "/api/"
-
 
 def _refused(request: HttpRequest) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
-        return JsonResponse({"detail": InvalidText.message, "code": InvalidText.code}, status=400)
+        return api_error_response(status_code=InvalidText.status_code, code=InvalidText.code)
     # Rendered without the request: its cookies may be what held the NUL.
     return HttpResponseBadRequest(render_to_string("400.html", {"detail": InvalidText.message}))
 

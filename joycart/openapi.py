@@ -15,6 +15,7 @@ their ids, so a client generator, or a stateful fuzzer, can follow them.
 
 from collections import defaultdict
 from collections.abc import Iterable
+from operator import attrgetter
 
 from drf_spectacular import openapi
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
@@ -113,7 +114,8 @@ class AutoSchema(openapi.AutoSchema):
 
 def error_response(status_code: int, entries: list[ErrorCode]) -> dict:
     """One status's response: DRF's error format, `code` limited to what this operation can send there."""
-    names = sorted(entry.code for entry in entries)
+    entries = sorted(entries, key=attrgetter("code"))
+    names = [entry.code for entry in entries]
     properties = {
         "code": {"type": "string", "enum": names},
         "detail": {"type": "string"},
@@ -125,7 +127,7 @@ def error_response(status_code: int, entries: list[ErrorCode]) -> dict:
     else:
         schema["required"] = ["code", "detail"]
     response = {
-        "description": "\n".join(f"- `{entry.code}`: {entry.message}" for entry in sorted(entries, key=_by_code)),
+        "description": "\n".join(f"- `{entry.code}`: {entry.message}" for entry in entries),
         "content": {ERROR_MEDIA_TYPE: {"schema": schema}},
     }
     if status_code == 429:
@@ -133,10 +135,6 @@ def error_response(status_code: int, entries: list[ErrorCode]) -> dict:
             "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}
         }
     return response
-
-
-def _by_code(entry: ErrorCode) -> str:
-    return entry.code
 
 
 # (operation that creates, its status) -> {link name: (operation that uses the id, {parameter: where from})}.

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from joycart.errors import ERROR_CODES
+from joycart.errors import API_PREFIX, api_error_response
 from joycart.health import DOWN, readiness_report
 
 
@@ -106,33 +106,27 @@ class ApiRoot(APIView):
 
 # --- Errors Django answers before (or instead of) a view: JSON in the API's format under /api/ ---
 
-API_PREFIX = "/api/"
-
-
-def _api_error(status_code: int, code: str) -> JsonResponse:
-    return JsonResponse({"detail": ERROR_CODES[(status_code, code)].message, "code": code}, status=status_code)
-
 
 def bad_request(request, exception):
     if request.path.startswith(API_PREFIX):
-        return _api_error(400, "bad_request")
+        return api_error_response(status_code=400, code="bad_request")
     return defaults.bad_request(request, exception)
 
 
 def permission_denied(request, exception):
     if request.path.startswith(API_PREFIX):
-        return _api_error(403, "permission_denied")
+        return api_error_response(status_code=403, code="permission_denied")
     return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request, exception):
     """A path no URL matches, e.g. `/api/v1/orders/abc/`: DRF never sees it."""
     if request.path.startswith(API_PREFIX):
-        return _api_error(404, "not_found")
+        return api_error_response(status_code=404, code="not_found")
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     if request.path.startswith(API_PREFIX):
-        return _api_error(500, "server_error")
+        return api_error_response(status_code=500, code="server_error")
     return defaults.server_error(request)

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from joycart.errors import DomainError, InvalidText, NotFound
+from joycart.errors import DomainError, InvalidText, NotFound, api_error_response
 from joycart.openapi import api_errors, error_code, error_response
 from orders import selectors
 from orders.serializers import OrderDetailSerializer
@@ -80,7 +80,9 @@ def razorpay_webhook(request: HttpRequest) -> JsonResponse:
     """Razorpay's webhooks. Stored once per event id and answered; processed once in the background
     (`outcome` PENDING until then); a failure is kept for a replay."""
     if request.method != "POST":
-        response = _error_response("method_not_allowed", f'Method "{request.method}" not allowed.', status=405)
+        response = api_error_response(
+            status_code=405, code="method_not_allowed", detail=f'Method "{request.method}" not allowed.'
+        )
         response["Allow"] = "POST"
         return response
     try:
@@ -90,12 +92,8 @@ def razorpay_webhook(request: HttpRequest) -> JsonResponse:
             event_id=request.headers.get("X-Razorpay-Event-Id"),
         )
     except DomainError as exc:
-        return _error_response(exc.code, exc.message, status=exc.status_code)
+        return api_error_response(status_code=exc.status_code, code=exc.code, detail=exc.message)
     return JsonResponse({"event_id": received.event_id, "outcome": received.outcome})
-
-
-def _error_response(code: str, detail: str, *, status: int) -> JsonResponse:
-    return JsonResponse({"detail": detail, "code": code}, status=status)
 
 
 WEBHOOK_SCHEMA = {
