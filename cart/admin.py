@@ -8,14 +8,14 @@ class CartItemInline(admin.TabularInline):
     """Read-only: a cart is the shopper's to change, through the cart rules."""
 
     model = CartItem
-    fields = ["product", "quantity", "added_at", "updated_at"]
+    fields = ["variant", "quantity", "added_at", "updated_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product")
+        return super().get_queryset(request).select_related("variant__product")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

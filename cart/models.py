@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from catalog.models import Product
+from catalog.models import ProductVariant
 
 MIN_QUANTITY = 1
 MAX_QUANTITY = 10
@@ -21,10 +21,10 @@ class Cart(models.Model):
 
 
 class CartItem(models.Model):
-    """A product and how many. No price is stored: the cart always shows the current price."""
+    """A variant of a product and how many. No price is stored: the cart always shows the current price."""
 
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="cart_items")
+    variant = models.ForeignKey(ProductVariant, on_delete=models.CASCADE, related_name="cart_items")
     quantity = models.PositiveSmallIntegerField()
     added_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -32,7 +32,7 @@ class CartItem(models.Model):
     class Meta:
         ordering = ["added_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["cart", "product"], name="cart_item_one_line_per_product"),
+            models.UniqueConstraint(fields=["cart", "variant"], name="cart_item_one_line_per_variant"),
             models.CheckConstraint(
                 condition=models.Q(quantity__gte=MIN_QUANTITY, quantity__lte=MAX_QUANTITY),
                 name="cart_item_quantity_1_to_10",
@@ -40,4 +40,4 @@ class CartItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} of {self.product}"
+        return f"{self.quantity} of {self.variant}"

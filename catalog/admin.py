@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from catalog.cache import bump_after_commit
-from catalog.models import Category, Product, ProductImage
+from catalog.models import Category, Product, ProductImage, ProductVariant
 from catalog.services.products import product_update
 
 
@@ -30,21 +30,38 @@ class ProductImageInline(admin.TabularInline):
     readonly_fields = ["thumbnail"]
 
 
+class ProductVariantInline(admin.TabularInline):
+    """Shown, not edited: sellers edit variants in the portal, where every change goes through the
+    services that keep stock, SKUs and the product's price summary right."""
+
+    model = ProductVariant
+    extra = 0
+    fields = ["sku", "option1", "option2", "option3", "price", "mrp", "stock", "is_active", "position"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     """For support staff: sellers manage products in the portal. Stock is read-only here,
     because a form save would overwrite sales made while it was open."""
 
-    list_display = ["title", "sku", "store", "category", "price", "stock", "is_active", "updated_at"]
+    list_display = ["title", "store", "category", "price", "price_max", "stock", "is_active", "updated_at"]
     list_filter = ["is_active", "category", "store"]
     list_select_related = ["store", "category"]
-    search_fields = ["title", "sku", "brand", "store__name"]
-    readonly_fields = ["store", "slug", "stock", "rating_avg", "rating_count", "created_at", "updated_at"]
-    fields = [
-        "store", "title", "slug", "category", "brand", "sku", "description", "price", "mrp", "stock", "is_active",
-        "rating_avg", "rating_count", "created_at", "updated_at",
+    search_fields = ["title", "variants__sku", "brand", "store__name"]
+    readonly_fields = [
+        "store", "slug", "price", "price_max", "mrp", "stock", "rating_avg", "rating_count", "created_at", "updated_at",
     ]  # fmt: skip
-    inlines = [ProductImageInline]
+    fields = [
+        "store", "title", "slug", "category", "brand", "description", "price", "price_max", "mrp", "stock",
+        "is_active", "rating_avg", "rating_count", "created_at", "updated_at",
+    ]  # fmt: skip
+    inlines = [ProductVariantInline, ProductImageInline]
 
     def has_add_permission(self, request):
         return False

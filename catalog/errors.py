@@ -58,3 +58,18 @@ class CsvImportFailed(DomainError):
     def __init__(self, errors: list[tuple[int, str]]) -> None:
         self.errors = errors
         super().__init__()
+
+
+class VariantRequired(DomainError):
+    code = "variant_required"
+    message = "This product comes in several variants. Choose one."
+
+
+class InvalidVariant(DomainError):
+    code = "invalid_variant"
+    message = "Check the variant's options, SKU, prices and stock."
+
+
+class InvalidOptions(DomainError):
+    code = "invalid_options"
+    message = "A product has up to 3 options, each with a name and at least one value, none repeated."

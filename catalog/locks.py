@@ -1,14 +1,16 @@
-"""Row locks of the catalog: product rows, which hold the stock.
+"""Row locks of the catalog: product rows, which guard the stock of all their variants, then variant rows.
 
 Product rows come after the Order and OrderItem locks and before Payment rows in the global lock
 order (docs/architecture.md): a cancellation holds its order and items when it gives stock back.
 Several products are always locked in primary-key order, so two checkouts (or a checkout and a
-CSV import) of the same products queue up instead of deadlocking.
+CSV import) of the same products queue up instead of deadlocking. Every change to a variant's stock
+holds its product's lock first, so the product's summary of its variants is refreshed by one
+transaction at a time; the variants themselves are locked after their products, in primary-key order.
 """
 
 from collections.abc import Iterable
 
-from catalog.models import Product
+from catalog.models import Product, ProductVariant
 from catalog.selectors import visible_products
 
 
@@ -40,3 +42,9 @@ def visible_products_lock(*, product_ids: Iterable[int]) -> dict[int, Product]:
         .order_by("pk")
     )
     return {product.pk: product for product in rows}
+
+
+def variants_lock(*, variant_ids: Iterable[int]) -> dict[int, ProductVariant]:
+    """Lock these variant rows in primary-key order, after their products; the ones gone are missing."""
+    rows = ProductVariant.objects.select_for_update().filter(pk__in=list(variant_ids)).order_by("pk")
+    return {variant.pk: variant for variant in rows}

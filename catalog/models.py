@@ -19,6 +19,11 @@ MAX_DESCRIPTION_LENGTH = 10_000
 MAX_BRAND_LENGTH = 80
 MAX_SKU_LENGTH = 64
 MAX_ALT_LENGTH = 200
+MAX_OPTIONS = 3
+MAX_OPTION_NAME_LENGTH = 40
+MAX_OPTION_VALUE_LENGTH = 60
+# Enough for 10 sizes x 10 colours; keeps the product page's picker and the seller's grid one screen.
+MAX_VARIANTS = 100
 
 
 class Category(models.Model):
@@ -44,10 +49,13 @@ class Product(models.Model):
     description = models.TextField(blank=True, max_length=MAX_DESCRIPTION_LENGTH)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     brand = models.CharField(max_length=MAX_BRAND_LENGTH, blank=True, db_index=True)
-    sku = models.CharField("SKU", max_length=MAX_SKU_LENGTH, validators=[validate_sku])
-    price = models.DecimalField(validators=[validate_price], **MONEY)
-    mrp = models.DecimalField("MRP", null=True, blank=True, validators=[validate_mrp], **MONEY)
-    stock = models.PositiveIntegerField(default=0)
+    # A summary of the variants, written only by `catalog.services.variants.product_summary_refresh`,
+    # so the listing filters, sorts and indexes on one row per product: the cheapest active
+    # variant's price and MRP, the dearest's price, and the stock of all active variants.
+    price = models.DecimalField("from price", editable=False, **MONEY)
+    price_max = models.DecimalField("up to price", editable=False, **MONEY)
+    mrp = models.DecimalField("MRP", null=True, blank=True, editable=False, **MONEY)
+    stock = models.PositiveIntegerField("stock of all variants", default=0, editable=False)
     is_active = models.BooleanField(default=True)
     rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.00"))
     rating_count = models.PositiveIntegerField(default=0)
@@ -59,8 +67,10 @@ class Product(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(Lower("sku"), name="catalog_product_sku_ci_unique"),
             models.CheckConstraint(condition=models.Q(price__gt=0), name="catalog_product_price_positive"),
+            models.CheckConstraint(
+                condition=models.Q(price_max__gte=models.F("price")), name="catalog_product_price_range"
+            ),
             models.CheckConstraint(
                 condition=models.Q(mrp__isnull=True) | models.Q(mrp__gte=models.F("price")),
                 name="catalog_product_mrp_at_least_price",
@@ -75,12 +85,107 @@ class Product(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @property
+    def is_low_stock(self) -> bool:
+        return 0 < self.stock <= LOW_STOCK_THRESHOLD
+
+    @property
+    def has_price_range(self) -> bool:
+        """Whether the listing says "from ₹price": the active variants do not all cost the same."""
+        return self.price_max > self.price
+
+    @property
+    def discount_percent(self) -> int:
+        return discount_percent(price=self.price, mrp=self.mrp)
+
+
+def discount_percent(*, price: Decimal, mrp: Decimal | None) -> int:
+    """Whole percent off the MRP, rounded down so we never overstate a discount."""
+    if not mrp or mrp <= price:
+        return 0
+    return int((mrp - price) * 100 // mrp)
+
+
+class ProductOption(models.Model):
+    """One of a product's up to three options ("Size", "Colour"), with its values in the order shown.
+
+    Variant `n` holds its value of the option at `position` n in `ProductVariant.option<n>`.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="options")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=MAX_OPTION_NAME_LENGTH)
+    values = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "position"], name="catalog_option_one_per_position"),
+            models.UniqueConstraint("product", Lower("name"), name="catalog_option_name_unique"),
+            models.CheckConstraint(
+                condition=models.Q(position__gte=1, position__lte=MAX_OPTIONS), name="catalog_option_position_1_to_3"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductVariant(models.Model):
+    """What a shopper buys: one combination of a product's option values, with its own SKU, price and stock.
+
+    A product without options has exactly one variant, whose option values are all blank.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField("SKU", max_length=MAX_SKU_LENGTH, validators=[validate_sku])
+    option1 = models.CharField(max_length=MAX_OPTION_VALUE_LENGTH, blank=True, default="")
+    option2 = models.CharField(max_length=MAX_OPTION_VALUE_LENGTH, blank=True, default="")
+    option3 = models.CharField(max_length=MAX_OPTION_VALUE_LENGTH, blank=True, default="")
+    price = models.DecimalField(validators=[validate_price], **MONEY)
+    mrp = models.DecimalField("MRP", null=True, blank=True, validators=[validate_mrp], **MONEY)
+    stock = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    image = models.ForeignKey("ProductImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="variants")
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("sku"), name="catalog_variant_sku_ci_unique"),
+            models.UniqueConstraint(
+                fields=["product", "option1", "option2", "option3"], name="catalog_variant_one_per_combination"
+            ),
+            models.CheckConstraint(condition=models.Q(price__gt=0), name="catalog_variant_price_positive"),
+            models.CheckConstraint(
+                condition=models.Q(mrp__isnull=True) | models.Q(mrp__gte=models.F("price")),
+                name="catalog_variant_mrp_at_least_price",
+            ),
+            models.CheckConstraint(condition=models.Q(stock__gte=0), name="catalog_variant_stock_not_negative"),
+        ]
+        indexes = [models.Index(fields=["product", "is_active", "price"], name="catalog_variant_prod_act_price")]
+
+    def __str__(self) -> str:
+        values = self.option_values
+        return f"{self.product.title} ({', '.join(values)})" if values else self.product.title
+
     def clean(self) -> None:
         """The admin's form shows the MRP rule beside the MRP, in the words every other door uses."""
         try:
             validate_mrp_not_below_price(price=self.price, mrp=self.mrp)
         except ValidationError as exc:
             raise ValidationError({"mrp": exc}) from exc
+
+    @property
+    def option_values(self) -> tuple[str, ...]:
+        """This variant's values, in the product's option order; empty for a product without options."""
+        return tuple(value for value in (self.option1, self.option2, self.option3) if value)
 
     @property
     def in_stock(self) -> bool:
@@ -92,10 +197,12 @@ class Product(models.Model):
 
     @property
     def discount_percent(self) -> int:
-        """Whole percent off the MRP, rounded down so we never overstate a discount."""
-        if not self.mrp or self.mrp <= self.price:
-            return 0
-        return int((self.mrp - self.price) * 100 // self.mrp)
+        return discount_percent(price=self.price, mrp=self.mrp)
+
+
+def variant_label(*, option_names: list[str], variant: ProductVariant) -> str:
+    """ "Size: XL, Colour: Blue": what an order item keeps of its variant; blank without options."""
+    return ", ".join(f"{name}: {value}" for name, value in zip(option_names, variant.option_values, strict=False))
 
 
 def product_image_path(instance: "ProductImage", filename: str) -> str:

@@ -1,11 +1,11 @@
 """Reads of the catalog. Shoppers see only visible products; sellers only their own."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Store
 from catalog.cache import cached
-from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage
+from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage, ProductVariant
 
 
 def visible_products() -> QuerySet[Product]:
@@ -58,21 +58,27 @@ def brands() -> list[str]:
     return list(visible_products().exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct())
 
 
-def sku_taken(sku: str, *, exclude_product: Product | None = None) -> bool:
-    products = Product.objects.filter(sku__iexact=sku.strip())
-    if exclude_product is not None:
-        products = products.exclude(pk=exclude_product.pk)
-    return products.exists()
+def sku_taken(sku: str, *, exclude_variant: ProductVariant | None = None) -> bool:
+    """Whether any variant of any seller has this SKU (SKUs are unique across sellers, in any case)."""
+    variants = ProductVariant.objects.filter(sku__iexact=sku.strip())
+    if exclude_variant is not None:
+        variants = variants.exclude(pk=exclude_variant.pk)
+    return variants.exists()
 
 
 # --- The seller portal ----------------------------------------------------------------
 
 
+def _has_active_variant(condition: Q) -> Exists:
+    return Exists(ProductVariant.objects.filter(condition, product_id=OuterRef("pk"), is_active=True))
+
+
+# Stock is counted per variant: a product whose "XL" is sold out is "out of stock" in the seller's list.
 SELLER_PRODUCT_FILTERS = {
     "active": Q(is_active=True),
     "inactive": Q(is_active=False),
-    "low": Q(stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD),
-    "out": Q(stock=0),
+    "low": _has_active_variant(Q(stock__gt=0, stock__lte=LOW_STOCK_THRESHOLD)),
+    "out": _has_active_variant(Q(stock=0)),
 }
 
 
@@ -80,7 +86,11 @@ def seller_products(*, store: Store, search: str = "", status: str = "") -> Quer
     """A seller's own products, any status. `status`: one of `SELLER_PRODUCT_FILTERS`, else all."""
     products = _with_display_relations(Product.objects.filter(store=store)).order_by("-updated_at", "-id")
     if search:
-        products = products.filter(Q(title__icontains=search) | Q(sku__icontains=search) | Q(brand__icontains=search))
+        products = products.filter(
+            Q(title__icontains=search)
+            | Q(brand__icontains=search)
+            | Exists(ProductVariant.objects.filter(product_id=OuterRef("pk"), sku__icontains=search))
+        )
     if status in SELLER_PRODUCT_FILTERS:
         products = products.filter(SELLER_PRODUCT_FILTERS[status])
     return products

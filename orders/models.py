@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import IndianState, Store
-from catalog.models import MONEY, Product
+from catalog.models import MONEY, Product, ProductVariant
 
 MIN_QUANTITY = 1
 MAX_QUANTITY = 10
@@ -90,9 +90,13 @@ class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     # PROTECT: a product that ever sold cannot be deleted (catalog.services.products.product_delete).
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_items")
+    # PROTECT too: a variant that ever sold is deactivated, never deleted; cancelling restocks it.
+    variant = models.ForeignKey(ProductVariant, on_delete=models.PROTECT, related_name="order_items")
     seller = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="order_items")
     title = models.CharField(max_length=200)
     sku = models.CharField("SKU", max_length=64)
+    # The variant's option values as bought: "Size: XL, Colour: Blue"; blank for a product without options.
+    options = models.CharField(max_length=320, blank=True)
     unit_price = models.DecimalField(**MONEY)
     quantity = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=20, choices=OrderItemStatus.choices, db_index=True)

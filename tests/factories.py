@@ -58,7 +58,10 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
-    """A visible product. Use the services in tests of behaviour; this only builds rows."""
+    """A visible product with one variant, which takes `sku`, `price`, `mrp` and `stock`.
+
+    Use the services in tests of behaviour; this only builds rows. `VariantFactory` adds more variants.
+    """
 
     class Meta:
         model = "catalog.Product"
@@ -74,3 +77,42 @@ class ProductFactory(factory.django.DjangoModelFactory):
     mrp = None
     stock = 10
     is_active = True
+
+    @classmethod
+    def _create(cls, model_class, *args, sku, **kwargs):
+        from catalog.models import ProductVariant
+
+        product = model_class.objects.create(*args, price_max=kwargs["price"], **kwargs)
+        ProductVariant.objects.create(
+            product=product, sku=sku, price=product.price, mrp=product.mrp, stock=product.stock
+        )
+        return product
+
+
+class VariantFactory(factory.django.DjangoModelFactory):
+    """Another variant of `product`; refresh its summary (`product_summary_refresh`) after adding one."""
+
+    class Meta:
+        model = "catalog.ProductVariant"
+
+    product = factory.SubFactory(ProductFactory)
+    sku = factory.Sequence(lambda n: f"VAR-{n:05d}")
+    price = factory.LazyFunction(lambda: Decimal("499.00"))
+    mrp = None
+    stock = 10
+    is_active = True
+
+
+def only_variant(product):
+    """The one variant a `ProductFactory` product is made with."""
+    return product.variants.get()
+
+
+def variant_update(variant, **fields) -> None:
+    """Change a variant's columns directly (a sale elsewhere, a price change) and refresh its product's summary."""
+    from catalog.models import ProductVariant
+    from catalog.services.summary import product_summary_refresh
+
+    ProductVariant.objects.filter(pk=variant.pk).update(**fields)
+    product_summary_refresh(product_ids=[variant.product_id])
+    variant.refresh_from_db()

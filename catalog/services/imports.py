@@ -29,7 +29,7 @@ from accounts.models import Store
 from catalog.cache import bump_after_commit
 from catalog.errors import CsvImportFailed
 from catalog.locks import products_lock
-from catalog.models import Category, Product
+from catalog.models import Category, Product, ProductVariant
 from catalog.selectors import seller_products_export
 from catalog.services.products import search_vector_refresh, slug_base
 from catalog.services.stock import stock_delta_apply, stock_delta_refusal
@@ -54,7 +54,10 @@ IMPORT_STAGES = ("read", "validate", "write")
 CSV_COLUMNS = ("sku", "title", "description", "category", "brand", "price", "mrp", "stock", "add_stock", "is_active")
 CSV_EXPORT_COLUMNS = ("sku", "title", "description", "category", "brand", "price", "mrp", "stock", "is_active")
 REQUIRED_COLUMNS = ("sku", "title", "category", "price")
-TEXT_LIMITS = {name: Product._meta.get_field(name).max_length for name in ("sku", "title", "description", "brand")}
+TEXT_LIMITS = {
+    "sku": ProductVariant._meta.get_field("sku").max_length,
+    **{name: Product._meta.get_field(name).max_length for name in ("title", "description", "brand")},
+}
 TRUE_WORDS = {"true", "yes", "y", "1"}
 FALSE_WORDS = {"false", "no", "n", "0"}
 

@@ -1,4 +1,9 @@
-"""Creating and editing products. Stock lives in `stock.py`, images in `images.py`."""
+"""Creating and editing products. Stock lives in `stock.py`, images in `images.py`, variants in `variants.py`.
+
+A product is created with one variant, which holds its SKU, prices and stock. While a product has
+only that variant, `product_update` edits the variant's SKU and prices too, so a shop without
+options never has to think about variants.
+"""
 
 from decimal import Decimal
 
@@ -6,6 +11,7 @@ from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError, QuerySet
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Store
@@ -19,8 +25,10 @@ from catalog.errors import (
     ProductHasOpenOrders,
 )
 from catalog.locks import product_lock
-from catalog.models import Category, Product
+from catalog.models import Category, Product, ProductVariant
 from catalog.selectors import sku_taken
+from catalog.services.stock import only_variant
+from catalog.services.summary import product_summary_refresh
 from catalog.validators import (
     validate_mrp,
     validate_mrp_not_below_price,
@@ -30,7 +38,10 @@ from catalog.validators import (
 )
 from orders.models import OrderItem, OrderItemStatus
 
-EDITABLE_FIELDS = ("title", "description", "category", "brand", "sku", "price", "mrp", "is_active")
+PRODUCT_FIELDS = ("title", "description", "category", "brand", "is_active")
+# Of the product's only variant; a product with several edits them per variant.
+VARIANT_FIELDS = ("sku", "price", "mrp")
+EDITABLE_FIELDS = PRODUCT_FIELDS + VARIANT_FIELDS
 
 
 def search_vector_refresh(products: QuerySet[Product]) -> None:
@@ -117,8 +128,8 @@ def product_create(
         description=description.strip(),
         category=category,
         brand=brand.strip(),
-        sku=sku,
         price=price,
+        price_max=price,
         mrp=mrp,
         stock=stock,
         is_active=is_active,
@@ -126,6 +137,7 @@ def product_create(
     try:
         with transaction.atomic():
             product.save()
+            ProductVariant.objects.create(product=product, sku=sku, price=price, mrp=mrp, stock=stock)
             search_vector_refresh(Product.objects.filter(pk=product.pk))
             bump_after_commit(product_ids=[product.pk])
     except IntegrityError as exc:
@@ -135,29 +147,40 @@ def product_create(
 
 
 def product_update(*, product: Product, **changes) -> Product:
-    """Edit a product's details. Stock is not editable here: see `stock.py`."""
+    """Edit a product's details, and the SKU and prices of its only variant. Stock is not editable
+    here: see `stock.py`. Changing a variant field of a product with several variants is `VariantRequired`."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable here: {', '.join(sorted(unknown))}")
     changes = {name: value.strip() if isinstance(value, str) else value for name, value in changes.items()}
+    variant_changes = {name: changes.pop(name) for name in VARIANT_FIELDS if name in changes}
+    variant = only_variant(product) if variant_changes else None
     # Check the would-be values first: a refused edit leaves the caller's object untouched.
-    _check_prices(
-        changes.get("price", product.price),
-        changes.get("mrp", product.mrp),
-        changed=tuple(name for name in ("price", "mrp") if name in changes),
-    )
+    if variant is not None:
+        _check_prices(
+            variant_changes.get("price", variant.price),
+            variant_changes.get("mrp", variant.mrp),
+            changed=tuple(name for name in ("price", "mrp") if name in variant_changes),
+        )
+        if "sku" in variant_changes:
+            _check_sku(variant_changes["sku"])
+            if sku_taken(variant_changes["sku"], exclude_variant=variant):
+                raise DuplicateSku()
     _check_category(changes.get("category", product.category))
-    if "sku" in changes:
-        _check_sku(changes["sku"])
-        if sku_taken(changes["sku"], exclude_product=product):
-            raise DuplicateSku()
     previous = {name: getattr(product, name) for name in changes}
     for name, value in changes.items():
         setattr(product, name, value)
     try:
         with transaction.atomic():
-            # Never write stock from this (possibly stale) object: sales may have changed it.
+            product_lock(product_id=product.pk)
+            # Never write the summary from this (possibly stale) object: sales may have changed it.
             product.save(update_fields=[*changes.keys(), "updated_at"])
+            if variant is not None:
+                ProductVariant.objects.filter(pk=variant.pk).update(**variant_changes, updated_at=timezone.now())
+                product_summary_refresh(product_ids=[product.pk])
+                summary = Product.objects.filter(pk=product.pk).values("price", "price_max", "mrp").get()
+                for name, value in summary.items():
+                    setattr(product, name, value)
             search_vector_refresh(Product.objects.filter(pk=product.pk))
             bump_after_commit(product_ids=[product.pk])
     except IntegrityError as exc:
