@@ -9,7 +9,8 @@ from cart.errors import CartFull, InvalidQuantity, OutOfStock, OwnProduct, Produ
 from cart.models import MAX_QUANTITY, MIN_QUANTITY
 from cart.selectors import cart_view
 from cart.serializers import CartItemAddInputSerializer, CartItemUpdateInputSerializer, CartSerializer
-from cart.services import cart_item_add, cart_item_remove, cart_item_update
+from cart.services import cart_item_add, cart_item_remove, cart_item_update, variant_id_resolve
+from catalog.errors import VariantRequired
 from joycart.errors import NotFound
 from joycart.openapi import api_errors
 
@@ -40,12 +41,18 @@ class CartApi(APIView):
 
 class CartItemsApi(APIView):
     @extend_schema(request=CartItemAddInputSerializer, responses={201: CartSerializer})
-    @api_errors(*CART_RULES, CartFull)
+    @api_errors(*CART_RULES, CartFull, VariantRequired)
     def post(self, request):
-        """Add a product, or raise the quantity of its line. Answers with the whole cart."""
+        """Add a variant, or raise the quantity of its line. Answers with the whole cart.
+
+        `product_id` instead of `variant_id` adds a product that has one variant; a product with
+        several answers 400 `variant_required`.
+        """
         serializer = CartItemAddInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        cart_item_add(user=request.user, **serializer.validated_data)
+        data = serializer.validated_data
+        variant_id = variant_id_resolve(variant_id=data.get("variant_id"), product_id=data.get("product_id"))
+        cart_item_add(user=request.user, variant_id=variant_id, quantity=data["quantity"])
         return _cart_response(request, status_code=status.HTTP_201_CREATED)
 
 

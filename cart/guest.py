@@ -1,10 +1,11 @@
 """A visitor's cart, kept in a signed cookie rather than the database or the session.
 
 So browsing anonymously writes no rows and the nav badge costs no query. The cookie holds
-`<product id>:<quantity>` pairs joined by commas, in the order they were added
+`<variant id>:<quantity>` pairs joined by commas, in the order they were added
 (`"12:3,40:1"`), signed with Django's `signing` under its own salt and timestamped, so it
 can be neither forged nor replayed after 30 days. A cookie that fails any check reads as an
-empty cart. Prices are never in it: the cart page always shows current prices.
+empty cart; so does one signed before carts held variants (its ids were products'), since the
+salt names the variant format. Prices are never in it: the cart page always shows current prices.
 """
 
 import re
@@ -21,7 +22,7 @@ from cart.models import MAX_LINES
 from cart.services import cart_merge_guest, quantity_clean
 
 GUEST_CART_COOKIE = "joycart_guest_cart"
-GUEST_CART_SALT = "joycart.guest-cart"
+GUEST_CART_SALT = "joycart.guest-cart.variants"
 GUEST_CART_MAX_AGE = timedelta(days=30)
 
 _PAIR = re.compile(r"([1-9]\d{0,18}):([1-9]\d?)", re.ASCII)
@@ -29,7 +30,7 @@ _REQUEST_CACHE = "_guest_cart_lines"
 
 
 def _encode(lines: dict[int, int]) -> str:
-    return ",".join(f"{product_id}:{quantity}" for product_id, quantity in lines.items())
+    return ",".join(f"{variant_id}:{quantity}" for variant_id, quantity in lines.items())
 
 
 def _decode(value: str) -> dict[int, int]:
@@ -44,7 +45,7 @@ def _decode(value: str) -> dict[int, int]:
 
 
 def guest_cart_read(request: HttpRequest) -> dict[int, int]:
-    """The visitor's lines, `{product_id: quantity}`; read once per request."""
+    """The visitor's lines, `{variant_id: quantity}`; read once per request."""
     if not hasattr(request, _REQUEST_CACHE):
         value = request.get_signed_cookie(
             GUEST_CART_COOKIE, default="", salt=GUEST_CART_SALT, max_age=GUEST_CART_MAX_AGE

@@ -1,6 +1,6 @@
 """Reads of the cart, always scoped to its owner.
 
-Prices are never stored in the cart: every read shows the product's current price, and
+Prices are never stored in the cart: every read shows the variant's current price, and
 whether it can still be bought right now (visible, enough stock) is worked out here too.
 """
 
@@ -10,18 +10,21 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from accounts.models import User
 from cart.models import CartItem
-from catalog.models import Product, ProductImage
-from catalog.selectors import visible_products
+from catalog.models import Product, ProductImage, ProductVariant, variant_label
+from catalog.selectors import visible_products, visible_variants
 from joycart.ids import is_valid_id
 
 
 @dataclass(frozen=True)
 class CartLine:
-    id: int  # the CartItem's id; in a guest cart, the product's id
+    id: int  # the CartItem's id; in a guest cart, the variant's id
     product: Product
+    variant: ProductVariant
+    options: str  # "Size: XL, Colour: Blue", blank for a product without options
     quantity: int
     unit_price: Decimal
     line_total: Decimal
@@ -55,22 +58,33 @@ class CartView:
         return any(line.problem for line in self.lines)
 
 
-def product_for_cart(*, product_id: int) -> Product | None:
-    """A product shoppers may put in a cart now, with its store (for the own-product rule)."""
-    if not is_valid_id(product_id):
+def variant_for_cart(*, variant_id: int) -> ProductVariant | None:
+    """A variant shoppers may put in a cart now, with its product and store (for the own-product rule)."""
+    if not is_valid_id(variant_id):
         return None
-    return visible_products().select_related("store").filter(pk=product_id).first()
+    return visible_variants().select_related("product__store").filter(pk=variant_id).first()
 
 
-def products_for_cart(*, product_ids: list[int]) -> dict[int, Product]:
-    ids = [product_id for product_id in product_ids if is_valid_id(product_id)]
-    return {product.pk: product for product in visible_products().select_related("store").filter(pk__in=ids)}
+def variants_for_cart(*, variant_ids: list[int]) -> dict[int, ProductVariant]:
+    ids = [variant_id for variant_id in variant_ids if is_valid_id(variant_id)]
+    variants = visible_variants().select_related("product__store").filter(pk__in=ids)
+    return {variant.pk: variant for variant in variants}
 
 
-def visible_product_slug(*, product_id: int) -> str | None:
-    if not is_valid_id(product_id):
+def product_variant_ids(*, product_id: int) -> list[int] | None:
+    """The ids of a visible product's active variants (at most two: enough to tell one from several);
+    None when shoppers cannot see the product."""
+    if not is_valid_id(product_id) or not visible_products().filter(pk=product_id).exists():
         return None
-    return visible_products().filter(pk=product_id).values_list("slug", flat=True).first()
+    return list(visible_variants().filter(product_id=product_id).order_by("pk").values_list("pk", flat=True)[:2])
+
+
+def visible_variant_url(*, variant_id: int) -> str | None:
+    """The product page with this variant chosen, if shoppers can still see it."""
+    if not is_valid_id(variant_id):
+        return None
+    slug = visible_variants().filter(pk=variant_id).values_list("product__slug", flat=True).first()
+    return f"{reverse('product_detail', kwargs={'slug': slug})}?variant={variant_id}" if slug else None
 
 
 def user_cart_items(*, user: User) -> QuerySet[CartItem]:
@@ -81,7 +95,10 @@ def cart_item_get(*, user: User, item_id: int) -> CartItem:
     """Another shopper's line answers 404, so its existence does not leak."""
     if not is_valid_id(item_id):
         raise Http404("No such cart item.")
-    return get_object_or_404(user_cart_items(user=user).select_related("product"), pk=item_id)
+    return get_object_or_404(
+        user_cart_items(user=user).select_related("variant__product").prefetch_related("variant__product__options"),
+        pk=item_id,
+    )
 
 
 def cart_item_count(*, user: User) -> int:
@@ -89,79 +106,91 @@ def cart_item_count(*, user: User) -> int:
     return user_cart_items(user=user).aggregate(total=Sum("quantity"))["total"] or 0
 
 
-def _visible(product_ref: str) -> Exists:
+def _visible(variant_ref: str) -> Exists:
     """The catalog's visibility rule as a subquery, so it stays defined in one place."""
-    return Exists(visible_products().filter(pk=OuterRef(product_ref)))
+    return Exists(visible_variants().filter(pk=OuterRef(variant_ref)))
 
 
 def _images() -> QuerySet[ProductImage]:
     return ProductImage.objects.order_by("position", "id")
 
 
-def _line_problem(product: Product, quantity: int, *, is_visible: bool) -> str | None:
+def line_problem(variant: ProductVariant, quantity: int, *, is_visible: bool) -> str | None:
+    """Why a line cannot be checked out as it stands, or None; the cart page shows it beside the line."""
     if not is_visible:
         return "This product is no longer available. Remove it from your cart."
-    if product.stock <= 0:
+    if variant.stock <= 0:
         return "Out of stock. Remove it from your cart."
-    if product.stock < quantity:
-        return f"Only {product.stock} left in stock. Lower the quantity to {product.stock} or less."
+    if variant.stock < quantity:
+        return f"Only {variant.stock} left in stock. Lower the quantity to {variant.stock} or less."
     return None
 
 
-def _thumbnail_url(product: Product) -> str | None:
-    images = product.images.all()  # prefetched, ordered by position
+def variant_thumbnail_url(variant: ProductVariant) -> str | None:
+    """The variant's own image, else its product's first (prefetched, ordered by position)."""
+    if variant.image_id is not None:
+        return variant.image.thumbnail.url
+    images = variant.product.images.all()
     return images[0].thumbnail.url if images else None
 
 
-def _line(*, line_id: int, product: Product, quantity: int, is_visible: bool) -> CartLine:
+def variant_options_label(variant: ProductVariant) -> str:
+    """ "Size: XL, Colour: Blue", from the product's prefetched options."""
+    return variant_label(option_names=[option.name for option in variant.product.options.all()], variant=variant)
+
+
+def _line(*, line_id: int, variant: ProductVariant, quantity: int, is_visible: bool) -> CartLine:
     return CartLine(
         id=line_id,
-        product=product,
+        product=variant.product,
+        variant=variant,
+        options=variant_options_label(variant),
         quantity=quantity,
-        unit_price=product.price,
-        line_total=product.price * quantity,
-        problem=_line_problem(product, quantity, is_visible=is_visible),
-        thumbnail_url=_thumbnail_url(product),
+        unit_price=variant.price,
+        line_total=variant.price * quantity,
+        problem=line_problem(variant, quantity, is_visible=is_visible),
+        thumbnail_url=variant_thumbnail_url(variant),
+    )
+
+
+def with_line_relations(variants: QuerySet, prefix: str = "") -> QuerySet:
+    """What a cart or checkout line shows of its variant: product, store, image, option names.
+
+    Four queries in all, however many lines.
+    """
+    return variants.select_related(f"{prefix}product__store", f"{prefix}image").prefetch_related(
+        Prefetch(f"{prefix}product__images", queryset=_images()), f"{prefix}product__options"
     )
 
 
 def cart_view(*, user: User) -> CartView:
-    """Two queries whatever the number of lines: the lines with their products, then the images."""
-    items = (
-        user_cart_items(user=user)
-        .select_related("product__store")
-        .annotate(product_is_visible=_visible("product_id"))
-        .prefetch_related(Prefetch("product__images", queryset=_images()))
-        .order_by("added_at", "id")
-    )
+    """Four queries whatever the number of lines: the lines with their variants, then images and options."""
+    items = with_line_relations(
+        user_cart_items(user=user).annotate(variant_is_visible=_visible("variant_id")), prefix="variant__"
+    ).order_by("added_at", "id")
     return CartView(
         lines=[
-            _line(line_id=item.pk, product=item.product, quantity=item.quantity, is_visible=item.product_is_visible)
+            _line(line_id=item.pk, variant=item.variant, quantity=item.quantity, is_visible=item.variant_is_visible)
             for item in items
         ]
     )
 
 
 def guest_cart_view(*, lines: dict[int, int]) -> CartView:
-    """The same view for a cookie cart; a product deleted since it was added just drops out."""
-    ids = [product_id for product_id in lines if is_valid_id(product_id)]
-    products = (
-        Product.objects.filter(pk__in=ids)
-        .select_related("store")
-        .annotate(is_visible=_visible("pk"))
-        .prefetch_related(Prefetch("images", queryset=_images()))
-    )
-    by_id = {product.pk: product for product in products}
+    """The same view for a cookie cart; a variant deleted since it was added just drops out."""
+    ids = [variant_id for variant_id in lines if is_valid_id(variant_id)]
+    variants = with_line_relations(ProductVariant.objects.filter(pk__in=ids).annotate(is_visible=_visible("pk")))
+    by_id = {variant.pk: variant for variant in variants}
     return CartView(
         lines=[
             _line(
-                line_id=product_id,
-                product=by_id[product_id],
+                line_id=variant_id,
+                variant=by_id[variant_id],
                 quantity=quantity,
-                is_visible=by_id[product_id].is_visible,
+                is_visible=by_id[variant_id].is_visible,
             )
-            for product_id, quantity in lines.items()
-            if product_id in by_id
+            for variant_id, quantity in lines.items()
+            if variant_id in by_id
         ],
         is_guest=True,
     )

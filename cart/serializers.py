@@ -32,10 +32,19 @@ class QuantityField(serializers.Field):
 
 
 class CartItemAddInputSerializer(StrictJSONInput, serializers.Serializer):
-    """No price field: the server prices every line from the catalog, so a sent price is ignored."""
+    """No price field: the server prices every line from the catalog, so a sent price is ignored.
 
-    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    `variant_id` names what to add; `product_id` alone does for a product with one variant.
+    """
+
+    variant_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     quantity = QuantityField(default=1)
+
+    def validate(self, attrs):
+        if "variant_id" not in attrs and "product_id" not in attrs:
+            raise serializers.ValidationError({"variant_id": "Choose the variant to add."})
+        return attrs
 
 
 class CartItemUpdateInputSerializer(StrictJSONInput, serializers.Serializer):
@@ -58,9 +67,18 @@ class CartProductSerializer(serializers.Serializer):
         return line.thumbnail_url
 
 
+class CartVariantSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="variant.id")
+    sku = serializers.CharField(source="variant.sku")
+    options = serializers.CharField(
+        help_text='The option values, e.g. "Size: XL, Colour: Blue"; blank without options.'
+    )
+
+
 class CartLineSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     product = CartProductSerializer(source="*")
+    variant = CartVariantSerializer(source="*")
     quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     line_total = serializers.DecimalField(max_digits=14, decimal_places=2)

@@ -9,7 +9,7 @@ urlpatterns = [
     path("add/", views.cart_add, name="add"),
     path("items/<int:item_id>/update/", views.item_update, name="item_update"),
     path("items/<int:item_id>/remove/", views.item_remove, name="item_remove"),
-    # A guest's lines live in a cookie and are named by their product id.
-    path("guest-items/<int:product_id>/update/", views.guest_item_update, name="guest_item_update"),
-    path("guest-items/<int:product_id>/remove/", views.guest_item_remove, name="guest_item_remove"),
+    # A guest's lines live in a cookie and are named by their variant id.
+    path("guest-items/<int:variant_id>/update/", views.guest_item_update, name="guest_item_update"),
+    path("guest-items/<int:variant_id>/remove/", views.guest_item_remove, name="guest_item_remove"),
 ]

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from cart.guest import guest_cart_read, guest_cart_write
 from cart.models import MAX_QUANTITY, MIN_QUANTITY
-from cart.selectors import cart_view, guest_cart_view, visible_product_slug
+from cart.selectors import cart_view, guest_cart_view, visible_variant_url
 from cart.services import (
     cart_item_add,
     cart_item_remove,
@@ -21,6 +21,7 @@ from cart.services import (
     guest_cart_item_remove,
     guest_cart_item_update,
     quantity_clean,
+    variant_id_resolve,
 )
 from joycart.errors import DomainError
 from joycart.ids import parse_id
@@ -32,10 +33,20 @@ def _posted_id(request, name: str) -> int:
     return parse_id(request.POST.get(name, "").strip()) or 0
 
 
-def _back_to_product(request, product_id: int) -> str:
+def _back_to_product(request, variant_id: int) -> str:
     """Where a refused add returns: the page it came from, else the product, else the home page."""
-    slug = visible_product_slug(product_id=product_id)
-    return safe_next_url(request) or (reverse("product_detail", kwargs={"slug": slug}) if slug else reverse("home"))
+    return safe_next_url(request) or visible_variant_url(variant_id=variant_id) or reverse("home")
+
+
+def posted_variant_id(request) -> int:
+    """The variant a product page's form posts (`variant_id`), or the only variant of its `product_id`.
+
+    Raises `VariantRequired` (or `ProductUnavailable`) when the form names a product alone and that
+    does not pick one variant; 0 (which matches nothing) when neither is an id.
+    """
+    if "variant_id" in request.POST:
+        return _posted_id(request, "variant_id")
+    return variant_id_resolve(variant_id=None, product_id=_posted_id(request, "product_id"))
 
 
 def cart_detail(request):
@@ -45,7 +56,7 @@ def cart_detail(request):
     cart = guest_cart_view(lines=lines)
     response = render(request, "cart/detail.html", _context(cart))
     if len(cart.lines) != len(lines):
-        # Products deleted since they were added: drop them from the cookie too.
+        # Variants deleted since they were added: drop them from the cookie too.
         guest_cart_write(request, response, {line.id: line.quantity for line in cart.lines})
     return response
 
@@ -62,20 +73,21 @@ def _context(cart) -> dict:
 
 @require_POST
 def cart_add(request):
-    product_id = _posted_id(request, "product_id")
+    variant_id = 0
     guest_lines = None
     try:
+        variant_id = posted_variant_id(request)
         quantity = quantity_clean(request.POST.get("quantity") or "1")
         if request.user.is_authenticated:
-            product = cart_item_add(user=request.user, product_id=product_id, quantity=quantity).product
+            variant = cart_item_add(user=request.user, variant_id=variant_id, quantity=quantity).variant
         else:
-            guest_lines, product = guest_cart_item_add(
-                lines=guest_cart_read(request), product_id=product_id, quantity=quantity
+            guest_lines, variant = guest_cart_item_add(
+                lines=guest_cart_read(request), variant_id=variant_id, quantity=quantity
             )
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect(_back_to_product(request, product_id))
-    messages.success(request, f"Added {quantity} of {product.title} to your cart.")
+        return redirect(_back_to_product(request, variant_id))
+    messages.success(request, f"Added {quantity} of {variant} to your cart.")
     response = redirect(safe_next_url(request) or reverse("cart:detail"))
     if guest_lines is not None:
         guest_cart_write(request, response, guest_lines)
@@ -92,7 +104,7 @@ def item_update(request, item_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{item.product.title}: quantity set to {item.quantity}.")
+        messages.success(request, f"{item.variant}: quantity set to {item.quantity}.")
     return redirect("cart:detail")
 
 
@@ -100,7 +112,7 @@ def item_update(request, item_id: int):
 @require_POST
 def item_remove(request, item_id: int):
     item = cart_item_remove(user=request.user, item_id=item_id)
-    messages.success(request, f"Removed {item.product.title} from your cart.")
+    messages.success(request, f"Removed {item.variant} from your cart.")
     return redirect("cart:detail")
 
 
@@ -111,27 +123,27 @@ def _logged_in_since(request):
 
 
 @require_POST
-def guest_item_update(request, product_id: int):
+def guest_item_update(request, variant_id: int):
     if request.user.is_authenticated:
         return _logged_in_since(request)
     response = redirect("cart:detail")
     try:
-        lines, product = guest_cart_item_update(
-            lines=guest_cart_read(request), product_id=product_id, quantity=quantity_clean(request.POST.get("quantity"))
+        lines, variant = guest_cart_item_update(
+            lines=guest_cart_read(request), variant_id=variant_id, quantity=quantity_clean(request.POST.get("quantity"))
         )
     except DomainError as exc:
         messages.error(request, exc.message)
         return response
     guest_cart_write(request, response, lines)
-    messages.success(request, f"{product.title}: quantity set to {lines[product_id]}.")
+    messages.success(request, f"{variant}: quantity set to {lines[variant_id]}.")
     return response
 
 
 @require_POST
-def guest_item_remove(request, product_id: int):
+def guest_item_remove(request, variant_id: int):
     if request.user.is_authenticated:
         return _logged_in_since(request)
     response = redirect("cart:detail")
-    guest_cart_write(request, response, guest_cart_item_remove(lines=guest_cart_read(request), product_id=product_id))
+    guest_cart_write(request, response, guest_cart_item_remove(lines=guest_cart_read(request), variant_id=variant_id))
     messages.success(request, "Removed the item from your cart.")
     return response

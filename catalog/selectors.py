@@ -13,6 +13,11 @@ def visible_products() -> QuerySet[Product]:
     return Product.objects.filter(is_active=True, store__is_active=True, store__user__is_blocked=False)
 
 
+def visible_variants() -> QuerySet[ProductVariant]:
+    """What shoppers may buy: active variants of visible products."""
+    return ProductVariant.objects.filter(is_active=True, product__in=visible_products())
+
+
 def _with_display_relations(products: QuerySet[Product]) -> QuerySet[Product]:
     return products.select_related("store", "category", "category__parent").prefetch_related(
         Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))

@@ -108,6 +108,13 @@ def only_variant(product):
     return product.variants.get()
 
 
+def as_variant(product_or_variant):
+    """What a test means by "this product" where a variant is bought: a variant as it is, a product's only variant."""
+    from catalog.models import Product
+
+    return only_variant(product_or_variant) if isinstance(product_or_variant, Product) else product_or_variant
+
+
 def variant_update(variant, **fields) -> None:
     """Change a variant's columns directly (a sale elsewhere, a price change) and refresh its product's summary."""
     from catalog.models import ProductVariant

@@ -4,17 +4,23 @@ from decimal import Decimal
 
 from cart.models import Cart, CartItem
 from catalog.models import ProductImage
-from tests.factories import TEST_PASSWORD, ProductFactory
+from tests.factories import TEST_PASSWORD, ProductFactory, as_variant
 
 
 def put_in_cart(user, product, quantity: int = 1) -> CartItem:
-    """Arrange a cart row directly, so a test of one rule does not depend on another."""
+    """Arrange a cart row directly, so a test of one rule does not depend on another.
+    `product` is a variant, or a product with one variant."""
     cart, _ = Cart.objects.get_or_create(user=user)
-    return CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+    return CartItem.objects.create(cart=cart, variant=as_variant(product), quantity=quantity)
 
 
 def cart_lines(user) -> dict[int, int]:
-    return dict(CartItem.objects.filter(cart__user=user).values_list("product_id", "quantity"))
+    """{product id: quantity} of a cart of single-variant products."""
+    return dict(CartItem.objects.filter(cart__user=user).values_list("variant__product_id", "quantity"))
+
+
+def cart_variant_lines(user) -> dict[int, int]:
+    return dict(CartItem.objects.filter(cart__user=user).values_list("variant_id", "quantity"))
 
 
 def product_with_image(**kwargs):

@@ -12,7 +12,7 @@ from cart.models import Cart, CartItem
 from catalog.models import Product
 from orders.models import Order, OrderItem
 from orders.services.checkout import checkout_place
-from tests.factories import AddressFactory, UserFactory
+from tests.factories import AddressFactory, UserFactory, as_variant
 
 
 def new_key() -> str:
@@ -26,16 +26,17 @@ def make_buyer(**kwargs):
     return buyer
 
 
-def put_in_cart(buyer, product: Product, quantity: int = 1) -> CartItem:
+def put_in_cart(buyer, product, quantity: int = 1) -> CartItem:
+    """`product`: a variant, or a product with one variant."""
     cart, _ = Cart.objects.get_or_create(user=buyer)
-    return CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+    return CartItem.objects.create(cart=cart, variant=as_variant(product), quantity=quantity)
 
 
-def buy_now(buyer, product: Product, quantity: int = 1, *, key: str | None = None) -> Order:
+def buy_now(buyer, product, quantity: int = 1, *, key: str | None = None) -> Order:
     order, _created = checkout_place(
         buyer=buyer,
         source="buy_now",
-        product_id=product.pk,
+        variant_id=as_variant(product).pk,
         quantity=quantity,
         address_id=buyer.address.pk,
         payment_method="COD",
