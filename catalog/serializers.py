@@ -70,7 +70,7 @@ class ProductDetailSerializer(ProductListSerializer):
     images = ProductImageSerializer(many=True, read_only=True)
 
     class Meta(ProductListSerializer.Meta):
-        fields = [*ProductListSerializer.Meta.fields, "description", "stock", "sku", "images", "created_at"]
+        fields = [*ProductListSerializer.Meta.fields, "description", "stock", "images", "created_at"]
 
 
 # --- Seller API -----------------------------------------------------------------------

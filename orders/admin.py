@@ -37,7 +37,18 @@ class OrderItemInline(_ReadOnlyInline, admin.TabularInline):
     """The snapshots taken at checkout, and where each item is now."""
 
     model = OrderItem
-    fields = ["title", "sku", "seller", "unit_price", "quantity", "line_total", "status", "carrier", "tracking_number"]
+    fields = [
+        "title",
+        "options",
+        "sku",
+        "seller",
+        "unit_price",
+        "quantity",
+        "line_total",
+        "status",
+        "carrier",
+        "tracking_number",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request):

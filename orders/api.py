@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsSeller
+from cart.services import variant_id_resolve
 from joycart.errors import NotFound
 from joycart.openapi import api_errors
 from orders import selectors
@@ -27,7 +28,7 @@ from orders.serializers import (
     SellerOrderItemSerializer,
     ShipInputSerializer,
 )
-from orders.services.checkout import CHECKOUT_ERRORS, checkout_place, idempotency_key_clean
+from orders.services.checkout import CHECKOUT_ERRORS, SOURCE_BUY_NOW, checkout_place, idempotency_key_clean
 from orders.services.lifecycle import (
     TRANSITION_ERRORS,
     order_item_cancel,
@@ -71,7 +72,11 @@ class CheckoutApi(APIView):
         key = idempotency_key_clean(request.headers.get("Idempotency-Key"))
         serializer = CheckoutInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order, created = checkout_place(buyer=request.user, idempotency_key=key, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        product_id, variant_id = data.pop("product_id", None), data.pop("variant_id", None)
+        if data["source"] == SOURCE_BUY_NOW:
+            variant_id = variant_id_resolve(variant_id=variant_id, product_id=product_id)
+        order, created = checkout_place(buyer=request.user, idempotency_key=key, variant_id=variant_id, **data)
         return _order_response(
             request, order_id=order.pk, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

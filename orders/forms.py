@@ -11,7 +11,7 @@ from orders.services.lifecycle import MAX_REASON_LENGTH, MAX_SHIPMENT_FIELD_LENG
 
 
 class CheckoutForm(forms.Form):
-    """The place-order form. What is bought (source, product, quantity) rides along in hidden
+    """The place-order form. What is bought (source, variant, quantity) rides along in hidden
     fields, so the order placed is the one the summary showed; prices never do.
 
     `idempotency_key` is a new random key per rendered page: submitting the same page twice
@@ -19,7 +19,7 @@ class CheckoutForm(forms.Form):
     """
 
     source = forms.ChoiceField(choices=[(source, source) for source in SOURCES], widget=forms.HiddenInput)
-    product = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
+    variant = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     quantity = forms.IntegerField(
         required=False, min_value=MIN_QUANTITY, max_value=MAX_QUANTITY, widget=forms.HiddenInput
     )
@@ -46,7 +46,7 @@ class CheckoutForm(forms.Form):
         data = self.cleaned_data
         return {
             "source": data["source"],
-            "product_id": data["product"],
+            "variant_id": data["variant"],
             "quantity": data["quantity"],
             "address_id": data["address"],
             "payment_method": data["payment_method"],

@@ -117,7 +117,12 @@ class OrderItem(models.Model):
         indexes = [models.Index(fields=["seller", "status", "-created_at"], name="orders_item_seller_status")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.title}"  # noqa: RUF001 - the multiplication sign is meant
+        return f"{self.quantity} × {self.name}"  # noqa: RUF001 - the multiplication sign is meant
+
+    @property
+    def name(self) -> str:
+        """The title with the variant bought: "Kurta (Size: XL, Colour: Blue)"."""
+        return f"{self.title} ({self.options})" if self.options else self.title
 
     @property
     def line_total(self):

@@ -12,9 +12,10 @@ from django.http import Http404
 
 from accounts.models import Store, User
 from cart.models import CartItem
+from cart.selectors import variant_options_label, variant_thumbnail_url, with_line_relations
 from cart.services import quantity_clean
-from catalog.models import Product, ProductImage
-from catalog.selectors import visible_products
+from catalog.models import Product, ProductVariant
+from catalog.selectors import visible_variants
 from joycart.errors import DomainError
 from joycart.ids import is_valid_id
 from orders.errors import CartEmpty, InvalidCheckout
@@ -148,6 +149,8 @@ def order_events_visible(*, order: Order, viewer: User) -> QuerySet[OrderEvent]:
 @dataclass(frozen=True)
 class PreviewLine:
     product: Product
+    variant: ProductVariant
+    options: str  # "Size: XL, Colour: Blue"; blank without options
     quantity: int
     unit_price: Decimal
     line_total: Decimal
@@ -179,7 +182,7 @@ class CheckoutPreview:
     source: str
     groups: list[PreviewGroup]
     problem: str | None = None
-    product_id: int | None = None
+    variant_id: int | None = None
     quantity: int | None = None
 
     @property
@@ -211,28 +214,25 @@ class CheckoutPreview:
         return refusal.message if refusal is not None else None
 
 
-def _is_visible(product_ref: str) -> Exists:
-    return Exists(visible_products().filter(pk=OuterRef(product_ref)))
+def _is_visible(variant_ref: str) -> Exists:
+    return Exists(visible_variants().filter(pk=OuterRef(variant_ref)))
 
 
-def _images(lookup: str) -> Prefetch:
-    return Prefetch(lookup, queryset=ProductImage.objects.order_by("position", "id"))
-
-
-def _preview_line(*, buyer: User, product: Product, quantity: int, is_visible: bool, source: str) -> PreviewLine:
+def _preview_line(*, buyer: User, variant: ProductVariant, quantity: int, is_visible: bool, source: str) -> PreviewLine:
     refusal = (
-        line_refusal(buyer=buyer, product=product, quantity=quantity)
+        line_refusal(buyer=buyer, variant=variant, quantity=quantity)
         if is_visible
-        else unavailable_error(title=product.title, source=source)
+        else unavailable_error(title=str(variant), source=source)
     )
-    images = product.images.all()  # prefetched, ordered by position
     return PreviewLine(
-        product=product,
+        product=variant.product,
+        variant=variant,
+        options=variant_options_label(variant),
         quantity=quantity,
-        unit_price=product.price,
-        line_total=product.price * quantity,
+        unit_price=variant.price,
+        line_total=variant.price * quantity,
         problem=refusal.message if refusal is not None else None,
-        thumbnail_url=images[0].thumbnail.url if images else None,
+        thumbnail_url=variant_thumbnail_url(variant),
     )
 
 
@@ -246,27 +246,25 @@ def _grouped(lines: list[PreviewLine]) -> list[PreviewGroup]:
 
 
 def checkout_preview(
-    *, buyer: User, source: str, product_id: int | None = None, quantity: object = None
+    *, buyer: User, source: str, variant_id: int | None = None, quantity: object = None
 ) -> CheckoutPreview:
-    """The checkout page's summary, in three queries however many lines (products, images, and the cart or not).
+    """The checkout page's summary, in four queries however many lines (variants, images, options, and
+    the cart or not).
 
     The rules are `orders.services.checkout`'s own (`line_refusal`, `unavailable_error`,
     `quantity_clean`); placing the order checks them again under the locks.
     """
     if source == SOURCE_CART:
-        items = (
-            CartItem.objects.filter(cart__user=buyer)
-            .select_related("product__store")
-            .annotate(product_is_visible=_is_visible("product_id"))
-            .prefetch_related(_images("product__images"))
-            .order_by("added_at", "id")
-        )
+        items = with_line_relations(
+            CartItem.objects.filter(cart__user=buyer).annotate(variant_is_visible=_is_visible("variant_id")),
+            prefix="variant__",
+        ).order_by("added_at", "id")
         lines = [
             _preview_line(
                 buyer=buyer,
-                product=item.product,
+                variant=item.variant,
                 quantity=item.quantity,
-                is_visible=item.product_is_visible,
+                is_visible=item.variant_is_visible,
                 source=source,
             )
             for item in items
@@ -277,20 +275,16 @@ def checkout_preview(
     try:
         quantity = quantity_clean(1 if quantity in (None, "") else quantity)
     except DomainError as exc:
-        return CheckoutPreview(source=source, groups=[], problem=exc.message, product_id=product_id)
-    product = (
-        Product.objects.filter(pk=product_id)
-        .select_related("store")
-        .annotate(is_visible=_is_visible("pk"))
-        .prefetch_related(_images("images"))
-        .first()
-        if is_valid_id(product_id)
+        return CheckoutPreview(source=source, groups=[], problem=exc.message, variant_id=variant_id)
+    variant = (
+        with_line_relations(ProductVariant.objects.filter(pk=variant_id).annotate(is_visible=_is_visible("pk"))).first()
+        if is_valid_id(variant_id)
         else None
     )
-    if product is None or not product.is_visible:
-        error = unavailable_error(title=product.title if product else None, source=source)
+    if variant is None or not variant.is_visible:
+        error = unavailable_error(title=str(variant) if variant else None, source=source)
         return CheckoutPreview(
-            source=source, groups=[], problem=error.message, product_id=product_id, quantity=quantity
+            source=source, groups=[], problem=error.message, variant_id=variant_id, quantity=quantity
         )
-    line = _preview_line(buyer=buyer, product=product, quantity=quantity, is_visible=True, source=source)
-    return CheckoutPreview(source=source, groups=_grouped([line]), product_id=product_id, quantity=quantity)
+    line = _preview_line(buyer=buyer, variant=variant, quantity=quantity, is_visible=True, source=source)
+    return CheckoutPreview(source=source, groups=_grouped([line]), variant_id=variant_id, quantity=quantity)

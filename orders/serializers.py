@@ -28,14 +28,23 @@ class CheckoutInputSerializer(StrictJSONInput, serializers.Serializer):
     """No prices and no seller: the server takes them from the catalog. The address is one of yours."""
 
     source = serializers.ChoiceField(choices=SOURCES)
-    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
+    variant_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, help_text="What to buy now."
+    )
+    product_id = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        help_text="Instead of `variant_id`, for a product with one variant; several answer `variant_required`.",
+    )
     quantity = QuantityField(required=False)
     address_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
 
     def validate(self, attrs):
-        if attrs["source"] == SOURCE_BUY_NOW and attrs.get("product_id") is None:
-            raise serializers.ValidationError({"product_id": "Choose the product to buy now."})
+        if attrs["source"] == SOURCE_BUY_NOW and attrs.get("variant_id") is None and attrs.get("product_id") is None:
+            raise serializers.ValidationError({"variant_id": "Choose the variant to buy now."})
         return attrs
 
 
@@ -179,8 +188,12 @@ def item_refund(item) -> dict | None:
 class OrderItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     product_id = serializers.IntegerField()
+    variant_id = serializers.IntegerField()
     title = serializers.CharField()
     sku = serializers.CharField()
+    options = serializers.CharField(
+        help_text='The variant as bought, e.g. "Size: XL, Colour: Blue"; blank without options.'
+    )
     seller_name = serializers.CharField(source="seller.name")
     quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(**MONEY)
@@ -236,8 +249,12 @@ class SellerOrderItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     order = SellerOrderSerializer()
     product_id = serializers.IntegerField()
+    variant_id = serializers.IntegerField()
     title = serializers.CharField()
     sku = serializers.CharField()
+    options = serializers.CharField(
+        help_text='The variant as bought, e.g. "Size: XL, Colour: Blue"; blank without options.'
+    )
     quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(**MONEY)
     amount = serializers.DecimalField(source="line_total", max_digits=14, decimal_places=2)

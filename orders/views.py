@@ -22,9 +22,11 @@ from django.views.decorators.http import require_POST
 from accounts.selectors import user_addresses
 from cart.errors import InvalidQuantity
 from cart.services import quantity_clean
+from cart.views import posted_variant_id
 from joycart.errors import DomainError
 from joycart.ids import parse_id
 from joycart.money import format_inr
+from joycart.redirects import safe_next_url
 from orders import selectors
 from orders.errors import IdempotencyKeyReused
 from orders.forms import CancelForm, CheckoutForm
@@ -46,12 +48,17 @@ STATUS_LABELS = dict(OrderItemStatus.choices)
 
 @require_POST
 def buy_now(request):
-    """The product page's "Buy now" button: on to the checkout page for this product alone.
+    """The product page's "Buy now" button: on to the checkout page for this variant alone.
 
-    It posts (with the add-to-cart form's quantity) rather than linking, and changes
-    nothing: anyone logged out goes through the login page and comes back to checkout.
+    It posts (with the add-to-cart form's quantity and chosen variant) rather than linking, and
+    changes nothing: anyone logged out goes through the login page and comes back to checkout.
     """
-    query = {"source": SOURCE_BUY_NOW, "product": request.POST.get("product_id", ""), "quantity": "1"}
+    try:
+        variant_id = posted_variant_id(request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(safe_next_url(request) or request.headers.get("Referer") or reverse("home"))
+    query = {"source": SOURCE_BUY_NOW, "variant": variant_id, "quantity": "1"}
     # The form's own bounds leave a bad quantity to forged posts: those buy one.
     with suppress(InvalidQuantity):
         query["quantity"] = str(quantity_clean(request.POST.get("quantity", "")))
@@ -59,11 +66,11 @@ def buy_now(request):
 
 
 def _target(data) -> tuple[str, int | None, str | None]:
-    """What the page is checking out: (source, product id, raw quantity)."""
+    """What the page is checking out: (source, variant id, raw quantity)."""
     source = data.get("source") or SOURCE_CART
     if source == SOURCE_CART:
         return source, None, None
-    return source, parse_id(data.get("product")), data.get("quantity")
+    return source, parse_id(data.get("variant")), data.get("quantity")
 
 
 def _preselected_address(request, addresses: list) -> int | None:
@@ -80,7 +87,7 @@ def _add_address_url(preview: selectors.CheckoutPreview) -> str:
     """The address form, coming back here with the new address chosen."""
     query = {"source": preview.source}
     if preview.source == SOURCE_BUY_NOW:
-        query.update(product=preview.product_id or "", quantity=preview.quantity or "")
+        query.update(variant=preview.variant_id or "", quantity=preview.quantity or "")
     query["address"] = NEWEST_ADDRESS
     back = f"{reverse('orders:checkout')}?{urlencode(query)}"
     return f"{reverse('accounts:address_new')}?{urlencode({'next': back})}"
@@ -113,16 +120,16 @@ def checkout(request):
                 if order.payment_method == PaymentMethod.ONLINE:
                     return redirect("payments:pay", number=order.number)
                 return redirect("orders:detail", number=order.number)
-        source, product_id, quantity = _target(request.POST)
+        source, variant_id, quantity = _target(request.POST)
     else:
-        source, product_id, quantity = _target(request.GET)
-    preview = selectors.checkout_preview(buyer=request.user, source=source, product_id=product_id, quantity=quantity)
+        source, variant_id, quantity = _target(request.GET)
+    preview = selectors.checkout_preview(buyer=request.user, source=source, variant_id=variant_id, quantity=quantity)
     if request.method != "POST":
         form = CheckoutForm(
             addresses=addresses,
             initial={
                 "source": preview.source,
-                "product": preview.product_id,
+                "variant": preview.variant_id,
                 "quantity": preview.quantity,
                 "address": _preselected_address(request, addresses),
                 "payment_method": PaymentMethod.COD,

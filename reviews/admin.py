@@ -12,7 +12,7 @@ from reviews.services import review_hide, review_unhide
 class ReviewAdmin(admin.ModelAdmin):
     list_display = ["product", "user", "rating", "short_comment", "is_hidden", "created_at", "edited_at"]
     list_filter = ["rating", "is_hidden", "created_at"]
-    search_fields = ["product__title", "product__sku", "user__username", "user__email", "comment"]
+    search_fields = ["product__title", "product__variants__sku", "user__username", "user__email", "comment"]
     list_select_related = ["product", "user"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]

@@ -7,6 +7,7 @@ body that fits its schema. A test that deliberately steps outside the contract s
 """
 
 import json
+import threading
 from functools import cache
 
 import pytest
@@ -21,10 +22,19 @@ API_PREFIX = "/api/v1/"
 NOT_OPERATIONS = ("/api/v1/", "/api/v1/schema/", "/api/v1/docs/")
 
 
+_SCHEMA_LOCK = threading.Lock()
+
+
 @cache
-def _schema():
+def _built_schema():
     document = SchemaGenerator().get_schema(request=None, public=True)
     return schemathesis.openapi.from_dict(json.loads(json.dumps(document, cls=DjangoJSONEncoder)))
+
+
+def _schema():
+    """Built once; the race tests' threads may be the first to ask, and drf-spectacular is not thread-safe."""
+    with _SCHEMA_LOCK:
+        return _built_schema()
 
 
 def _as_schemathesis_response(method: str, path: str, response) -> Response:

@@ -1,9 +1,10 @@
 """Placing an order: one transaction that takes every line's stock or none.
 
-- Products are locked with SELECT ... FOR UPDATE in primary-key order, whatever order the
-  cart lists them in, so two checkouts of the same products queue up instead of deadlocking.
-  Each line's stock is then taken with a conditional UPDATE (`stock >= quantity`) as well,
-  which keeps the rule true even where row locks do not exist (SQLite).
+- A line is a variant. The lines' products are locked with SELECT ... FOR UPDATE in primary-key
+  order, whatever order the cart lists them in, then their variants, also in primary-key order, so
+  two checkouts of the same products queue up instead of deadlocking. Each variant's stock is then
+  taken with a conditional UPDATE (`stock >= quantity`) as well, which keeps the rule true even where
+  row locks do not exist (SQLite), and the products' summaries are refreshed under their locks.
 - The request is idempotent per buyer and `Idempotency-Key`. A retry is recognised by the
   (buyer, key) unique constraint and the request's fingerprint: the same body returns the
   order already made, a different body is refused. When two identical requests race, the
@@ -20,6 +21,7 @@ from typing import Literal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from accounts.errors import AccountBlocked
 from accounts.models import Address, User
@@ -28,8 +30,10 @@ from cart.locks import cart_lock
 from cart.models import Cart, CartItem
 from cart.services import quantity_clean
 from catalog.cache import bump_after_commit
-from catalog.locks import visible_products_lock
-from catalog.models import MAX_AMOUNT, Product
+from catalog.errors import VariantRequired
+from catalog.locks import variants_lock, visible_products_lock
+from catalog.models import MAX_AMOUNT, Product, ProductOption, ProductVariant, variant_label
+from catalog.services.summary import product_summary_refresh
 from joycart.errors import DomainError
 from joycart.ids import is_valid_id
 from joycart.money import format_inr
@@ -73,7 +77,7 @@ class CheckoutRequest:
     source: str
     address_id: int
     payment_method: str
-    product_id: int | None = None
+    variant_id: int | None = None
     quantity: int | None = None
 
     def fingerprint(self) -> str:
@@ -83,12 +87,16 @@ class CheckoutRequest:
 
 @dataclass(frozen=True)
 class CheckoutLine:
-    product: Product
+    variant: ProductVariant
     quantity: int
 
     @property
+    def product(self) -> Product:
+        return self.variant.product
+
+    @property
     def line_total(self) -> Decimal:
-        return self.product.price * self.quantity
+        return self.variant.price * self.quantity
 
 
 # Every refusal checkout_place can answer with, for the API's documentation of checkout.
@@ -101,6 +109,7 @@ CHECKOUT_ERRORS = (
     OutOfStock,
     OwnProduct,
     ProductUnavailable,
+    VariantRequired,
     PaymentMethodUnavailable,
     InvalidCheckout,
     AmountTooLarge,
@@ -120,9 +129,9 @@ def idempotency_key_clean(value: object) -> str:
 
 
 def checkout_request_clean(
-    *, source: str, address_id: int, payment_method: str, product_id: int | None = None, quantity: int | None = None
+    *, source: str, address_id: int, payment_method: str, variant_id: int | None = None, quantity: int | None = None
 ) -> CheckoutRequest:
-    """Shape checks that need no database. A cart checkout ignores `product_id` and `quantity`."""
+    """Shape checks that need no database. A cart checkout ignores `variant_id` and `quantity`."""
     if source not in SOURCES:
         raise InvalidCheckout()
     if payment_method not in ENABLED_PAYMENT_METHODS:
@@ -131,13 +140,13 @@ def checkout_request_clean(
         raise InvalidAddress()
     if source == SOURCE_CART:
         return CheckoutRequest(source=source, address_id=address_id, payment_method=payment_method)
-    if not is_valid_id(product_id):
+    if not is_valid_id(variant_id):
         raise ProductUnavailable()
     return CheckoutRequest(
         source=source,
         address_id=address_id,
         payment_method=payment_method,
-        product_id=product_id,
+        variant_id=variant_id,
         quantity=quantity_clean(1 if quantity is None else quantity),
     )
 
@@ -157,10 +166,10 @@ def checkout_place(
     address_id: int,
     payment_method: str,
     idempotency_key: str,
-    product_id: int | None = None,
+    variant_id: int | None = None,
     quantity: int | None = None,
 ) -> tuple[Order, bool]:
-    """Place an order from the buyer's cart or one "Buy now" product. Returns (order, created).
+    """Place an order from the buyer's cart or one "Buy now" variant. Returns (order, created).
 
     `created` is False when the same request with the same key was already placed: the
     existing order is returned and nothing new is made.
@@ -172,7 +181,7 @@ def checkout_place(
     """
     key = idempotency_key_clean(idempotency_key)
     request = checkout_request_clean(
-        source=source, address_id=address_id, payment_method=payment_method, product_id=product_id, quantity=quantity
+        source=source, address_id=address_id, payment_method=payment_method, variant_id=variant_id, quantity=quantity
     )
     if buyer.is_blocked:
         raise AccountBlocked()
@@ -208,9 +217,10 @@ def _address_get(*, buyer: User, address_id: int) -> Address:
 
 
 def _wanted_from_cart(*, buyer: User) -> tuple[Cart, dict[int, int]]:
-    """The cart's lines, with the cart locked: a second checkout of the same cart waits, then finds it empty."""
+    """The cart's lines, {variant id: quantity}, with the cart locked: a second checkout of the same
+    cart waits, then finds it empty."""
     cart = cart_lock(user_id=buyer.pk)
-    wanted = dict(CartItem.objects.filter(cart=cart).values_list("product_id", "quantity")) if cart else {}
+    wanted = dict(CartItem.objects.filter(cart=cart).values_list("variant_id", "quantity")) if cart else {}
     if cart is None or not wanted:
         raise CartEmpty()
     return cart, wanted
@@ -225,36 +235,43 @@ def unavailable_error(*, title: str | None, source: str) -> ProductUnavailable:
     return ProductUnavailable(f"{title} is no longer available.")
 
 
-def line_refusal(*, buyer: User, product: Product, quantity: int) -> DomainError | None:
-    """Why `buyer` cannot buy `quantity` of this visible product now, or None.
+def line_refusal(*, buyer: User, variant: ProductVariant, quantity: int) -> DomainError | None:
+    """Why `buyer` cannot buy `quantity` of this visible variant now, or None.
 
     Checkout raises it; the checkout page (`orders.selectors.checkout_preview`) shows it
     beside the line, so both apply the same rules.
     """
-    if product.store.user_id == buyer.pk:
-        return OwnProduct(f"{product.title} is sold by your store, so you cannot buy it.")
-    if product.stock < quantity:
-        return OutOfStock.for_stock(title=product.title, stock=product.stock)
+    if variant.product.store.user_id == buyer.pk:
+        return OwnProduct(f"{variant.product.title} is sold by your store, so you cannot buy it.")
+    if variant.stock < quantity:
+        return OutOfStock.for_stock(title=str(variant), stock=variant.stock)
     return None
 
 
-def _unavailable(*, product_id: int, source: str) -> ProductUnavailable:
-    title = Product.objects.filter(pk=product_id).values_list("title", flat=True).first()
-    return unavailable_error(title=title, source=source)
+def _unavailable(*, variant_id: int, source: str) -> ProductUnavailable:
+    variant = ProductVariant.objects.select_related("product").filter(pk=variant_id).first()
+    return unavailable_error(title=str(variant) if variant else None, source=source)
 
 
-def _lines_check(
-    *, buyer: User, wanted: dict[int, int], products: dict[int, Product], source: str
-) -> list[CheckoutLine]:
+def _lines_locked(*, buyer: User, wanted: dict[int, int], source: str) -> list[CheckoutLine]:
+    """Lock the wanted variants' visible products, then the variants, and check every line.
+
+    Lines come out in variant primary-key order, and every refusal is raised before any stock is taken.
+    """
+    product_ids = ProductVariant.objects.filter(pk__in=list(wanted)).values_list("product_id", flat=True)
+    products = visible_products_lock(product_ids=sorted(set(product_ids)))
+    variants = variants_lock(variant_ids=sorted(wanted))
     lines = []
-    for product_id in sorted(wanted):
-        product, quantity = products.get(product_id), quantity_clean(wanted[product_id])
-        if product is None:
-            raise _unavailable(product_id=product_id, source=source)
-        refusal = line_refusal(buyer=buyer, product=product, quantity=quantity)
+    for variant_id in sorted(wanted):
+        variant, quantity = variants.get(variant_id), quantity_clean(wanted[variant_id])
+        product = products.get(variant.product_id) if variant is not None else None
+        if variant is None or product is None or not variant.is_active:
+            raise _unavailable(variant_id=variant_id, source=source)
+        variant.product = product
+        refusal = line_refusal(buyer=buyer, variant=variant, quantity=quantity)
         if refusal is not None:
             raise refusal
-        lines.append(CheckoutLine(product=product, quantity=quantity))
+        lines.append(CheckoutLine(variant=variant, quantity=quantity))
     return lines
 
 
@@ -268,8 +285,7 @@ def _order_total(*, lines: list[CheckoutLine]) -> Decimal:
     for line in lines:
         if line.line_total > MAX_AMOUNT:
             raise AmountTooLarge(
-                f"{line.quantity} of {line.product.title} come to more than {limit}, the most one order can hold. "
-                "Buy fewer."
+                f"{line.quantity} of {line.variant} come to more than {limit}, the most one order can hold. Buy fewer."
             )
     total = sum((line.line_total for line in lines), Decimal("0.00"))
     if total > MAX_AMOUNT:
@@ -294,20 +310,31 @@ def payment_method_refusal(*, payment_method: str, total: Decimal) -> DomainErro
     return None
 
 
-def _stock_take(*, lines: list[CheckoutLine]) -> list[int]:
-    """Take each line's stock, in primary-key order. Returns the products that sold out."""
-    sold_out = []
+def _stock_take(*, lines: list[CheckoutLine]) -> bool:
+    """Take each line's stock, in variant primary-key order, then refresh the products' summaries.
+
+    Returns whether a product sold out altogether (the listing shows it as out of stock).
+    """
+    now = timezone.now()
     for line in lines:
-        taken = Product.objects.filter(pk=line.product.pk, stock__gte=line.quantity).update(
-            stock=F("stock") - line.quantity
+        taken = ProductVariant.objects.filter(pk=line.variant.pk, stock__gte=line.quantity).update(
+            stock=F("stock") - line.quantity, updated_at=now
         )
         if not taken:
-            stock = Product.objects.filter(pk=line.product.pk).values_list("stock", flat=True).get()
-            raise OutOfStock.for_stock(title=line.product.title, stock=stock)
-        line.product.stock -= line.quantity
-        if line.product.stock == 0:
-            sold_out.append(line.product.pk)
-    return sold_out
+            stock = ProductVariant.objects.filter(pk=line.variant.pk).values_list("stock", flat=True).get()
+            raise OutOfStock.for_stock(title=str(line.variant), stock=stock)
+        line.variant.stock -= line.quantity
+    product_ids = {line.product.pk for line in lines}
+    product_summary_refresh(product_ids=product_ids)
+    return Product.objects.filter(pk__in=product_ids, stock=0).exists()
+
+
+def _option_names(*, product_ids: list[int]) -> dict[int, list[str]]:
+    """Each product's option names in order, for the items' "Size: XL" snapshot."""
+    names: dict[int, list[str]] = {}
+    for product_id, name in ProductOption.objects.filter(product_id__in=product_ids).values_list("product_id", "name"):
+        names.setdefault(product_id, []).append(name)
+    return names
 
 
 def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str, fingerprint: str) -> Order:
@@ -316,9 +343,8 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
     if request.source == SOURCE_CART:
         cart, wanted = _wanted_from_cart(buyer=buyer)
     else:
-        wanted = {request.product_id: request.quantity}
-    products = visible_products_lock(product_ids=sorted(wanted))
-    lines = _lines_check(buyer=buyer, wanted=wanted, products=products, source=request.source)
+        wanted = {request.variant_id: request.quantity}
+    lines = _lines_locked(buyer=buyer, wanted=wanted, source=request.source)
     total = _order_total(lines=lines)
     refusal = payment_method_refusal(payment_method=request.payment_method, total=total)
     if refusal is not None:
@@ -343,15 +369,18 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
     )
     order.number = f"JC-{order.pk:06d}"
     Order.objects.filter(pk=order.pk).update(number=order.number)
+    option_names = _option_names(product_ids=[line.product.pk for line in lines])
     items = OrderItem.objects.bulk_create(
         [
             OrderItem(
                 order=order,
                 product=line.product,
+                variant=line.variant,
                 seller=line.product.store,
                 title=line.product.title,
-                sku=line.product.sku,
-                unit_price=line.product.price,
+                sku=line.variant.sku,
+                options=variant_label(option_names=option_names.get(line.product.pk, []), variant=line.variant),
+                unit_price=line.variant.price,
                 quantity=line.quantity,
                 status=item_status,
             )
@@ -366,9 +395,9 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
         ]
     )
     if cart is not None:
-        CartItem.objects.filter(cart=cart, product_id__in=list(wanted)).delete()
+        CartItem.objects.filter(cart=cart, variant_id__in=list(wanted)).delete()
         cart.save(update_fields=["updated_at"])
-    bump_after_commit(product_ids=list(wanted), listing=bool(sold_out))
+    bump_after_commit(product_ids=[line.product.pk for line in lines], listing=sold_out)
     if item_status == OrderItemStatus.PLACED:
         notifications.order_placed_notify(order_id=order.pk)
     else:

@@ -20,13 +20,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.errors import AccountBlocked
 from accounts.models import User
-from catalog.cache import bump_after_commit
-from catalog.models import Product
+from catalog.services.stock import stock_return
 from joycart.errors import NotFound
 from joycart.ids import is_valid_id
 from orders import notifications
@@ -136,10 +134,8 @@ def _role_resolve(*, actor: User | None, role: str | None, order: Order, item: O
 
 
 def _stock_restore(*, item: OrderItem) -> None:
-    """Put the item's quantity back with an F() increment, under the product's row lock."""
-    Product.objects.filter(pk=item.product_id).update(stock=F("stock") + item.quantity)
-    stock = Product.objects.filter(pk=item.product_id).values_list("stock", flat=True).get()
-    bump_after_commit(product_ids=[item.product_id], listing=stock == item.quantity)
+    """Put the item's quantity back on its variant, under the product's row lock."""
+    stock_return(variant_id=item.variant_id, product_id=item.product_id, quantity=item.quantity)
 
 
 def _refund_if_paid(*, order: Order, item: OrderItem, from_status: str, reason: str) -> None:

@@ -11,7 +11,7 @@ from orders.models import MAX_QUANTITY, Order, OrderItem, OrderItemStatus
 from orders.services.lifecycle import order_item_confirm
 from payments.models import Payment, PaymentStatus
 from tests.conftest import api_login, csrf_token
-from tests.factories import AddressFactory, ProductFactory, StoreFactory, UserFactory
+from tests.factories import AddressFactory, ProductFactory, StoreFactory, UserFactory, as_variant, only_variant
 from tests.orders.helpers import (
     bearer,
     buy_now,
@@ -39,7 +39,7 @@ def checkout(client, body: dict, key: str | None = "auto"):
 def buy_now_body(buyer, product, quantity=1, **extra) -> dict:
     return {
         "source": "buy_now",
-        "product_id": product.pk,
+        "variant_id": as_variant(product).pk,
         "quantity": quantity,
         "address_id": buyer.address.pk,
         "payment_method": "COD",
@@ -94,8 +94,10 @@ class TestCheckout:
             {
                 "id": item.pk,
                 "product_id": product.pk,
+                "variant_id": only_variant(product).pk,
                 "title": product.title,
-                "sku": product.sku,
+                "sku": only_variant(product).sku,
+                "options": "",
                 "seller_name": store.name,
                 "quantity": 2,
                 "unit_price": "499.00",
@@ -169,7 +171,7 @@ class TestCheckout:
             ({"quantity": 11}, "invalid_quantity"),
             ({"quantity": "x"}, "invalid_quantity"),
             ({"quantity": None}, "invalid_quantity"),
-            ({"product_id": 987_654}, "product_unavailable"),
+            ({"variant_id": 987_654}, "product_unavailable"),
         ],
     )
     def test_bad_input_is_a_400_with_a_code(self, buyer_api, buyer, product, change, code):
@@ -179,9 +181,10 @@ class TestCheckout:
     @pytest.mark.parametrize(
         ("change", "field"),
         [
+            ({"variant_id": "abc"}, "variant_id"),
+            ({"variant_id": None}, "variant_id"),
+            ({"variant_id": 2**70}, "variant_id"),
             ({"product_id": "abc"}, "product_id"),
-            ({"product_id": None}, "product_id"),
-            ({"product_id": 2**70}, "product_id"),
             ({"address_id": "home"}, "address_id"),
             ({"address_id": None}, "address_id"),
             ({"source": "wishlist"}, "source"),

@@ -16,7 +16,7 @@ from orders.selectors import (
     seller_order_items,
 )
 from orders.services.lifecycle import order_item_confirm, order_item_ship
-from tests.factories import ProductFactory, StoreFactory, UserFactory
+from tests.factories import ProductFactory, StoreFactory, UserFactory, only_variant
 from tests.orders.helpers import buy_now, items_of, make_buyer, order_of, put_in_cart
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +107,7 @@ def test_preview_groups_cart_lines_by_seller_with_checkouts_own_refusals(buyer):
 
 
 @pytest.mark.parametrize(
-    ("product_id", "quantity", "problem"),
+    ("variant_id", "quantity", "problem"),
     [
         (None, 1, "This product is no longer available."),
         (2**70, 1, "This product is no longer available."),
@@ -116,12 +116,12 @@ def test_preview_groups_cart_lines_by_seller_with_checkouts_own_refusals(buyer):
         ("ok", "ten", "Choose a quantity from 1 to 10."),
     ],
 )
-def test_preview_of_buy_now(buyer, product, product_id, quantity, problem):
+def test_preview_of_buy_now(buyer, product, variant_id, quantity, problem):
     own = ProductFactory(store=StoreFactory(user=buyer))
-    target = {"ok": product.pk, "own": own.pk}.get(product_id, product_id)
-    preview = checkout_preview(buyer=buyer, source="buy_now", product_id=target, quantity=quantity)
+    target = {"ok": only_variant(product).pk, "own": only_variant(own).pk}.get(variant_id, variant_id)
+    preview = checkout_preview(buyer=buyer, source="buy_now", variant_id=target, quantity=quantity)
     assert preview.problem == problem
-    if product_id == "own":
+    if variant_id == "own":
         assert preview.lines[0].problem.endswith("so you cannot buy it.")
         assert not preview.can_place
 

@@ -36,7 +36,7 @@ from orders.services.lifecycle import (
 )
 from payments.models import Payment, PaymentStatus
 from tests.cart.helpers import HIDDEN, hide
-from tests.factories import AddressFactory, ProductFactory, StoreFactory, UserFactory
+from tests.factories import AddressFactory, ProductFactory, StoreFactory, UserFactory, only_variant, variant_update
 from tests.orders.helpers import (
     buy_now,
     checkout_cart,
@@ -75,7 +75,9 @@ class TestBuyNow:
         assert order.payment_method == "COD"
         assert order.total == Decimal("1497.00")
         [item] = items_of(order)
-        assert (item.product, item.seller, item.title, item.sku) == (product, store, product.title, product.sku)
+        variant = only_variant(product)
+        assert (item.product, item.variant, item.seller, item.title) == (product, variant, store, product.title)
+        assert (item.sku, item.options) == (variant.sku, "")
         assert (item.unit_price, item.quantity, item.status) == (Decimal("499.00"), 3, S.PLACED)
         payment = Payment.objects.get(order=order)
         assert (payment.method, payment.status, payment.amount) == ("COD", PaymentStatus.PENDING, Decimal("1497.00"))
@@ -96,16 +98,18 @@ class TestBuyNow:
 
     def test_the_item_keeps_its_price_and_title_when_the_product_changes(self, buyer, product):
         order = buy_now(buyer, product)
-        Product.objects.filter(pk=product.pk).update(title="Renamed", price=Decimal("999.00"), sku="NEW-1")
+        sku = only_variant(product).sku
+        Product.objects.filter(pk=product.pk).update(title="Renamed")
+        variant_update(only_variant(product), price=Decimal("999.00"), sku="NEW-1")
         [item] = items_of(order)
-        assert (item.title, item.unit_price, item.sku) == (product.title, Decimal("499.00"), product.sku)
+        assert (item.title, item.unit_price, item.sku) == (product.title, Decimal("499.00"), sku)
 
     def test_leaves_the_cart_untouched(self, buyer, product):
         other = ProductFactory()
         put_in_cart(buyer, product, 2)
         put_in_cart(buyer, other, 1)
         buy_now(buyer, product, 1)
-        assert dict(CartItem.objects.filter(cart__user=buyer).values_list("product_id", "quantity")) == {
+        assert dict(CartItem.objects.filter(cart__user=buyer).values_list("variant__product_id", "quantity")) == {
             product.pk: 2,
             other.pk: 1,
         }
@@ -114,7 +118,7 @@ class TestBuyNow:
         order, _ = checkout_place(
             buyer=buyer,
             source="buy_now",
-            product_id=product.pk,
+            variant_id=only_variant(product).pk,
             address_id=buyer.address.pk,
             payment_method="COD",
             idempotency_key=new_key(),
@@ -147,7 +151,7 @@ class TestCartCheckout:
 
     def test_prices_come_from_the_catalog_at_checkout(self, buyer, product):
         put_in_cart(buyer, product, 2)
-        Product.objects.filter(pk=product.pk).update(price=Decimal("450.00"))
+        variant_update(only_variant(product), price=Decimal("450.00"))
         order = checkout_cart(buyer)
         assert order.total == Decimal("900.00")
         assert items_of(order)[0].unit_price == Decimal("450.00")
@@ -161,7 +165,7 @@ class TestCartCheckout:
         short = ProductFactory(title="Brass lamp", stock=5)
         put_in_cart(buyer, product, 2)
         put_in_cart(buyer, short, 4)
-        Product.objects.filter(pk=short.pk).update(stock=3)
+        variant_update(only_variant(short), stock=3)
 
         with pytest.raises(OutOfStock, match=re.escape("Only 3 of Brass lamp left in stock.")):
             checkout_cart(buyer)
@@ -194,7 +198,7 @@ class TestCheckoutRefusals:
                 checkout_place(
                     buyer=buyer,
                     source="buy_now",
-                    product_id=product.pk,
+                    variant_id=only_variant(product).pk,
                     quantity=1,
                     address_id=address_id,
                     payment_method="COD",
@@ -222,7 +226,7 @@ class TestCheckoutRefusals:
             checkout_place(
                 buyer=buyer,
                 source="buy_now",
-                product_id=987_654,
+                variant_id=987_654,
                 quantity=1,
                 address_id=buyer.address.pk,
                 payment_method="COD",
@@ -239,7 +243,7 @@ class TestCheckoutRefusals:
         product = ProductFactory(title="Clay pot", stock=3)
         with pytest.raises(OutOfStock, match=re.escape("Only 3 of Clay pot left in stock.")):
             buy_now(buyer, product, 5)
-        Product.objects.filter(pk=product.pk).update(stock=0)
+        variant_update(only_variant(product), stock=0)
         with pytest.raises(OutOfStock, match=re.escape("Clay pot is out of stock.")):
             buy_now(buyer, product, 1)
         assert nothing_placed()
@@ -250,7 +254,7 @@ class TestCheckoutRefusals:
             checkout_place(
                 buyer=buyer,
                 source="buy_now",
-                product_id=product.pk,
+                variant_id=only_variant(product).pk,
                 address_id=buyer.address.pk,
                 payment_method=method,
                 idempotency_key=new_key(),
@@ -276,7 +280,7 @@ class TestIdempotency:
         kwargs = {
             "buyer": buyer,
             "source": "buy_now",
-            "product_id": product.pk,
+            "variant_id": only_variant(product).pk,
             "quantity": 2,
             "address_id": buyer.address.pk,
             "payment_method": "COD",
@@ -314,7 +318,7 @@ class TestIdempotency:
             checkout_place(
                 buyer=buyer,
                 source="buy_now",
-                product_id=product.pk,
+                variant_id=only_variant(product).pk,
                 address_id=buyer.address.pk,
                 payment_method="COD",
                 idempotency_key=key,

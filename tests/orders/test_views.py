@@ -13,7 +13,15 @@ from catalog.validators import MAX_PRICE
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus
 from orders.services.lifecycle import order_item_cancel, order_item_confirm, order_item_deliver, order_item_ship
 from payments.models import PaymentStatus
-from tests.factories import TEST_PASSWORD, AddressFactory, ProductFactory, StoreFactory, UserFactory
+from tests.factories import (
+    TEST_PASSWORD,
+    AddressFactory,
+    ProductFactory,
+    StoreFactory,
+    UserFactory,
+    only_variant,
+    variant_update,
+)
 from tests.orders.helpers import buy_now, items_of, make_buyer, order_of, put_in_cart, stock_of
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +57,7 @@ def checkout_form(html: str, **overrides) -> dict:
     checked = re.search(r'name="address" value="(\d+)"\s+required\s+checked', html)
     data = {
         name: hidden_value(html, name)
-        for name in ("csrfmiddlewaretoken", "source", "product", "quantity", "idempotency_key")
+        for name in ("csrfmiddlewaretoken", "source", "variant", "quantity", "idempotency_key")
         if f'name="{name}"' in html
     }
     data.update(address=checked.group(1) if checked else "", payment_method="COD")
@@ -84,8 +92,7 @@ class TestEntryPoints:
 
     def test_a_cart_with_a_problem_cannot_proceed(self, shopper, buyer, product):
         put_in_cart(buyer, product, 3)
-        product.stock = 2
-        product.save(update_fields=["stock"])
+        variant_update(only_variant(product), stock=2)
         html = html_of(shopper.get("/cart/"))
         start = html.index('data-testid="checkout-button"')
         assert "disabled" in html[html.rindex("<button", 0, start) : start]
@@ -98,19 +105,22 @@ class TestEntryPoints:
         assert 'data-testid="buy-now"' not in html_of(shopper.get(f"/products/{own.slug}/"))
 
     def test_buy_now_goes_to_checkout_for_that_product_and_quantity(self, shopper, product):
-        response = shopper.post("/checkout/buy-now/", {"product_id": product.pk, "quantity": "3"})
+        variant_id = only_variant(product).pk
+        response = shopper.post("/checkout/buy-now/", {"variant_id": variant_id, "quantity": "3"})
         assert response.status_code == 302
         url = urlsplit(response["Location"])
         assert url.path == CHECKOUT
-        assert parse_qs(url.query) == {"source": ["buy_now"], "product": [str(product.pk)], "quantity": ["3"]}
+        assert parse_qs(url.query) == {"source": ["buy_now"], "variant": [str(variant_id)], "quantity": ["3"]}
 
     def test_a_visitor_logs_in_first_and_comes_back(self, client, product):
-        response = client.post("/checkout/buy-now/", {"product_id": product.pk, "quantity": "2"})
+        response = client.post("/checkout/buy-now/", {"variant_id": only_variant(product).pk, "quantity": "2"})
         response = client.get(response["Location"])
         assert response.status_code == 302
         url = urlsplit(response["Location"])
         assert url.path == "/accounts/login/"
-        assert parse_qs(url.query)["next"] == [f"{CHECKOUT}?source=buy_now&product={product.pk}&quantity=2"]
+        assert parse_qs(url.query)["next"] == [
+            f"{CHECKOUT}?source=buy_now&variant={only_variant(product).pk}&quantity=2"
+        ]
 
 
 # --- The checkout page ----------------------------------------------------------------------
@@ -166,10 +176,10 @@ class TestCheckoutPage:
         put_in_cart(buyer, fine)
         put_in_cart(buyer, product, 2)
         if arrange == "short":
-            product.stock = 1
+            variant_update(only_variant(product), stock=1)
         if arrange == "inactive":
             product.is_active = False
-        product.save()
+            product.save(update_fields=["is_active"])
         html = html_of(shopper.get(CHECKOUT))
         assert html.count('data-testid="checkout-line-problem"') == 1
         assert problem in html
@@ -191,11 +201,11 @@ class TestCheckoutPage:
         assert 'data-testid="place-order" disabled' in html
 
     def test_adding_an_address_comes_back_with_it_chosen(self, shopper, buyer, product):
-        response = shopper.get(f"{CHECKOUT}?source=buy_now&product={product.pk}&quantity=2")
+        response = shopper.get(f"{CHECKOUT}?source=buy_now&variant={only_variant(product).pk}&quantity=2")
         link = re.search(r'href="([^"]+)" data-testid="add-address"', html_of(response)).group(1).replace("&amp;", "&")
         assert urlsplit(link).path == "/accounts/addresses/new/"
         back = parse_qs(urlsplit(link).query)["next"][0]
-        assert back == f"{CHECKOUT}?source=buy_now&product={product.pk}&quantity=2&address=newest"
+        assert back == f"{CHECKOUT}?source=buy_now&variant={only_variant(product).pk}&quantity=2&address=newest"
         html = html_of(shopper.get(link))
         assert f'href="{back.replace("&", "&amp;")}">Cancel' in html  # cancelling goes back too
         address = {
@@ -215,15 +225,15 @@ class TestCheckoutPage:
 
     def test_buy_now_shows_one_product_and_says_the_cart_stays(self, shopper, buyer, product):
         put_in_cart(buyer, ProductFactory(title="Something else"))
-        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&product={product.pk}&quantity=3"))
+        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&variant={only_variant(product).pk}&quantity=3"))
         assert html.count('data-testid="checkout-line"') == 1
         assert "Something else" not in html
         assert "your cart stays as it is" in html
         assert 'data-testid="checkout-total">₹1,497.00<' in html
 
-    @pytest.mark.parametrize("query", ["product=999999&quantity=1", "product=abc", "product={pk}&quantity=11"])
+    @pytest.mark.parametrize("query", ["variant=999999&quantity=1", "variant=abc", "variant={pk}&quantity=11"])
     def test_a_bad_buy_now_link_explains_itself(self, shopper, product, query):
-        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&{query.format(pk=product.pk)}"))
+        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&{query.format(pk=only_variant(product).pk)}"))
         assert 'data-testid="checkout-problem"' in html
         assert 'data-testid="checkout-form"' not in html
 
@@ -239,7 +249,7 @@ class TestCheckoutPage:
                 ProductImage.objects.create(product=product, image="a.jpg", thumbnail="a-thumb.webp", alt="")
 
         put_in_cart(buyer, ProductFactory())
-        assert_flat_query_count(lambda: shopper.get(CHECKOUT), grow, max_queries=5)
+        assert_flat_query_count(lambda: shopper.get(CHECKOUT), grow, max_queries=6)  # with the products' option names
 
 
 # --- Placing the order ----------------------------------------------------------------------
@@ -280,7 +290,7 @@ class TestPlacing:
 
     def test_buy_now_leaves_the_cart_alone(self, shopper, buyer, product):
         in_cart = put_in_cart(buyer, ProductFactory(), 2)
-        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&product={product.pk}&quantity=3"))
+        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&variant={only_variant(product).pk}&quantity=3"))
         response = shopper.post(CHECKOUT, checkout_form(html))
         order = Order.objects.get(buyer=buyer)
         assert response["Location"] == f"/orders/{order.number}/"
@@ -290,8 +300,7 @@ class TestPlacing:
     def test_a_refusal_is_a_form_error_on_the_page_and_places_nothing(self, shopper, buyer, product):
         put_in_cart(buyer, product, 3)
         form = checkout_form(html_of(shopper.get(CHECKOUT)))
-        product.stock = 2  # sold elsewhere meanwhile
-        product.save(update_fields=["stock"])
+        variant_update(only_variant(product), stock=2)  # sold elsewhere meanwhile
         html = html_of(shopper.post(CHECKOUT, form))
         assert 'data-testid="checkout-errors"' in html
         assert f"Only 2 of {product.title} left in stock." in html
@@ -310,7 +319,7 @@ class TestPlacing:
         [{"payment_method": "UPI"}, {"source": "wishlist"}, {"idempotency_key": ""}, {"quantity": "99"}],
     )
     def test_tampered_fields_never_place_an_order_or_fail(self, shopper, buyer, product, tamper):
-        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&product={product.pk}&quantity=1"))
+        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&variant={only_variant(product).pk}&quantity=1"))
         response = shopper.post(CHECKOUT, checkout_form(html, **tamper))
         assert response.status_code == 200
         assert not Order.objects.exists()
@@ -331,7 +340,7 @@ class TestAmountsTooLarge:
 
     def test_buy_now_of_an_overpriced_product_past_the_order_column_is_a_form_error(self, shopper, buyer):
         legacy = ProductFactory(price=MAX_AMOUNT, stock=10)  # stored before prices were capped
-        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&product={legacy.pk}&quantity=2"))
+        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&variant={only_variant(legacy).pk}&quantity=2"))
         html = html_of(shopper.post(CHECKOUT, checkout_form(html)))
         assert 'data-testid="checkout-errors"' in html
         assert "the most one order can hold" in html
@@ -354,7 +363,7 @@ class TestOnlineBelowTheGatewayMinimum:
 
     def test_finding6_the_page_offers_cash_on_delivery_only_under_one_rupee(self, shopper, buyer):
         cheap = ProductFactory(price=Decimal("0.50"))
-        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&product={cheap.pk}&quantity=1"))
+        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&variant={only_variant(cheap).pk}&quantity=1"))
         assert re.search(r'name="payment_method" value="COD"[^>]*checked', html)
         assert 'name="payment_method" value="ONLINE"' not in html
         assert 'data-testid="online-unavailable"' in html
@@ -363,7 +372,7 @@ class TestOnlineBelowTheGatewayMinimum:
 
     def test_finding6_exactly_one_rupee_may_be_paid_online(self, shopper, buyer):
         cheap = ProductFactory(price=Decimal("0.50"))
-        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&product={cheap.pk}&quantity=2"))
+        html = html_of(shopper.get(f"{CHECKOUT}?source=buy_now&variant={only_variant(cheap).pk}&quantity=2"))
         assert 'name="payment_method" value="ONLINE"' in html
         assert 'data-testid="online-unavailable"' not in html
 
@@ -403,8 +412,7 @@ class TestBuyerOrders:
         assert 'href="/orders/" data-testid="nav-orders"' in html_of(shopper.get("/"))
 
     def test_orders_are_listed_newest_first_and_paginated(self, shopper, buyer, product):
-        product.stock = 20
-        product.save(update_fields=["stock"])
+        variant_update(only_variant(product), stock=20)
         orders = [buy_now(buyer, product) for _ in range(11)]
         buy_now(make_buyer(), product)
         html = html_of(shopper.get("/orders/"))

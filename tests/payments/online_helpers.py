@@ -11,6 +11,7 @@ from orders.models import Order, OrderEvent, OrderItemStatus
 from orders.services.checkout import checkout_place
 from payments.models import Payment
 from tests.conftest import RAZORPAY_WEBHOOK_PATH
+from tests.factories import as_variant
 from tests.orders.helpers import new_key, put_in_cart
 
 WEBHOOK = RAZORPAY_WEBHOOK_PATH
@@ -41,7 +42,7 @@ def checkout_online(client, buyer, product: Product, quantity: int = 1, *, key: 
     """`POST /api/v1/checkout/`: "Buy now", paid online, to the buyer's address; returns the response."""
     body = {
         "source": "buy_now",
-        "product_id": product.pk,
+        "variant_id": as_variant(product).pk,
         "quantity": quantity,
         "address_id": buyer.address.pk,
         "payment_method": "ONLINE",
@@ -53,7 +54,7 @@ def buy_now_online(buyer, product: Product, quantity: int = 1, *, key: str | Non
     order, _created = checkout_place(
         buyer=buyer,
         source="buy_now",
-        product_id=product.pk,
+        variant_id=as_variant(product).pk,
         quantity=quantity,
         address_id=buyer.address.pk,
         payment_method="ONLINE",
