@@ -3,8 +3,8 @@ from decimal import Decimal
 import pytest
 
 from cart.selectors import cart_item_count, cart_view, guest_cart_view
-from tests.cart.helpers import HIDDEN, hide, product_with_image, put_in_cart
-from tests.factories import ProductFactory
+from tests.cart.helpers import HIDDEN, hide, product_with_image, put_in_cart, variant_id_of
+from tests.factories import ProductFactory, only_variant, variant_update
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +26,7 @@ class TestCartView:
 
     def test_a_price_change_after_adding_shows_the_new_price(self, user, product):
         put_in_cart(user, product, 3)
-        product.price = Decimal("450.00")
-        product.save(update_fields=["price"])
+        variant_update(only_variant(product), price=Decimal("450.00"))
         cart = cart_view(user=user)
         assert cart.lines[0].unit_price == Decimal("450.00")
         assert cart.subtotal == Decimal("1350.00")
@@ -37,8 +36,7 @@ class TestCartView:
         fine = ProductFactory(price=Decimal("50.00"))
         put_in_cart(user, short, 4)
         put_in_cart(user, fine, 1)
-        short.stock = 2
-        short.save(update_fields=["stock"])
+        variant_update(only_variant(short), stock=2)
         cart = cart_view(user=user)
         assert cart.lines[0].problem == "Only 2 left in stock. Lower the quantity to 2 or less."
         assert cart.lines[1].problem is None
@@ -48,8 +46,7 @@ class TestCartView:
 
     def test_sold_out_is_a_problem(self, user, product):
         put_in_cart(user, product, 1)
-        product.stock = 0
-        product.save(update_fields=["stock"])
+        variant_update(only_variant(product), stock=0)
         assert cart_view(user=user).lines[0].problem == "Out of stock. Remove it from your cart."
 
     @pytest.mark.parametrize("how", HIDDEN)
@@ -76,10 +73,11 @@ class TestCartView:
         put_in_cart(user, product)
         assert cart_view(user=user).lines[0].thumbnail_url == f"/media/products/{product.pk}/front-thumb.webp"
 
-    def test_two_queries_whatever_the_number_of_lines(self, user, django_assert_num_queries):
+    def test_three_queries_whatever_the_number_of_lines(self, user, django_assert_num_queries):
+        """The lines with their variants, products and stores; then the images; then the option names."""
         for _ in range(6):
             put_in_cart(user, product_with_image())
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(3):
             cart = cart_view(user=user)
             assert [ln.thumbnail_url for ln in cart.lines]
 
@@ -90,15 +88,16 @@ class TestGuestCartView:
         short = ProductFactory(stock=1)
         hidden = ProductFactory()
         hide(hidden, "inactive store")
-        cart = guest_cart_view(lines={fine.pk: 3, short.pk: 2, hidden.pk: 1})
+        lines = {variant_id_of(fine): 3, variant_id_of(short): 2, variant_id_of(hidden): 1}
+        cart = guest_cart_view(lines=lines)
         assert cart.is_guest is True
-        assert [ln.id for ln in cart.lines] == [fine.pk, short.pk, hidden.pk]
+        assert [ln.id for ln in cart.lines] == list(lines)
         assert [bool(ln.problem) for ln in cart.lines] == [False, True, True]
         assert cart.subtotal == Decimal("30.00")
         assert cart.item_count == 6
 
     def test_deleted_products_drop_out(self, product):
-        assert [ln.product for ln in guest_cart_view(lines={product.pk: 1, 999_999: 2}).lines] == [product]
+        assert [ln.product for ln in guest_cart_view(lines={variant_id_of(product): 1, 999_999: 2}).lines] == [product]
 
 
 class TestItemCount:
