@@ -4,7 +4,16 @@ import pytest
 from rest_framework.test import APIClient
 
 from cart.models import CartItem
-from tests.cart.helpers import HIDDEN, cart_lines, hide, product_with_image, put_in_cart, variant_id_of
+from tests.cart.helpers import (
+    HIDDEN,
+    cart_lines,
+    cart_variant_lines,
+    hide,
+    product_in_sizes,
+    product_with_image,
+    put_in_cart,
+    variant_id_of,
+)
 from tests.conftest import api_login, csrf_token
 from tests.factories import ProductFactory, only_variant, variant_update
 
@@ -241,3 +250,104 @@ def test_the_schema_documents_the_cart(api_client: APIClient):
     assert add_input["properties"]["quantity"] == {"type": "integer", "minimum": 1, "maximum": 10, "default": 1}
     patch_body = paths["/api/v1/cart/items/{item_id}/"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
     assert patch_body["required"] == ["quantity"]
+
+
+class TestVariants:
+    def test_a_line_names_its_variant_options_and_price(self, logged_in_client, user):
+        product, (_small, large) = product_in_sizes("S", "XL", title="Tee")
+        variant_update(large, price=Decimal("649.00"))
+        response = add(logged_in_client, large, 2)
+        assert response.status_code == 201
+        [line] = response.json()["lines"]
+        assert line["product"]["id"] == product.pk
+        assert line["variant"] == {"id": large.pk, "sku": large.sku, "options": "Size: XL"}
+        assert (line["unit_price"], line["line_total"]) == ("649.00", "1298.00")
+        assert logged_in_client.get(CART).json()["lines"] == [line]
+
+    def test_two_variants_of_one_product_are_two_lines(self, logged_in_client, user):
+        _, (small, large) = product_in_sizes("S", "L")
+        add(logged_in_client, small, 1)
+        response = add(logged_in_client, large, 2)
+        assert [(ln["variant"]["id"], ln["quantity"]) for ln in response.json()["lines"]] == [
+            (small.pk, 1),
+            (large.pk, 2),
+        ]
+        assert cart_variant_lines(user) == {small.pk: 1, large.pk: 2}
+
+    def test_a_product_id_adds_a_single_variant_products_only_variant(self, logged_in_client, user, product):
+        response = logged_in_client.post(ITEMS, {"product_id": product.pk, "quantity": 2}, format="json")
+        assert response.status_code == 201
+        assert response.json()["lines"][0]["variant"]["id"] == variant_id_of(product)
+        assert cart_variant_lines(user) == {variant_id_of(product): 2}
+
+    def test_a_product_id_of_a_product_in_several_variants_is_variant_required(self, logged_in_client, user):
+        product, _ = product_in_sizes("S", "L")
+        response = logged_in_client.post(ITEMS, {"product_id": product.pk}, format="json")
+        assert_refused(response, "variant_required")
+        assert cart_variant_lines(user) == {}
+
+    @pytest.mark.parametrize("how", HIDDEN)
+    def test_a_product_id_of_a_hidden_product_is_product_unavailable(self, logged_in_client, user, product, how):
+        hide(product, how)
+        response = logged_in_client.post(ITEMS, {"product_id": product.pk}, format="json")
+        assert_refused(response, "product_unavailable")
+        assert cart_variant_lines(user) == {}
+
+    def test_ten_of_each_variant(self, logged_in_client, user):
+        _, (small, large) = product_in_sizes("S", "L")
+        add(logged_in_client, small, 10)
+        assert add(logged_in_client, large, 10).status_code == 201
+        assert_refused(add(logged_in_client, small, 1), "invalid_quantity")
+        assert cart_variant_lines(user) == {small.pk: 10, large.pk: 10}
+
+    def test_the_stock_is_that_variants(self, logged_in_client, user):
+        _, (small, large) = product_in_sizes("S", "L", title="Tee")
+        variant_update(small, stock=2)
+        response = add(logged_in_client, small, 3)
+        assert_refused(response, "out_of_stock")
+        assert response.json()["detail"] == "Only 2 of Tee (S) left in stock."
+        assert add(logged_in_client, large, 3).status_code == 201
+        assert cart_variant_lines(user) == {large.pk: 3}
+
+    def test_a_variant_of_your_own_product_is_own_product(self, api_client, seller):
+        api_login(api_client, seller)
+        api_client.credentials(HTTP_X_CSRFTOKEN=csrf_token(api_client))
+        _, (small, _large) = product_in_sizes("S", "L", store=seller.store)
+        assert_refused(add(api_client, small), "own_product")
+        assert cart_variant_lines(seller) == {}
+
+    def test_an_inactive_variant_is_product_unavailable(self, logged_in_client, user):
+        _, (small, large) = product_in_sizes("S", "L")
+        variant_update(small, is_active=False)
+        assert_refused(add(logged_in_client, small), "product_unavailable")
+        assert add(logged_in_client, large).status_code == 201
+        assert cart_variant_lines(user) == {large.pk: 1}
+
+    @pytest.mark.parametrize("how", HIDDEN)
+    def test_a_variant_of_a_hidden_product_is_product_unavailable(self, logged_in_client, user, how):
+        product, (small, _large) = product_in_sizes("S", "L")
+        hide(product, how)
+        assert_refused(add(logged_in_client, small), "product_unavailable")
+        assert cart_variant_lines(user) == {}
+
+    def test_patching_a_line_checks_that_variants_stock(self, logged_in_client, user):
+        _, (small, large) = product_in_sizes("S", "L")
+        variant_update(small, stock=3)
+        item = put_in_cart(user, small, 1)
+        put_in_cart(user, large, 1)
+        assert_refused(logged_in_client.patch(item_url(item.pk), {"quantity": 4}, format="json"), "out_of_stock")
+        assert cart_variant_lines(user) == {small.pk: 1, large.pk: 1}
+
+    def test_query_count_stays_flat_with_lines_of_products_in_several_variants(
+        self, logged_in_client, user, assert_flat_query_count
+    ):
+        put_in_cart(user, product_in_sizes("S", "L")[1][0])
+
+        def more():
+            for _ in range(3):
+                _, variants = product_in_sizes("S", "M", "L")
+                for variant in variants:
+                    put_in_cart(user, variant)
+
+        assert_flat_query_count(lambda: logged_in_client.get(CART), more, max_queries=4)
+        assert len(logged_in_client.get(CART).json()["lines"]) == 10

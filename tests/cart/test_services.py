@@ -15,8 +15,18 @@ from cart.services import (
     guest_cart_item_remove,
     guest_cart_item_update,
     quantity_clean,
+    variant_id_resolve,
 )
-from tests.cart.helpers import HIDDEN, cart_lines, hide, put_in_cart, variant_id_of
+from catalog.errors import VariantRequired
+from tests.cart.helpers import (
+    HIDDEN,
+    cart_lines,
+    cart_variant_lines,
+    hide,
+    product_in_sizes,
+    put_in_cart,
+    variant_id_of,
+)
 from tests.factories import ProductFactory, only_variant, variant_update
 
 pytestmark = pytest.mark.django_db
@@ -317,3 +327,163 @@ class TestGuestRules:
         }
         with pytest.raises(Http404):
             guest_cart_item_remove(lines={}, variant_id=variant_id_of(product))
+
+
+class TestEachVariantIsItsOwnLine:
+    """The rules hold per variant: two sizes of one product are two lines, each with its own limits."""
+
+    def test_two_variants_of_one_product_are_two_lines(self, user):
+        _, (small, large) = product_in_sizes("S", "L")
+        cart_item_add(user=user, variant_id=small.pk, quantity=2)
+        cart_item_add(user=user, variant_id=large.pk, quantity=3)
+        cart_item_add(user=user, variant_id=small.pk, quantity=1)
+        assert cart_variant_lines(user) == {small.pk: 3, large.pk: 3}
+
+    def test_ten_of_each_variant(self, user):
+        _, (small, large) = product_in_sizes("S", "L", title="Tee")
+        variant_update(small, stock=50)
+        variant_update(large, stock=50)
+        cart_item_add(user=user, variant_id=small.pk, quantity=10)
+        cart_item_add(user=user, variant_id=large.pk, quantity=10)
+        with pytest.raises(InvalidQuantity, match=r"at most 10 of Tee \(S\) in your cart; you already have 10"):
+            cart_item_add(user=user, variant_id=small.pk, quantity=1)
+        assert cart_variant_lines(user) == {small.pk: 10, large.pk: 10}
+
+    def test_the_stock_is_that_variants_not_the_products_total(self, user):
+        product, (small, large) = product_in_sizes("S", "L", title="Tee")
+        variant_update(small, stock=2)
+        product.refresh_from_db()
+        assert product.stock == 12  # enough in all, not in small
+        with pytest.raises(OutOfStock, match=r"^Only 2 of Tee \(S\) left in stock\.$"):
+            cart_item_add(user=user, variant_id=small.pk, quantity=3)
+        cart_item_add(user=user, variant_id=large.pk, quantity=3)
+        assert cart_variant_lines(user) == {large.pk: 3}
+
+    def test_a_sold_out_variant_says_so_while_its_sibling_sells(self, user):
+        _, (small, large) = product_in_sizes("S", "L", title="Tee")
+        variant_update(small, stock=0)
+        with pytest.raises(OutOfStock, match=r"^Tee \(S\) is out of stock\.$"):
+            cart_item_add(user=user, variant_id=small.pk, quantity=1)
+        cart_item_add(user=user, variant_id=large.pk, quantity=1)
+        assert cart_variant_lines(user) == {large.pk: 1}
+
+    def test_update_checks_that_variants_stock(self, user):
+        _, (small, large) = product_in_sizes("S", "L")
+        variant_update(small, stock=3)
+        item = put_in_cart(user, small, 1)
+        put_in_cart(user, large, 1)
+        with pytest.raises(OutOfStock, match="Only 3"):
+            cart_item_update(user=user, item_id=item.pk, quantity=4)
+        cart_item_update(user=user, item_id=item.pk, quantity=3)
+        assert cart_variant_lines(user) == {small.pk: 3, large.pk: 1}
+
+    def test_no_variant_of_your_own_product(self, seller):
+        _, (small, large) = product_in_sizes("S", "L", store=seller.store, title="My Tee")
+        for variant in (small, large):
+            with pytest.raises(OwnProduct, match="My Tee is sold by your store"):
+                cart_item_add(user=seller, variant_id=variant.pk, quantity=1)
+        assert cart_variant_lines(seller) == {}
+
+    def test_an_inactive_variant_is_unavailable_and_its_sibling_is_not(self, user):
+        _, (small, large) = product_in_sizes("S", "L")
+        variant_update(small, is_active=False)
+        with pytest.raises(ProductUnavailable) as exc:
+            cart_item_add(user=user, variant_id=small.pk, quantity=1)
+        assert exc.value.code == "product_unavailable"
+        cart_item_add(user=user, variant_id=large.pk, quantity=1)
+        assert cart_variant_lines(user) == {large.pk: 1}
+
+    def test_a_line_whose_variant_was_deactivated_says_to_remove_it(self, user):
+        _, (small, _large) = product_in_sizes("S", "L", title="Tee")
+        item = put_in_cart(user, small, 1)
+        variant_update(small, is_active=False)
+        with pytest.raises(ProductUnavailable, match=r"^Tee \(S\) is no longer available\. Remove it"):
+            cart_item_update(user=user, item_id=item.pk, quantity=2)
+        assert cart_variant_lines(user) == {small.pk: 1}
+
+    @pytest.mark.parametrize("how", HIDDEN)
+    def test_no_variant_of_a_hidden_product(self, user, how):
+        product, (small, large) = product_in_sizes("S", "L")
+        hide(product, how)
+        for variant in (small, large):
+            with pytest.raises(ProductUnavailable):
+                cart_item_add(user=user, variant_id=variant.pk, quantity=1)
+            with pytest.raises(ProductUnavailable):
+                guest_cart_item_add(lines={}, variant_id=variant.pk, quantity=1)
+        assert cart_variant_lines(user) == {}
+
+    def test_a_guest_cart_holds_two_variants_of_one_product(self):
+        _, (small, large) = product_in_sizes("S", "L")
+        lines, _ = guest_cart_item_add(lines={}, variant_id=small.pk, quantity=2)
+        lines, added = guest_cart_item_add(lines=lines, variant_id=large.pk, quantity=1)
+        assert added == large
+        assert lines == {small.pk: 2, large.pk: 1}
+        lines, _ = guest_cart_item_update(lines=lines, variant_id=large.pk, quantity=4)
+        assert lines == {small.pk: 2, large.pk: 4}
+        assert guest_cart_item_remove(lines=lines, variant_id=small.pk) == {large.pk: 4}
+
+    def test_guest_rules_are_per_variant_too(self):
+        _, (small, large, extra_large) = product_in_sizes("S", "L", "XL", title="Tee")
+        variant_update(small, stock=2)
+        variant_update(extra_large, is_active=False)
+        with pytest.raises(OutOfStock, match=r"Only 2 of Tee \(S\)"):
+            guest_cart_item_add(lines={large.pk: 1}, variant_id=small.pk, quantity=3)
+        with pytest.raises(OutOfStock, match=r"Only 2 of Tee \(S\)"):
+            guest_cart_item_update(lines={small.pk: 1}, variant_id=small.pk, quantity=3)
+        with pytest.raises(InvalidQuantity, match="you already have 9"):
+            guest_cart_item_add(lines={large.pk: 9, small.pk: 1}, variant_id=large.pk, quantity=2)
+        with pytest.raises(ProductUnavailable):
+            guest_cart_item_add(lines={large.pk: 1}, variant_id=extra_large.pk, quantity=1)
+
+    def test_a_merge_keeps_two_variants_of_one_product_apart(self, user):
+        _, (small, large) = product_in_sizes("S", "L", title="Tee")
+        put_in_cart(user, small, 9)
+        notes = cart_merge_guest(user=user, guest_lines={small.pk: 3, large.pk: 4})
+        assert cart_variant_lines(user) == {small.pk: 10, large.pk: 4}
+        assert notes == ["Tee (S): your cart now has 10, not 12 (at most 10 of a product per cart)."]
+
+    def test_a_merge_clamps_to_that_variants_stock_and_skips_an_inactive_one(self, user):
+        _, (small, large, extra_large) = product_in_sizes("S", "L", "XL", title="Tee")
+        variant_update(small, stock=2)
+        variant_update(extra_large, is_active=False)
+        notes = cart_merge_guest(user=user, guest_lines={small.pk: 5, large.pk: 5, extra_large.pk: 1})
+        assert cart_variant_lines(user) == {small.pk: 2, large.pk: 5}
+        assert notes == [
+            "Tee (S): your cart now has 2, not 5 (only 2 left in stock).",
+            "A product you added before logging in is no longer available, so it was not added.",
+        ]
+
+
+class TestVariantIdResolve:
+    """`product_id` stands for a variant only when the product has exactly one that can be bought."""
+
+    def test_a_product_with_one_variant_names_it(self, product):
+        assert variant_id_resolve(variant_id=None, product_id=product.pk) == variant_id_of(product)
+
+    def test_a_product_with_several_variants_needs_one_chosen(self):
+        product, _ = product_in_sizes("S", "L")
+        with pytest.raises(VariantRequired) as exc:
+            variant_id_resolve(variant_id=None, product_id=product.pk)
+        assert exc.value.code == "variant_required"
+        assert exc.value.status_code == 400
+
+    def test_the_one_variant_still_active_is_the_one(self):
+        product, (small, large) = product_in_sizes("S", "L")
+        variant_update(small, is_active=False)
+        assert variant_id_resolve(variant_id=None, product_id=product.pk) == large.pk
+
+    def test_a_product_with_no_active_variant_is_unavailable(self, product):
+        variant_update(only_variant(product), is_active=False)
+        with pytest.raises(ProductUnavailable):
+            variant_id_resolve(variant_id=None, product_id=product.pk)
+
+    @pytest.mark.parametrize("how", HIDDEN)
+    def test_a_hidden_product_is_unavailable(self, product, how):
+        hide(product, how)
+        with pytest.raises(ProductUnavailable):
+            variant_id_resolve(variant_id=None, product_id=product.pk)
+
+    @pytest.mark.parametrize("product_id", [999_999, 0, -5, 2**70])
+    def test_an_unknown_product_is_unavailable(self, product_id):
+        with pytest.raises(ProductUnavailable):
+            variant_id_resolve(variant_id=None, product_id=product_id)

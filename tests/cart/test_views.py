@@ -2,18 +2,22 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from cart.context_processors import cart_summary
-from cart.guest import GUEST_CART_COOKIE, guest_cart_read
-from cart.models import Cart
+from cart.guest import GUEST_CART_COOKIE, GUEST_CART_SALT, guest_cart_read
+from cart.models import Cart, CartItem
+from catalog.models import ProductImage
 from tests.cart.helpers import (
     HIDDEN,
     cart_lines,
+    cart_variant_lines,
     hide,
     page_login,
+    product_in_sizes,
     product_with_image,
     put_in_cart,
     variant_id_of,
@@ -27,6 +31,13 @@ def add(client, item, quantity="1", **extra):
     """Post the add form's `variant_id`: a variant's, a single-variant product's only variant's, or raw text."""
     variant_id = item if isinstance(item, (int, str)) else variant_id_of(item)
     return client.post("/cart/add/", {"variant_id": variant_id, "quantity": quantity, **extra})
+
+
+def signed_cookie(value: str, *, salt: str) -> str:
+    """The guest cookie's value as a response signs it under `salt`."""
+    response = HttpResponse()
+    response.set_signed_cookie(GUEST_CART_COOKIE, value, salt=salt)
+    return response.cookies[GUEST_CART_COOKIE].value
 
 
 def product_page(item) -> str:
@@ -397,3 +408,159 @@ class TestNavCount:
         html = page(client, "/accounts/login/")
         assert '<a href="/cart/" data-testid="nav-cart">Cart' in html
         assert nav_count(html) == "0"
+
+
+class TestVariantsOnThePages:
+    def test_adding_a_variant_names_it_and_the_cart_shows_its_options_and_price(self, shopper, user):
+        _, (_small, large) = product_in_sizes("S", "XL", title="Cotton Tee")
+        variant_update(large, price=Decimal("1249.00"))
+        response = add(shopper, large, "2")
+        assert response.url == "/cart/"
+        html = page(shopper)
+        assert "Added 2 of Cotton Tee (XL) to your cart." in html
+        assert '<p class="small" data-testid="cart-line-options">Size: XL</p>' in html
+        assert '<span data-testid="cart-line-unit-price">₹1,249.00</span>' in html
+        assert '<strong data-testid="cart-subtotal">₹2,498.00</strong>' in html
+        assert cart_variant_lines(user) == {large.pk: 2}
+
+    def test_two_variants_of_one_product_are_two_lines(self, shopper, user):
+        _, (small, large) = product_in_sizes("S", "L", title="Cotton Tee")
+        add(shopper, small, "1")
+        add(shopper, large, "2")
+        html = page(shopper)
+        assert html.count('data-testid="cart-line"') == 2
+        assert html.index(">Size: S</p>") < html.index(">Size: L</p>")
+        assert cart_variant_lines(user) == {small.pk: 1, large.pk: 2}
+        item = CartItem.objects.get(variant=large)
+        shopper.post(f"/cart/items/{item.pk}/update/", {"quantity": "3"})
+        assert "Cotton Tee (L): quantity set to 3." in page(shopper)
+        assert cart_variant_lines(user) == {small.pk: 1, large.pk: 3}
+
+    def test_the_product_forms_product_id_adds_a_single_variant_product(self, shopper, user, product):
+        response = shopper.post("/cart/add/", {"product_id": product.pk, "quantity": "2"})
+        assert response.url == "/cart/"
+        assert f"Added 2 of {product.title} to your cart." in page(shopper)
+        assert cart_lines(user) == {product.pk: 2}
+
+    @pytest.mark.parametrize("blank_variant", [{}, {"variant_id": ""}], ids=["no variant_id", "blank variant_id"])
+    def test_a_product_in_several_variants_asks_for_one_on_its_page(self, shopper, user, blank_variant):
+        product, _ = product_in_sizes("S", "L")
+        response = shopper.post("/cart/add/", {"product_id": product.pk, "quantity": "1", **blank_variant})
+        assert response.url == f"/products/{product.slug}/"
+        html = page(shopper, response.url)
+        assert "This product comes in several variants. Choose one." in html
+        assert cart_variant_lines(user) == {}
+
+    def test_a_guest_is_asked_for_a_variant_too(self, client):
+        product, _ = product_in_sizes("S", "L")
+        response = client.post("/cart/add/", {"product_id": product.pk, "quantity": "1"})
+        assert response.url == f"/products/{product.slug}/"
+        assert "This product comes in several variants. Choose one." in page(client, response.url)
+        assert GUEST_CART_COOKIE not in client.cookies
+
+    def test_ten_of_each_variant(self, shopper, user):
+        _, (small, large) = product_in_sizes("S", "L", title="Tee")
+        add(shopper, small, "10")
+        add(shopper, large, "10")
+        response = add(shopper, small, "1")
+        assert response.url == product_page(small)
+        assert "You can have at most 10 of Tee (S) in your cart; you already have 10." in page(shopper)
+        assert cart_variant_lines(user) == {small.pk: 10, large.pk: 10}
+
+    def test_the_stock_is_that_variants(self, shopper, user):
+        _, (small, large) = product_in_sizes("S", "L", title="Tee")
+        variant_update(small, stock=2)
+        response = add(shopper, small, "3")
+        assert response.url == product_page(small)
+        assert "Only 2 of Tee (S) left in stock." in page(shopper)
+        add(shopper, large, "3")
+        assert cart_variant_lines(user) == {large.pk: 3}
+
+    def test_a_variant_of_your_own_product_is_refused(self, client, seller):
+        page_login(client, seller)
+        _, (small, _large) = product_in_sizes("S", "L", store=seller.store, title="Own Shawl")
+        add(client, small)
+        assert "Own Shawl is sold by your store, so you cannot buy it." in page(client)
+        assert cart_variant_lines(seller) == {}
+
+    def test_an_inactive_variant_goes_back_to_its_product_to_choose_another(self, shopper, user):
+        product, (small, _large) = product_in_sizes("S", "L")
+        variant_update(small, is_active=False)
+        response = add(shopper, small)
+        assert response.url == f"/products/{product.slug}/"
+        assert "This product is no longer available." in page(shopper)
+        assert cart_variant_lines(user) == {}
+
+    @pytest.mark.parametrize("how", HIDDEN)
+    def test_a_variant_of_a_hidden_product_goes_home(self, shopper, user, how):
+        product, (small, _large) = product_in_sizes("S", "L")
+        hide(product, how)
+        assert add(shopper, small).url == "/"
+        assert "This product is no longer available." in page(shopper)
+        assert cart_variant_lines(user) == {}
+
+    def test_a_line_whose_variant_ran_short_shows_it(self, shopper, user):
+        _, (small, large) = product_in_sizes("S", "L")
+        put_in_cart(user, small, 4)
+        put_in_cart(user, large, 4)
+        variant_update(small, stock=1)
+        html = page(shopper)
+        assert html.count("Only 1 left in stock. Lower the quantity to 1 or less.") == 1
+        assert '<strong data-testid="cart-subtotal">₹1,996.00</strong>' in html
+
+    def test_query_count_stays_flat_with_lines_of_products_in_several_variants(
+        self, shopper, user, assert_flat_query_count
+    ):
+        put_in_cart(user, product_in_sizes("S", "L")[1][0])
+
+        def more():
+            for _ in range(3):
+                product, variants = product_in_sizes("S", "M", "L")
+                image = ProductImage.objects.create(product=product, image="b.jpg", thumbnail="b-thumb.webp")
+                variant_update(variants[1], image=image)
+                for variant in variants:
+                    put_in_cart(user, variant)
+
+        assert_flat_query_count(lambda: shopper.get("/cart/"), more, max_queries=4)
+        html = page(shopper)
+        assert html.count('data-testid="cart-line"') == 10
+        assert html.count('data-testid="cart-line-options">Size: M</p>') == 3
+
+
+class TestGuestVariants:
+    def test_a_guest_cart_with_two_variants_of_one_product(self, client):
+        _, (small, large) = product_in_sizes("S", "L", title="Tee")
+        add(client, small, "2")
+        add(client, large, "1")
+        assert guest_cookie_lines(client) == {small.pk: 2, large.pk: 1}
+        html = page(client)
+        assert html.count('data-testid="cart-line"') == 2
+        assert "Size: S" in html
+        assert "Size: L" in html
+        assert f'action="/cart/guest-items/{large.pk}/update/"' in html
+        client.post(f"/cart/guest-items/{large.pk}/update/", {"quantity": "3"})
+        assert "Tee (L): quantity set to 3." in page(client)
+        client.post(f"/cart/guest-items/{small.pk}/remove/")
+        assert guest_cookie_lines(client) == {large.pk: 3}
+
+    def test_both_variants_are_merged_at_login(self, client, user):
+        _, (small, large) = product_in_sizes("S", "L")
+        put_in_cart(user, large, 1)
+        add(client, small, "2")
+        add(client, large, "3")
+        page_login(client, user)
+        assert cart_variant_lines(user) == {small.pk: 2, large.pk: 4}
+        html = page(client)
+        assert html.count('data-testid="cart-line"') == 2
+        assert nav_count(html) == "6"
+
+    def test_a_cookie_from_before_variants_reads_as_an_empty_cart(self, client, product):
+        # The old cookie named products. Even where its id is also a variant's, the old salt keeps it
+        # from being read as one.
+        value = f"{variant_id_of(product)}:2"
+        client.cookies[GUEST_CART_COOKIE] = signed_cookie(value, salt="joycart.guest-cart")
+        html = page(client)
+        assert "Your cart is empty" in html
+        assert nav_count(html) == "0"
+        client.cookies[GUEST_CART_COOKIE] = signed_cookie(value, salt=GUEST_CART_SALT)
+        assert nav_count(page(client)) == "2"  # the same lines under today's salt do read
