@@ -7,7 +7,7 @@ whether it can still be bought right now (visible, enough stock) is worked out h
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -85,6 +85,16 @@ def visible_variant_url(*, variant_id: int) -> str | None:
         return None
     slug = visible_variants().filter(pk=variant_id).values_list("product__slug", flat=True).first()
     return f"{reverse('product_detail', kwargs={'slug': slug})}?variant={variant_id}" if slug else None
+
+
+def visible_product_url(*, product_id: int, variant_id: int) -> str | None:
+    """The page of a product shoppers can see, named by its id or by one of its variants' (even an
+    inactive one: the shopper can still choose another there)."""
+    named = Q(pk=product_id) if is_valid_id(product_id) else Q(pk__in=[])
+    if is_valid_id(variant_id):
+        named |= Q(variants__pk=variant_id)
+    slug = visible_products().filter(named).values_list("slug", flat=True).first()
+    return reverse("product_detail", kwargs={"slug": slug}) if slug else None
 
 
 def user_cart_items(*, user: User) -> QuerySet[CartItem]:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from cart.guest import guest_cart_read, guest_cart_write
 from cart.models import MAX_QUANTITY, MIN_QUANTITY
-from cart.selectors import cart_view, guest_cart_view, visible_variant_url
+from cart.selectors import cart_view, guest_cart_view, visible_product_url, visible_variant_url
 from cart.services import (
     cart_item_add,
     cart_item_remove,
@@ -33,18 +33,25 @@ def _posted_id(request, name: str) -> int:
     return parse_id(request.POST.get(name, "").strip()) or 0
 
 
-def _back_to_product(request, variant_id: int) -> str:
-    """Where a refused add returns: the page it came from, else the product, else the home page."""
-    return safe_next_url(request) or visible_variant_url(variant_id=variant_id) or reverse("home")
+def _back_to_product(request, *, variant_id: int, product_id: int) -> str:
+    """Where a refused add returns: the page it came from, else the product (with the variant chosen
+    while it can be bought), else the home page."""
+    return (
+        safe_next_url(request)
+        or visible_variant_url(variant_id=variant_id)
+        or visible_product_url(product_id=product_id, variant_id=variant_id)
+        or reverse("home")
+    )
 
 
 def posted_variant_id(request) -> int:
     """The variant a product page's form posts (`variant_id`), or the only variant of its `product_id`.
 
-    Raises `VariantRequired` (or `ProductUnavailable`) when the form names a product alone and that
-    does not pick one variant; 0 (which matches nothing) when neither is an id.
+    A blank `variant_id` (a size list left on its prompt) falls back to `product_id`, so a product with
+    several variants asks for one (`VariantRequired`) rather than claiming to be unavailable. Raises
+    `ProductUnavailable` for a product shoppers cannot see; 0 (which matches nothing) for a non-id.
     """
-    if "variant_id" in request.POST:
+    if request.POST.get("variant_id", "").strip():
         return _posted_id(request, "variant_id")
     return variant_id_resolve(variant_id=None, product_id=_posted_id(request, "product_id"))
 
@@ -86,7 +93,8 @@ def cart_add(request):
             )
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect(_back_to_product(request, variant_id))
+        # `variant_id` is still 0 when the product alone was posted and picked no variant.
+        return redirect(_back_to_product(request, variant_id=variant_id, product_id=_posted_id(request, "product_id")))
     messages.success(request, f"Added {quantity} of {variant} to your cart.")
     response = redirect(safe_next_url(request) or reverse("cart:detail"))
     if guest_lines is not None:

@@ -7,7 +7,7 @@ from joycart.ids import MAX_ID, parse_id
 from joycart.numbers import bounded_int
 from orders.models import OrderItemStatus
 from tests.accounts.test_views import ADDRESS_FORM
-from tests.factories import TEST_PASSWORD, ProductFactory, StoreFactory, UserFactory
+from tests.factories import TEST_PASSWORD, ProductFactory, StoreFactory, UserFactory, only_variant
 from tests.orders.helpers import buy_now, items_of, make_buyer
 
 OPEN_REDIRECTS = [
@@ -110,7 +110,7 @@ class TestNextIsRefusedWhenItLeavesTheSite:
     def test_a_refused_cart_add(self, shopper, target):
         product = ProductFactory(stock=5)
         response = shopper.post("/cart/add/", {"product_id": product.pk, "quantity": "0", "next": target})
-        assert response.url == f"/products/{product.slug}/"
+        assert response.url == f"/products/{product.slug}/?variant={only_variant(product).pk}"
 
     @pytest.mark.parametrize("target", [*OPEN_REDIRECTS, "/seller/orders/?status=PLACED"])
     def test_seller_order_action(self, target):

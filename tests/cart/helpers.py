@@ -3,8 +3,9 @@
 from decimal import Decimal
 
 from cart.models import Cart, CartItem
-from catalog.models import ProductImage
-from tests.factories import TEST_PASSWORD, ProductFactory, as_variant
+from catalog.models import Product, ProductImage, ProductOption, ProductVariant
+from catalog.services.summary import product_summary_refresh
+from tests.factories import TEST_PASSWORD, ProductFactory, VariantFactory, as_variant, only_variant
 
 
 def put_in_cart(user, product, quantity: int = 1) -> CartItem:
@@ -21,6 +22,27 @@ def cart_lines(user) -> dict[int, int]:
 
 def cart_variant_lines(user) -> dict[int, int]:
     return dict(CartItem.objects.filter(cart__user=user).values_list("variant_id", "quantity"))
+
+
+def variant_id_of(product_or_variant) -> int:
+    """The id a cart names: a variant's, or a single-variant product's only variant's."""
+    return as_variant(product_or_variant).pk
+
+
+def product_in_sizes(*sizes: str, **product_fields) -> tuple[Product, list[ProductVariant]]:
+    """A product with a "Size" option and a variant per size (each ₹499.00, 10 in stock unless changed)."""
+    product = ProductFactory(**product_fields)
+    ProductOption.objects.create(product=product, position=1, name="Size", values=list(sizes))
+    first = only_variant(product)
+    first.option1 = sizes[0]
+    first.save(update_fields=["option1"])
+    variants = [first] + [
+        VariantFactory(product=product, option1=size, position=position, price=first.price, stock=first.stock)
+        for position, size in enumerate(sizes[1:], start=1)
+    ]
+    product_summary_refresh(product_ids=[product.pk])
+    product.refresh_from_db()
+    return product, variants
 
 
 def product_with_image(**kwargs):

@@ -3,8 +3,9 @@ from decimal import Decimal
 import pytest
 
 from cart.selectors import cart_item_count, cart_view, guest_cart_view
-from tests.cart.helpers import HIDDEN, hide, product_with_image, put_in_cart
-from tests.factories import ProductFactory
+from catalog.models import ProductImage
+from tests.cart.helpers import HIDDEN, hide, product_in_sizes, product_with_image, put_in_cart, variant_id_of
+from tests.factories import ProductFactory, only_variant, variant_update
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +27,7 @@ class TestCartView:
 
     def test_a_price_change_after_adding_shows_the_new_price(self, user, product):
         put_in_cart(user, product, 3)
-        product.price = Decimal("450.00")
-        product.save(update_fields=["price"])
+        variant_update(only_variant(product), price=Decimal("450.00"))
         cart = cart_view(user=user)
         assert cart.lines[0].unit_price == Decimal("450.00")
         assert cart.subtotal == Decimal("1350.00")
@@ -37,8 +37,7 @@ class TestCartView:
         fine = ProductFactory(price=Decimal("50.00"))
         put_in_cart(user, short, 4)
         put_in_cart(user, fine, 1)
-        short.stock = 2
-        short.save(update_fields=["stock"])
+        variant_update(only_variant(short), stock=2)
         cart = cart_view(user=user)
         assert cart.lines[0].problem == "Only 2 left in stock. Lower the quantity to 2 or less."
         assert cart.lines[1].problem is None
@@ -48,8 +47,7 @@ class TestCartView:
 
     def test_sold_out_is_a_problem(self, user, product):
         put_in_cart(user, product, 1)
-        product.stock = 0
-        product.save(update_fields=["stock"])
+        variant_update(only_variant(product), stock=0)
         assert cart_view(user=user).lines[0].problem == "Out of stock. Remove it from your cart."
 
     @pytest.mark.parametrize("how", HIDDEN)
@@ -76,10 +74,11 @@ class TestCartView:
         put_in_cart(user, product)
         assert cart_view(user=user).lines[0].thumbnail_url == f"/media/products/{product.pk}/front-thumb.webp"
 
-    def test_two_queries_whatever_the_number_of_lines(self, user, django_assert_num_queries):
+    def test_three_queries_whatever_the_number_of_lines(self, user, django_assert_num_queries):
+        """The lines with their variants, products and stores; then the images; then the option names."""
         for _ in range(6):
             put_in_cart(user, product_with_image())
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(3):
             cart = cart_view(user=user)
             assert [ln.thumbnail_url for ln in cart.lines]
 
@@ -90,15 +89,16 @@ class TestGuestCartView:
         short = ProductFactory(stock=1)
         hidden = ProductFactory()
         hide(hidden, "inactive store")
-        cart = guest_cart_view(lines={fine.pk: 3, short.pk: 2, hidden.pk: 1})
+        lines = {variant_id_of(fine): 3, variant_id_of(short): 2, variant_id_of(hidden): 1}
+        cart = guest_cart_view(lines=lines)
         assert cart.is_guest is True
-        assert [ln.id for ln in cart.lines] == [fine.pk, short.pk, hidden.pk]
+        assert [ln.id for ln in cart.lines] == list(lines)
         assert [bool(ln.problem) for ln in cart.lines] == [False, True, True]
         assert cart.subtotal == Decimal("30.00")
         assert cart.item_count == 6
 
     def test_deleted_products_drop_out(self, product):
-        assert [ln.product for ln in guest_cart_view(lines={product.pk: 1, 999_999: 2}).lines] == [product]
+        assert [ln.product for ln in guest_cart_view(lines={variant_id_of(product): 1, 999_999: 2}).lines] == [product]
 
 
 class TestItemCount:
@@ -110,3 +110,71 @@ class TestItemCount:
 
     def test_zero_without_a_cart(self, user):
         assert cart_item_count(user=user) == 0
+
+
+class TestVariantLines:
+    def test_a_line_shows_its_variant_options_and_price(self, user):
+        product, (small, large) = product_in_sizes("S", "XL", title="Tee")
+        variant_update(large, price=Decimal("649.00"))
+        put_in_cart(user, large, 2)
+        put_in_cart(user, small, 1)
+        cart = cart_view(user=user)
+        assert [(ln.product, ln.variant, ln.options, ln.unit_price, ln.line_total) for ln in cart.lines] == [
+            (product, large, "Size: XL", Decimal("649.00"), Decimal("1298.00")),
+            (product, small, "Size: S", Decimal("499.00"), Decimal("499.00")),
+        ]
+        assert cart.subtotal == Decimal("1797.00")
+
+    def test_a_product_without_options_has_a_blank_label(self, user, product):
+        put_in_cart(user, product)
+        assert cart_view(user=user).lines[0].options == ""
+
+    def test_problems_are_per_variant(self, user):
+        _, (small, large, extra_large) = product_in_sizes("S", "L", "XL")
+        for variant in (small, large, extra_large):
+            put_in_cart(user, variant, 3)
+        variant_update(small, stock=1)
+        variant_update(extra_large, is_active=False)
+        cart = cart_view(user=user)
+        assert [ln.problem for ln in cart.lines] == [
+            "Only 1 left in stock. Lower the quantity to 1 or less.",
+            None,
+            "This product is no longer available. Remove it from your cart.",
+        ]
+        assert cart.subtotal == Decimal("1497.00")
+
+    def test_a_variant_with_its_own_image_shows_it(self, user):
+        product, (small, large) = product_in_sizes("S", "L")
+        front = ProductImage.objects.create(product=product, image="f.jpg", thumbnail="f-thumb.webp", position=0)
+        back = ProductImage.objects.create(product=product, image="b.jpg", thumbnail="b-thumb.webp", position=1)
+        variant_update(large, image=back)
+        put_in_cart(user, small)
+        put_in_cart(user, large)
+        assert [ln.thumbnail_url for ln in cart_view(user=user).lines] == [front.thumbnail.url, back.thumbnail.url]
+
+    def test_three_queries_with_lines_of_products_in_several_variants(self, user, django_assert_num_queries):
+        for _ in range(3):
+            product, variants = product_in_sizes("S", "M", "L")
+            ProductImage.objects.create(product=product, image="f.jpg", thumbnail="f-thumb.webp", position=0)
+            back = ProductImage.objects.create(product=product, image="b.jpg", thumbnail="b-thumb.webp", position=1)
+            variant_update(variants[1], image=back)
+            for variant in variants:
+                put_in_cart(user, variant)
+        with django_assert_num_queries(3):
+            cart = cart_view(user=user)
+            assert [(ln.options, ln.thumbnail_url) for ln in cart.lines][:3] == [
+                ("Size: S", "/media/f-thumb.webp"),
+                ("Size: M", "/media/b-thumb.webp"),
+                ("Size: L", "/media/f-thumb.webp"),
+            ]
+        assert len(cart.lines) == 9
+
+    def test_a_guest_cart_with_two_variants_of_one_product(self):
+        _, (small, large) = product_in_sizes("S", "L")
+        variant_update(large, price=Decimal("599.00"))
+        cart = guest_cart_view(lines={large.pk: 1, small.pk: 2})
+        assert [(ln.id, ln.variant, ln.options, ln.quantity) for ln in cart.lines] == [
+            (large.pk, large, "Size: L", 1),
+            (small.pk, small, "Size: S", 2),
+        ]
+        assert cart.subtotal == Decimal("1597.00")
