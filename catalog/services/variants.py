@@ -27,7 +27,14 @@ from catalog.models import (
     ProductVariant,
 )
 from catalog.selectors import sku_taken
-from catalog.services.products import prices_check, search_vector_refresh, sku_check, stock_check
+from catalog.services.products import (
+    prices_check,
+    product_create,
+    product_update,
+    search_vector_refresh,
+    sku_check,
+    stock_check,
+)
 from catalog.services.summary import product_summary_refresh
 
 OPTION_COLUMNS = ("option1", "option2", "option3")
@@ -269,3 +276,23 @@ def variant_update(*, variant: ProductVariant, **changes) -> ProductVariant:
 def variant_deactivate(*, variant: ProductVariant) -> ProductVariant:
     """Stop selling a variant. Its row stays: order items that sold it point at it (PROTECT)."""
     return variant_update(variant=variant, is_active=False)
+
+
+def product_create_with_options(*, options: list[dict] | None = None, **details) -> Product:
+    """`product_create`, then its options, in one transaction: refused options leave no product behind."""
+    cleaned = options_clean(options or [])
+    with transaction.atomic():
+        product = product_create(**details)
+        if cleaned:
+            product_options_set(product=product, options=options)
+    return product
+
+
+def product_update_with_options(*, product: Product, options: list[dict] | None = None, **changes) -> Product:
+    """`product_update`, then (when given) the options, in one transaction: one refusal changes nothing."""
+    with transaction.atomic():
+        if changes:
+            product_update(product=product, **changes)
+        if options is not None:
+            product_options_set(product=product, options=options)
+    return product
