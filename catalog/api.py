@@ -125,7 +125,7 @@ class SellerProductViewSet(
             raise ValidationError({"status": [f"Choose one of: {', '.join(selectors.SELLER_PRODUCT_FILTERS)}."]})
         return selectors.seller_products(
             store=self.request.user.store, search=self.request.query_params.get("q", "")[:100], status=status_wanted
-        )
+        ).prefetch_related("options")
 
     def get_object(self):
         return selectors.seller_product_get(store=self.request.user.store, product_id=int(self.kwargs["pk"]))

@@ -83,8 +83,8 @@ SELLER_PRODUCT_FILTERS = {
 
 
 def _with_variants(products: QuerySet[Product]) -> QuerySet[Product]:
-    """What the seller's pages and API show of each product: its options and all its variants, active or not."""
-    return _with_display_relations(products).prefetch_related("options", "variants")
+    """All of each product's variants, active or not: the seller's list shows their SKU and count."""
+    return _with_display_relations(products).prefetch_related("variants")
 
 
 def seller_products(*, store: Store, search: str = "", status: str = "") -> QuerySet[Product]:
@@ -103,7 +103,9 @@ def seller_products(*, store: Store, search: str = "", status: str = "") -> Quer
 
 def seller_product_get(*, store: Store, product_id: int) -> Product:
     """Another seller's product answers 404."""
-    return get_object_or_404(_with_variants(Product.objects.filter(store=store)), pk=product_id)
+    return get_object_or_404(
+        _with_variants(Product.objects.filter(store=store)).prefetch_related("options"), pk=product_id
+    )
 
 
 def seller_variants(*, product: Product) -> QuerySet[ProductVariant]:

@@ -36,6 +36,7 @@ from catalog.services.products import (
     stock_check,
 )
 from catalog.services.summary import product_summary_refresh
+from joycart.errors import DomainError
 
 OPTION_COLUMNS = ("option1", "option2", "option3")
 VARIANT_EDITABLE_FIELDS = ("sku", "price", "mrp", "is_active", "option_values", "image", "position")
@@ -296,3 +297,25 @@ def product_update_with_options(*, product: Product, options: list[dict] | None 
         if options is not None:
             product_options_set(product=product, options=options)
     return product
+
+
+class VariantRefused(Exception):
+    """A refusal of one of several variants' edits: which variant, and the domain error."""
+
+    def __init__(self, *, variant_id: int, error: DomainError) -> None:
+        self.variant_id = variant_id
+        self.error = error
+        super().__init__(error.message)
+
+
+def variants_update(*, product: Product, changes: dict[int, dict]) -> None:
+    """Several variants' edits (the seller's grid), in one transaction: one refusal saves none of them.
+
+    Raises `VariantRefused`, naming the variant whose edit was refused."""
+    variants = {variant.pk: variant for variant in product.variants.filter(pk__in=list(changes))}
+    with transaction.atomic():
+        for variant_id, fields in changes.items():
+            try:
+                variant_update(variant=variants[variant_id], **fields)
+            except DomainError as exc:
+                raise VariantRefused(variant_id=variant_id, error=exc) from exc
