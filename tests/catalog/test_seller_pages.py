@@ -102,6 +102,9 @@ PRODUCT_PAGES = [
     "seller:product_toggle_active",
     "seller:product_delete",
     "seller:product_image_upload",
+    "seller:product_options",
+    "seller:product_variants",
+    "seller:product_variant_add",
 ]
 IMAGE_PAGES = ["seller:product_image_move", "seller:product_image_delete"]
 STORE_PAGES = ["seller:products", "seller:product_create", "seller:products_import", "seller:products_export"]
