@@ -19,7 +19,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import Store, User
-from catalog.models import LOW_STOCK_THRESHOLD, MONEY, Product
+from catalog.models import LOW_STOCK_THRESHOLD, MONEY, ProductVariant, variant_label
 from joycart.money import PAISA
 from orders.models import Order, OrderItem, OrderItemStatus, OrderStatus, PaymentMethod
 from orders.selectors import seller_order_item_counts
@@ -105,6 +105,20 @@ class DayFigure:
 
 
 @dataclass(frozen=True)
+class LowStockVariant:
+    """One active variant of an active product at LOW_STOCK_THRESHOLD or fewer: "Kurta (Size: XL)", 2 left."""
+
+    product_id: int
+    title: str
+    label: str  # "Size: XL"; blank for a product without options
+    stock: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.title} ({self.label})" if self.label else self.title
+
+
+@dataclass(frozen=True)
 class SellerDashboard:
     today: date
     periods: list[PeriodFigures]
@@ -112,8 +126,8 @@ class SellerDashboard:
     to_ship: int  # items CONFIRMED, waiting to be shipped
     on_the_way: int  # items SHIPPED, waiting to be delivered
     revenue_by_day: list[DayFigure]  # the last 30 days, oldest first, every day present
-    low_stock: list[Product]
-    low_stock_count: int
+    low_stock: list[LowStockVariant]
+    low_stock_count: int  # variants, not products: a kurta low in two sizes counts twice
     top_products: list[dict] = field(default_factory=list)
 
 
@@ -121,7 +135,7 @@ PERIODS = (("Today", 1), ("Last 7 days", 7), ("Last 30 days", DASHBOARD_DAYS))
 
 
 def seller_dashboard(*, store: Store, now: datetime | None = None) -> SellerDashboard:
-    """Everything on /seller/ for one store, in a fixed number of queries (six)."""
+    """Everything on /seller/ for one store, in a fixed number of queries (seven)."""
     today = shop_today(now)
     first = today - timedelta(days=DASHBOARD_DAYS - 1)
     sold = _sold_items(first, today).filter(seller=store)
@@ -160,7 +174,10 @@ def seller_dashboard(*, store: Store, now: datetime | None = None) -> SellerDash
         )
 
     counts = seller_order_item_counts(store=store)
-    low = Product.objects.filter(store=store, is_active=True, stock__lte=LOW_STOCK_THRESHOLD)
+    # Stock is counted per variant: a kurta with plenty of M but two XL left is low in XL.
+    low = ProductVariant.objects.filter(
+        product__store=store, product__is_active=True, is_active=True, stock__lte=LOW_STOCK_THRESHOLD
+    )
     top_products = _money_rows(
         sold.values("product_id", "product__title")
         .annotate(units=Sum("quantity"), revenue=Sum(LINE_TOTAL))
@@ -174,10 +191,25 @@ def seller_dashboard(*, store: Store, now: datetime | None = None) -> SellerDash
         to_ship=counts.get(OrderItemStatus.CONFIRMED, 0),
         on_the_way=counts.get(OrderItemStatus.SHIPPED, 0),
         revenue_by_day=by_day,
-        low_stock=list(low.order_by("stock", "title", "id")[:LOW_STOCK_SHOWN]),
+        low_stock=_low_stock_lines(low.order_by("stock", "product__title", "id")[:LOW_STOCK_SHOWN]),
         low_stock_count=low.count(),
         top_products=top_products,
     )
+
+
+def _low_stock_lines(variants: QuerySet[ProductVariant]) -> list[LowStockVariant]:
+    variants = variants.select_related("product").prefetch_related("product__options")
+    return [
+        LowStockVariant(
+            product_id=variant.product_id,
+            title=variant.product.title,
+            label=variant_label(
+                option_names=[option.name for option in variant.product.options.all()], variant=variant
+            ),
+            stock=variant.stock,
+        )
+        for variant in variants
+    ]
 
 
 # --- The admin analytics ----------------------------------------------------------------

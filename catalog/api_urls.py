@@ -16,4 +16,11 @@ urlpatterns = [
     ),
     path("categories/", api.CategoryListApi.as_view(), name="category-list"),
     *seller_router.urls,
+    path("seller/products/<int:product_id>/variants/", api.SellerVariantListApi.as_view(), name="seller-variant-list"),
+    path(
+        "seller/products/<int:product_id>/variants/<int:variant_id>/",
+        api.SellerVariantDetailApi.as_view(),
+        name="seller-variant-detail",
+    ),
+    path("seller/variants/<int:variant_id>/stock/", api.SellerVariantStockApi.as_view(), name="seller-variant-stock"),
 ]

@@ -87,9 +87,14 @@ SELLER_PRODUCT_FILTERS = {
 }
 
 
+def _with_variants(products: QuerySet[Product]) -> QuerySet[Product]:
+    """All of each product's variants, active or not: the seller's list shows their SKU and count."""
+    return _with_display_relations(products).prefetch_related("variants")
+
+
 def seller_products(*, store: Store, search: str = "", status: str = "") -> QuerySet[Product]:
     """A seller's own products, any status. `status`: one of `SELLER_PRODUCT_FILTERS`, else all."""
-    products = _with_display_relations(Product.objects.filter(store=store)).order_by("-updated_at", "-id")
+    products = _with_variants(Product.objects.filter(store=store)).order_by("-updated_at", "-id")
     if search:
         products = products.filter(
             Q(title__icontains=search)
@@ -103,7 +108,21 @@ def seller_products(*, store: Store, search: str = "", status: str = "") -> Quer
 
 def seller_product_get(*, store: Store, product_id: int) -> Product:
     """Another seller's product answers 404."""
-    return get_object_or_404(_with_display_relations(Product.objects.filter(store=store)), pk=product_id)
+    return get_object_or_404(
+        _with_variants(Product.objects.filter(store=store)).prefetch_related("options"), pk=product_id
+    )
+
+
+def seller_variants(*, product: Product) -> QuerySet[ProductVariant]:
+    return ProductVariant.objects.filter(product=product).order_by("position", "id")
+
+
+def seller_variant_get(*, store: Store, variant_id: int, product_id: int | None = None) -> ProductVariant:
+    """One of the seller's variants (of `product_id`, when given); another seller's answers 404."""
+    variants = ProductVariant.objects.select_related("product").filter(product__store=store)
+    if product_id is not None:
+        variants = variants.filter(product_id=product_id)
+    return get_object_or_404(variants, pk=variant_id)
 
 
 def seller_image_get(*, store: Store, product_id: int, image_id: int) -> ProductImage:

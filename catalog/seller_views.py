@@ -18,18 +18,21 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import seller_required
-from catalog.errors import CsvImportFailed, InvalidImage, ProductHasOpenOrders, StockConflict
+from catalog.errors import CsvImportFailed, InvalidImage, ProductHasOpenOrders, StockConflict, VariantRequired
 from catalog.forms import (
     ImageUploadForm,
+    OptionFormSet,
     ProductCreateForm,
     ProductForm,
     ProductImportForm,
     SellerProductFilterForm,
     StockAdjustForm,
     StockSetForm,
+    VariantCreateForm,
+    VariantFormSet,
 )
-from catalog.models import Product
-from catalog.selectors import seller_image_get, seller_product_get, seller_products
+from catalog.models import Product, ProductVariant
+from catalog.selectors import seller_image_get, seller_product_get, seller_products, seller_variant_get
 from catalog.services.images import (
     MAX_IMAGES_PER_PRODUCT,
     product_image_add,
@@ -43,7 +46,13 @@ from catalog.services.imports import (
     products_import_csv,
 )
 from catalog.services.products import product_create, product_delete, product_set_active, product_update
-from catalog.services.stock import product_stock_adjust, product_stock_set
+from catalog.services.stock import product_stock_adjust, product_stock_set, variant_stock_adjust, variant_stock_set
+from catalog.services.variants import (
+    VariantRefused,
+    product_options_set,
+    variant_create,
+    variants_update,
+)
 from catalog.validators import MAX_PRICE, MAX_STOCK
 from joycart.errors import DomainError
 from joycart.money import format_inr
@@ -142,7 +151,7 @@ def _first_image_add(*, product: Product, image, alt: str) -> None:
 @seller_required
 @_with_own_product
 def product_edit(request, product: Product):
-    form = ProductForm(request.POST or None, initial=ProductForm.initial_for(product))
+    form = ProductForm(request.POST or None, initial=ProductForm.initial_for(product), product=product)
     if request.method == "POST" and form.is_valid():
         changes = form.changed_details(product)
         try:
@@ -155,21 +164,137 @@ def product_edit(request, product: Product):
         else:
             messages.success(request, "Changes saved." if changes else "Nothing changed.")
             return _back_to_edit(product)
-    return render(request, "seller/product_edit.html", _edit_context(product, form))
+    return _edit_page(request, product, form=form)
 
 
-def _edit_context(product: Product, form: ProductForm) -> dict:
+def _edit_page(request, product: Product, **bound_forms):
+    """The edit page, with the forms just posted (and their errors) in place of fresh ones."""
+    return render(request, "seller/product_edit.html", _edit_context(product, **bound_forms))
+
+
+def _edit_context(product: Product, *, form=None, options_formset=None, variants_formset=None, variant_form=None):
     images = list(product.images.all())
+    variants = list(product.variants.all())
+    options = list(product.options.all())
+    variants_formset = variants_formset or VariantFormSet(variants=variants, prefix="variants")
+    rows = [(variant, _variant_row_form(variants_formset, variant)) for variant in variants]
     return {
         "product": product,
-        "form": form,
+        "form": form or ProductForm(initial=ProductForm.initial_for(product), product=product),
         "images": images,
         "can_add_image": len(images) < MAX_IMAGES_PER_PRODUCT,
         "max_images": MAX_IMAGES_PER_PRODUCT,
         "adjust_form": StockAdjustForm(),
         "set_form": StockSetForm(initial={"value": product.stock, "expected": product.stock}),
         "upload_form": ImageUploadForm(),
+        "options": options,
+        "options_formset": options_formset
+        or OptionFormSet(initial=OptionFormSet.initial_for(product), prefix="options"),
+        "several_variants": len(variants) > 1,
+        "variants_formset": variants_formset,
+        "variant_rows": [
+            {
+                "variant": variant,
+                "form": row_form,
+                "values": variant.option_values,
+                "stock_form": StockSetForm(
+                    initial={"value": variant.stock, "expected": variant.stock}, prefix=f"stock-{variant.pk}"
+                ),
+            }
+            for variant, row_form in rows
+        ],
+        "variant_form": variant_form or (VariantCreateForm(product=product) if options else None),
     }
+
+
+def _variant_row_form(formset, variant: ProductVariant):
+    """The grid's row of `variant`: the posted one when the grid was just refused, else a fresh one."""
+    for row_form in formset.forms:
+        if row_form.is_bound and row_form.data.get(row_form.add_prefix("id")) == str(variant.pk):
+            return row_form
+        if not row_form.is_bound and row_form.initial.get("id") == variant.pk:
+            return row_form
+    return None
+
+
+# --- Options and variants ------------------------------------------------------------------
+
+
+@seller_required
+@_with_own_product
+@require_POST
+def product_options(request, product: Product):
+    formset = OptionFormSet(request.POST, prefix="options")
+    if formset.is_valid():
+        try:
+            product_options_set(product=product, options=formset.options())
+        except DomainError as exc:
+            formset.non_form_errors().append(exc.message)
+        else:
+            messages.success(request, "Options saved.")
+            return _back_to_edit(product, "options")
+    product = seller_product_get(store=request.user.active_store, product_id=product.pk)
+    return _edit_page(request, product, options_formset=formset)
+
+
+@seller_required
+@_with_own_product
+@require_POST
+def product_variants(request, product: Product):
+    """Save the variants grid: SKU, prices and the active flag of each row, all or none."""
+    formset = VariantFormSet(request.POST, variants=list(product.variants.all()), prefix="variants")
+    if formset.is_valid():
+        changes = formset.changes()
+        try:
+            variants_update(product=product, changes=changes)
+        except VariantRefused as refusal:
+            formset.form_for(refusal.variant_id).add_domain_error(refusal.error)
+        else:
+            messages.success(request, "Variants saved." if changes else "Nothing changed.")
+            return _back_to_edit(product, "variants")
+        product = seller_product_get(store=request.user.active_store, product_id=product.pk)
+    return _edit_page(request, product, variants_formset=formset)
+
+
+@seller_required
+@_with_own_product
+@require_POST
+def product_variant_add(request, product: Product):
+    form = VariantCreateForm(request.POST, product=product)
+    if form.is_valid():
+        try:
+            variant = variant_create(product=product, **form.details())
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, f"Variant {', '.join(variant.option_values)} added.")
+            return _back_to_edit(product, "variants")
+    return _edit_page(request, product, variant_form=form)
+
+
+@seller_required
+@require_POST
+def variant_stock(request, product_id: int, variant_id: int):
+    """Set one variant's stock, only if it is still what the page showed: a sale in between is never lost."""
+    variant = seller_variant_get(store=request.user.active_store, product_id=product_id, variant_id=variant_id)
+    setting = request.POST.get("mode") != "adjust"
+    prefix = f"stock-{variant.pk}"
+    form = StockSetForm(request.POST, prefix=prefix) if setting else StockAdjustForm(request.POST, prefix=prefix)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return _back_to_edit(variant.product, "variants")
+    try:
+        if setting:
+            stock = variant_stock_set(
+                variant=variant, value=form.cleaned_data["value"], expected=form.cleaned_data["expected"]
+            )
+        else:
+            stock = variant_stock_adjust(variant=variant, delta=form.cleaned_data["delta"])
+    except StockConflict as exc:
+        messages.error(request, f"Stock not changed. {exc.message}")
+    else:
+        messages.success(request, f"Stock of {', '.join(variant.option_values) or variant.sku} is now {stock}.")
+    return _back_to_edit(variant.product, "variants")
 
 
 # --- Stock, visibility, deletion ------------------------------------------------------------
@@ -192,7 +317,7 @@ def product_stock(request, product: Product):
             )
         else:
             stock = product_stock_adjust(product=product, delta=form.cleaned_data["delta"])
-    except StockConflict as exc:
+    except (StockConflict, VariantRequired) as exc:
         messages.error(request, f"Stock not changed. {exc.message}")
     else:
         messages.success(request, f"Stock is now {stock}.")

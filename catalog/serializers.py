@@ -5,12 +5,17 @@ from catalog.models import (
     MAX_ALT_LENGTH,
     MAX_BRAND_LENGTH,
     MAX_DESCRIPTION_LENGTH,
+    MAX_OPTION_NAME_LENGTH,
+    MAX_OPTION_VALUE_LENGTH,
+    MAX_OPTIONS,
     MAX_SKU_LENGTH,
     MAX_TITLE_LENGTH,
+    MAX_VARIANTS,
     MONEY,
     Category,
     Product,
     ProductImage,
+    ProductVariant,
 )
 from catalog.validators import MAX_STOCK, validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
 from joycart.serializers import StrictJSONInput
@@ -76,16 +81,64 @@ class ProductDetailSerializer(ProductListSerializer):
 # --- Seller API -----------------------------------------------------------------------
 
 
-class SellerProductSerializer(ProductDetailSerializer):
-    """What a seller sees of their own product: everything, including inactive ones."""
+class ProductOptionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    values = serializers.ListField(child=serializers.CharField())
 
+
+class SellerVariantSerializer(serializers.ModelSerializer):
+    """One variant as its seller sees it, inactive ones included."""
+
+    sku = serializers.CharField(read_only=True)
+    option_values = serializers.ListField(child=serializers.CharField(), read_only=True)
     is_low_stock = serializers.BooleanField(read_only=True)
 
-    class Meta(ProductDetailSerializer.Meta):
-        fields = [*ProductDetailSerializer.Meta.fields, "is_active", "is_low_stock", "updated_at"]
+    class Meta:
+        model = ProductVariant
+        fields = [
+            "id", "sku", "option_values", "price", "mrp", "stock", "is_low_stock", "is_active", "image", "position",
+        ]  # fmt: skip
+
+
+class SellerProductSerializer(ProductListSerializer):
+    """What a seller sees of their own product: everything, including inactive ones.
+
+    `price`, `price_max`, `mrp` and `stock` summarise the active variants; `sku` is the only
+    variant's, and null once the product has several (each variant has its own).
+    """
+
+    images = ProductImageSerializer(many=True, read_only=True)
+    is_low_stock = serializers.BooleanField(read_only=True)
+    sku = serializers.SerializerMethodField()
+    options = ProductOptionSerializer(many=True, read_only=True)
+    variants = SellerVariantSerializer(many=True, read_only=True)
+
+    class Meta(ProductListSerializer.Meta):
+        fields = [
+            *ProductListSerializer.Meta.fields,
+            "price_max", "description", "stock", "sku", "images", "created_at", "is_active", "is_low_stock",
+            "updated_at", "options", "variants",
+        ]  # fmt: skip
+
+    def get_sku(self, product: Product) -> str | None:
+        variants = product.variants.all()  # prefetched
+        return variants[0].sku if len(variants) == 1 else None
+
+
+class ProductOptionInputSerializer(StrictJSONInput, serializers.Serializer):
+    name = serializers.CharField(max_length=MAX_OPTION_NAME_LENGTH)
+    values = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_OPTION_VALUE_LENGTH), min_length=1, max_length=MAX_VARIANTS
+    )
 
 
 class SellerProductInputSerializer(StrictJSONInput, serializers.Serializer):
+    """A product's details; on create, `sku`, `price`, `mrp` and `stock` are its first variant's.
+
+    `options` replaces the product's options (see `catalog.services.variants.product_options_set`
+    for what may change while it has several variants).
+    """
+
     title = serializers.CharField(max_length=MAX_TITLE_LENGTH)
     description = serializers.CharField(max_length=MAX_DESCRIPTION_LENGTH, required=False, allow_blank=True, default="")
     category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
@@ -96,6 +149,7 @@ class SellerProductInputSerializer(StrictJSONInput, serializers.Serializer):
     mrp = serializers.DecimalField(**MONEY, validators=[validate_mrp], required=False, allow_null=True, default=None)
     stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, default=0)
     is_active = serializers.BooleanField(required=False, default=True)
+    options = ProductOptionInputSerializer(many=True, required=False, max_length=MAX_OPTIONS)
 
     def validate(self, attrs):
         if self.partial and "stock" in self.initial_data:
@@ -127,6 +181,40 @@ class StockChangeSerializer(StrictJSONInput, serializers.Serializer):
             raise serializers.ValidationError({"expected": "Send the stock you expect to replace."}, code="required")
         if has_delta and attrs["delta"] == 0:
             raise serializers.ValidationError({"delta": "A delta of 0 changes nothing."}, code="invalid")
+        return attrs
+
+
+class SellerVariantInputSerializer(StrictJSONInput, serializers.Serializer):
+    """A variant: one value per product option, in the options' order; stock only when creating it."""
+
+    sku = serializers.CharField(max_length=MAX_SKU_LENGTH, validators=[validate_sku])
+    price = serializers.DecimalField(**MONEY, validators=[validate_price])
+    mrp = serializers.DecimalField(**MONEY, validators=[validate_mrp], required=False, allow_null=True, default=None)
+    stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, default=0)
+    option_values = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_OPTION_VALUE_LENGTH), max_length=MAX_OPTIONS, default=list
+    )
+    is_active = serializers.BooleanField(required=False, default=True)
+    image = serializers.PrimaryKeyRelatedField(queryset=ProductImage.objects.none(), required=False, allow_null=True)
+    position = serializers.IntegerField(min_value=0, max_value=MAX_VARIANTS, required=False)
+
+    def __init__(self, *args, product: Product | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only this product's images exist for its variants: another product's id reads as unknown.
+        if product is not None:
+            self.fields["image"].queryset = product.images.all()
+
+    def validate(self, attrs):
+        if self.partial and "stock" in self.initial_data:
+            raise serializers.ValidationError(
+                {"stock": "Change stock with POST /api/v1/seller/variants/{id}/stock/."}, code="stock_read_only"
+            )
+        price = attrs.get("price", getattr(self.instance, "price", None))
+        mrp = attrs.get("mrp", getattr(self.instance, "mrp", None))
+        try:
+            validate_mrp_not_below_price(price=price, mrp=mrp)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"mrp": exc.messages}, code=exc.code) from exc
         return attrs
 
 

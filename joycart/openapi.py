@@ -171,9 +171,26 @@ LINKS: dict[tuple[str, str], dict[str, tuple[str, dict[str, str]]]] = {
         "ChangeStock": ("seller_products_stock_create", {"id": "$response.body#/id"}),
         "UploadImage": ("seller_products_images_create", {"id": "$response.body#/id"}),
         "DeleteProduct": ("seller_products_destroy", {"id": "$response.body#/id"}),
+        "ListVariants": ("seller_products_variants_list", {"product_id": "$response.body#/id"}),
+        "AddVariant": ("seller_products_variants_create", {"product_id": "$response.body#/id"}),
     },
     ("seller_products_images_create", "201"): {
         "DeleteImage": ("seller_products_images_destroy", {"id": "$request.path.id", "image_id": "$response.body#/id"}),
+    },
+    ("seller_products_variants_create", "201"): {
+        "Variant": (
+            "seller_products_variants_retrieve",
+            {"product_id": "$request.path.product_id", "variant_id": "$response.body#/id"},
+        ),
+        "UpdateVariant": (
+            "seller_products_variants_partial_update",
+            {"product_id": "$request.path.product_id", "variant_id": "$response.body#/id"},
+        ),
+        "DeactivateVariant": (
+            "seller_products_variants_destroy",
+            {"product_id": "$request.path.product_id", "variant_id": "$response.body#/id"},
+        ),
+        "ChangeVariantStock": ("seller_variants_stock_create", {"variant_id": "$response.body#/id"}),
     },
     ("products_reviews_create", "201"): {
         "UpdateReview": ("reviews_partial_update", {"review_id": "$response.body#/id"}),

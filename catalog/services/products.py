@@ -10,7 +10,8 @@ from decimal import Decimal
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import ProtectedError, QuerySet
+from django.db.models import OuterRef, ProtectedError, QuerySet, StringAgg, Subquery, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -44,13 +45,28 @@ VARIANT_FIELDS = ("sku", "price", "mrp")
 EDITABLE_FIELDS = PRODUCT_FIELDS + VARIANT_FIELDS
 
 
+def _active_option_values() -> Subquery:
+    """The option values of a product's active variants as one text ("M Blue L Blue"), for its search document."""
+    values = Concat("option1", Value(" "), "option2", Value(" "), "option3")
+    return Subquery(
+        ProductVariant.objects.filter(product_id=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("product_id")
+        .annotate(text=StringAgg(values, delimiter=Value(" ")))
+        .values("text")[:1]
+    )
+
+
 def search_vector_refresh(products: QuerySet[Product]) -> None:
-    """Weighted full-text document: title outranks brand, brand outranks description."""
+    """Weighted full-text document: title outranks brand and option values ("XL"), which outrank description.
+
+    The variant services call it whenever a variant's values or active flag change."""
     if connection.vendor != "postgresql":
         return
     products.update(
         search_vector=SearchVector("title", weight="A", config="english")
         + SearchVector("brand", weight="B", config="english")
+        + SearchVector(_active_option_values(), weight="B", config="english")
         + SearchVector("description", weight="C", config="english")
     )
 
@@ -69,7 +85,7 @@ def _unique_slug(title: str, sku: str) -> str:
     return slug
 
 
-def _check_prices(price: Decimal, mrp: Decimal | None, *, changed: tuple[str, ...] = ("price", "mrp")) -> None:
+def prices_check(price: Decimal, mrp: Decimal | None, *, changed: tuple[str, ...] = ("price", "mrp")) -> None:
     """The prices being set, and MRP against price. A price stored before today's cap is left alone
     until it changes, so such a product can still be renamed or deactivated."""
     try:
@@ -82,14 +98,14 @@ def _check_prices(price: Decimal, mrp: Decimal | None, *, changed: tuple[str, ..
         raise InvalidPrice(exc.messages[0]) from exc
 
 
-def _check_stock(stock: int) -> None:
+def stock_check(stock: int) -> None:
     try:
         validate_stock(stock)
     except ValidationError as exc:
         raise InvalidStock(f"Opening stock: {exc.messages[0][:1].lower()}{exc.messages[0][1:]}") from exc
 
 
-def _check_sku(sku: str) -> None:
+def sku_check(sku: str) -> None:
     try:
         validate_sku(sku)
     except ValidationError as exc:
@@ -115,9 +131,9 @@ def product_create(
     is_active: bool = True,
 ) -> Product:
     sku = sku.strip()
-    _check_sku(sku)
-    _check_prices(price, mrp)
-    _check_stock(stock)
+    sku_check(sku)
+    prices_check(price, mrp)
+    stock_check(stock)
     _check_category(category)
     if sku_taken(sku):
         raise DuplicateSku()
@@ -157,13 +173,13 @@ def product_update(*, product: Product, **changes) -> Product:
     variant = only_variant(product) if variant_changes else None
     # Check the would-be values first: a refused edit leaves the caller's object untouched.
     if variant is not None:
-        _check_prices(
+        prices_check(
             variant_changes.get("price", variant.price),
             variant_changes.get("mrp", variant.mrp),
             changed=tuple(name for name in ("price", "mrp") if name in variant_changes),
         )
         if "sku" in variant_changes:
-            _check_sku(variant_changes["sku"])
+            sku_check(variant_changes["sku"])
             if sku_taken(variant_changes["sku"], exclude_variant=variant):
                 raise DuplicateSku()
     _check_category(changes.get("category", product.category))

@@ -15,7 +15,7 @@ from analytics.selectors import day_start, shop_today
 from catalog.models import Product
 from orders.models import Order, OrderItem, OrderItemStatus, OrderStatus, PaymentMethod
 from payments.models import CaptureOutcome, GatewayCapture, Payment, PaymentStatus, Refund, RefundStatus
-from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserFactory
+from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserFactory, only_variant
 
 S = OrderItemStatus
 
@@ -49,7 +49,8 @@ def place(
             product=product,
             seller=product.store,
             title=product.title,
-            sku=product.sku,
+            variant=only_variant(product),
+            sku=only_variant(product).sku,
             unit_price=product.price,
             quantity=quantity,
             status=status,

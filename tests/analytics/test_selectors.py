@@ -57,7 +57,7 @@ class TestSellerDashboard:
 
     def test_low_stock_lists_active_products_at_five_or_fewer_fewest_first(self, shop):
         dashboard = seller_dashboard(store=shop.store)
-        assert [(p.title, p.stock) for p in dashboard.low_stock] == [("Shawl", 0), ("Dupatta", 3), ("Stole", 5)]
+        assert [(line.name, line.stock) for line in dashboard.low_stock] == [("Shawl", 0), ("Dupatta", 3), ("Stole", 5)]
         assert dashboard.low_stock_count == 3
 
     def test_top_products_by_revenue(self, shop):
@@ -120,3 +120,19 @@ class TestShopAnalytics:
         shop.buyer.save(update_fields=["date_joined"])
         data = shop_analytics(start=today - timedelta(days=3), end=today)
         assert [count for _day, count in data.new_users_by_day] == [1, 0, 0, 2]  # the two sellers joined today
+
+
+def test_low_stock_is_counted_per_variant():
+    from catalog.services.variants import product_options_set, variant_create, variant_deactivate
+    from tests.factories import ProductFactory, StoreFactory
+
+    store = StoreFactory()
+    kurta = ProductFactory(store=store, title="Kurta", stock=40)  # plenty in total
+    product_options_set(product=kurta, options=[{"name": "Size", "values": ["M", "XL", "XXL"]}])
+    variant_create(product=kurta, sku="K-XL", price=Decimal("1.00"), stock=2, option_values=["XL"])
+    variant_deactivate(
+        variant=variant_create(product=kurta, sku="K-XXL", price=Decimal("1.00"), stock=0, option_values=["XXL"])
+    )
+    dashboard = seller_dashboard(store=store)
+    assert [(line.name, line.stock) for line in dashboard.low_stock] == [("Kurta (Size: XL)", 2)]
+    assert dashboard.low_stock_count == 1

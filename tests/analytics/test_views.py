@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -95,7 +96,7 @@ class TestSellerDashboardPage:
                 product = ProductFactory(store=shop.store, stock=days_ago % 7)
                 place(shop.buyer, [(product, 2, OrderItemStatus.DELIVERED)], placed_at=at(days_ago, 14))
 
-        assert_flat_query_count(lambda: client.get("/seller/"), more, max_queries=8)
+        assert_flat_query_count(lambda: client.get("/seller/"), more, max_queries=9)
 
 
 def test_staff_without_a_store_are_not_sellers(client):
@@ -110,3 +111,15 @@ def test_days_are_counted_back_from_today(shop):
 
     assert at(0, 0, 10).date() == shop_today()
     assert at(1, 23, 59).date() == shop_today() - timedelta(days=1)
+
+
+def test_a_low_variant_is_named_with_its_options(client):
+    from catalog.services.variants import product_options_set, variant_create
+    from tests.factories import StoreFactory
+
+    store = StoreFactory()
+    kurta = ProductFactory(store=store, title="Kurta", stock=40)
+    product_options_set(product=kurta, options=[{"name": "Size", "values": ["M", "XL"]}])
+    variant_create(product=kurta, sku="K-XL", price=Decimal("1.00"), stock=2, option_values=["XL"])
+    html = html_of(login(client, store.user).get("/seller/"))
+    assert re.search(r"Kurta \(Size: XL\)</a> &mdash;\s*<span class=\"badge badge-warning\">2 left", html)

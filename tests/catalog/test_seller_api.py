@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from accounts.services.sessions import tokens_issue
 from catalog.models import Product
 from catalog.validators import MAX_PRICE
-from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserFactory
+from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserFactory, only_variant, variant_update
 
 NEW_PRODUCT = {
     "title": "Madhubani painting",
@@ -192,7 +192,7 @@ class TestStockEndpoint:
 
     def test_set_after_a_sale_is_409(self, seller_api, seller_store):
         mine = ProductFactory(store=seller_store, stock=5)
-        Product.objects.filter(pk=mine.pk).update(stock=4)  # a sale happened meanwhile
+        variant_update(only_variant(mine), stock=4)  # a sale happened meanwhile
         response = seller_api.post(
             f"/api/v1/seller/products/{mine.pk}/stock/", {"set": 12, "expected": 5}, format="json"
         )
