@@ -495,10 +495,9 @@ def _check_product(*, store: Store, columns: list[str], product: _Product, looku
         return [(first, message)]
     product.product = found
     errors = _resolve_details(columns=columns, product=product)
-    errors += _check_prices_and_stock(columns=columns, product=product)
     if not errors:
         errors += _check_options(columns=columns, product=product, lookups=lookups)
-    return errors
+    return errors + _check_prices_and_stock(columns=columns, product=product)
 
 
 def _same(column: str, one: Any, other: Any) -> bool:
@@ -557,29 +556,43 @@ def _check_prices_and_stock(*, columns: list[str], product: _Product) -> list[tu
     return errors
 
 
+def _option_names(*, columns: list[str], product: _Product, stored: dict[int, ProductOption]) -> list[str]:
+    """The option names in position order as the file leaves them: a column left out keeps the stored name."""
+    return [
+        product.details[column] if column in columns else (stored[n].name if n in stored else "")
+        for n, column in zip(POSITIONS, NAME_COLUMNS, strict=True)
+    ]
+
+
+def _values(variant: ProductVariant) -> tuple[str, ...]:
+    return tuple(getattr(variant, name) for name in VALUE_FIELDS)
+
+
+def _fits(values: tuple[str, ...], count: int) -> bool:
+    """Whether a variant has a value for each of the first `count` options and none for the others."""
+    return all(bool(value) == (n <= count) for n, value in enumerate(values, start=1))
+
+
 def _check_options(*, columns: list[str], product: _Product, lookups: _Lookups) -> list[tuple[int, str]]:
     """The product's options and its variants' values once the file is applied: every variant has a
     value for each option and none for the others, and no two share a combination."""
     first = product.rows[0].line
     stored = lookups.options.get(product.product.pk, {}) if product.product else {}
-    names = [
-        product.details[column] if column in columns else (stored[n].name if n in stored else "")
-        for n, column in zip(POSITIONS, NAME_COLUMNS, strict=True)
-    ]
+    stored_variants = lookups.variants.get(product.product.pk, []) if product.product else []
+    names = _option_names(columns=columns, product=product, stored=stored)
     count = len([name for name in names if name])
-    if any(not name for name in names[:count]):
+    if "" in names[:count]:
         return [(first, f"{NAME_COLUMNS[names.index('')]}: name the options in order, from option1_name.")]
     try:
         validate_option_names(names[:count])
     except ValidationError as exc:
         return [(first, _problem("option names", exc.messages[0]))]
-    product.option_names = names[:count]
 
     errors = []
     for row in product.rows:
+        # A value column left out keeps the variant's stored value.
         row.values = tuple(
-            row.variant[name] if name in row.variant else (getattr(row.existing, name) if row.existing else "")
-            for name in VALUE_FIELDS
+            row.variant.get(name, getattr(row.existing, name) if row.existing else "") for name in VALUE_FIELDS
         )
         for n, (column, value) in enumerate(zip(VALUE_COLUMNS, row.values, strict=True), start=1):
             if n <= count and not value:
@@ -587,14 +600,15 @@ def _check_options(*, columns: list[str], product: _Product, lookups: _Lookups) 
             elif n > count and value:
                 errors.append((row.line, f"{column}: the product has no option {n}; name it or leave this blank."))
     in_file = {row.existing.pk for row in product.rows if row.existing}
-    kept = [v for v in lookups.variants.get(product.product.pk, []) if v.pk not in in_file] if product.product else []
-    misfits = [v.sku for v in kept if any(bool(value) != (n <= count) for n, value in _numbered(_values(v)))]
+    kept = [variant for variant in stored_variants if variant.pk not in in_file]
+    misfits = [variant.sku for variant in kept if not _fits(_values(variant), count)]
     if misfits:
+        shown = ", ".join(misfits[:5]) + (f" and {len(misfits) - 5} more" if len(misfits) > 5 else "")
         errors.append(
             (
                 first,
-                f"option names: your variants {', '.join(misfits)} are not in this file and would not fit these "
-                "options; add them with their values.",
+                f"option names: your variants {shown} are not in this file and would not fit these options; "
+                "add them with their values.",
             )
         )
     if len(kept) + len(product.rows) > MAX_VARIANTS:
@@ -602,33 +616,23 @@ def _check_options(*, columns: list[str], product: _Product, lookups: _Lookups) 
     if errors:
         return errors
 
-    taken: dict[tuple[str, ...], str] = {_values(variant): f"your variant {variant.sku}" for variant in kept}
+    owners = {_values(variant): f"your variant {variant.sku}" for variant in kept}
     for row in product.rows:
-        other = taken.setdefault(row.values, f"line {row.line}")
-        if other == f"line {row.line}":
+        owner = owners.setdefault(row.values, f"line {row.line}")
+        if owner == f"line {row.line}":
             continue
         if count == 0:
-            errors.append(
-                (
-                    row.line,
-                    f"sku: a product without options has one variant, and {other} is it already; "
-                    "name an option (option1_name) to sell several.",
-                )
+            message = (
+                f"sku: a product without options has one variant, and {owner} is it already; "
+                "name an option (option1_name) to sell several."
             )
         else:
-            errors.append((row.line, f"option values: {' / '.join(row.values[:count])} already belong to {other}."))
+            message = f"option values: {' / '.join(row.values[:count])} already belong to {owner}."
+        errors.append((row.line, message))
+    product.option_names = names[:count]
     product.new_options = _options_to_write(product=product, stored=stored, kept=kept)
-    existing = lookups.variants.get(product.product.pk, []) if product.product else []
-    product.next_position = max((variant.position for variant in existing), default=-1) + 1
+    product.next_position = max((variant.position for variant in stored_variants), default=-1) + 1
     return errors
-
-
-def _values(variant: ProductVariant) -> tuple[str, ...]:
-    return tuple(getattr(variant, name) for name in VALUE_FIELDS)
-
-
-def _numbered(values: tuple[str, ...]) -> Iterator[tuple[int, str]]:
-    return enumerate(values, start=1)
 
 
 def _options_to_write(
