@@ -687,3 +687,39 @@ def test_imported_products_are_searchable(store, sarees, silk):
     )
     assert Product.objects.filter(search_vector=SearchQuery("kanjivaram", config="english")).count() == 1
     assert Product.objects.filter(search_vector=SearchQuery("banarasi", config="english")).get() == silk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_imports_and_sales_all_count_without_deadlock():
+    """Files listing the same products in opposite orders, beside stock removals: every delta counts once,
+    and each product's summary is the sum of its variants (products and variants locked in key order)."""
+    from catalog.services.stock import variant_stock_adjust
+    from tests.orders.helpers import run_concurrently
+
+    store = StoreFactory()
+    sarees = CategoryFactory(slug="sarees")
+    lamp = ProductFactory(store=store, category=sarees, slug="lamp", sku="LAMP-1", stock=10)
+    vase = ProductFactory(store=store, category=sarees, slug="vase", sku="VASE-1", stock=10)
+    lines = [
+        "handle,sku,title,category,price,add_stock",
+        "lamp,LAMP-1,Lamp,sarees,499,3",
+        "vase,VASE-1,Vase,sarees,499,2",
+    ]
+
+    def act(index: int) -> None:
+        if index % 2:
+            variant_stock_adjust(variant=ProductVariant.objects.get(sku="LAMP-1"), delta=-1)
+            variant_stock_adjust(variant=ProductVariant.objects.get(sku="VASE-1"), delta=-1)
+            return
+        order = lines if index % 4 else [lines[0], *reversed(lines[1:])]
+        products_import_csv(store=store, file=csv_bytes(*order))
+
+    results = run_concurrently(act, 8)
+
+    assert results == [None] * 8
+    assert dict(ProductVariant.objects.values_list("sku", "stock")) == {
+        "LAMP-1": 10 + 4 * 3 - 4,
+        "VASE-1": 10 + 4 * 2 - 4,
+    }
+    assert dict(Product.objects.values_list("pk", "stock")) == {lamp.pk: 18, vase.pk: 14}
