@@ -443,7 +443,7 @@ def _validate(*, store: Store, columns: list[str], records: list[tuple[int, dict
     for row in rows:
         if row.handle_key:
             by_handle.setdefault(row.handle_key, _Product(handle=row.handle_key, rows=[])).rows.append(row)
-    errors.extend(_check_skus(store=store, rows=rows, products=by_handle, lookups=lookups))
+    errors.extend(_check_skus(store=store, rows=rows, lookups=lookups))
     for product in by_handle.values():
         errors.extend(_check_product(store=store, columns=columns, product=product, lookups=lookups))
     if errors:
@@ -451,9 +451,7 @@ def _validate(*, store: Store, columns: list[str], records: list[tuple[int, dict
     return list(by_handle.values())
 
 
-def _check_skus(
-    *, store: Store, rows: list[_Row], products: dict[str, _Product], lookups: _Lookups
-) -> list[tuple[int, str]]:
+def _check_skus(*, store: Store, rows: list[_Row], lookups: _Lookups) -> list[tuple[int, str]]:
     """Each SKU once in the file; a SKU already sold names a variant of the row's own product."""
     errors = []
     first_line: dict[str, int] = {}
