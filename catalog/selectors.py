@@ -1,11 +1,11 @@
 """Reads of the catalog. Shoppers see only visible products; sellers only their own."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Store
 from catalog.cache import cached
-from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage, ProductVariant
+from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage, ProductOption, ProductVariant
 
 
 def visible_products() -> QuerySet[Product]:
@@ -134,13 +134,39 @@ def seller_image_get(*, store: Store, product_id: int, image_id: int) -> Product
 # --- seller portal pages ---
 
 
+def _option_name(position: int) -> Subquery:
+    return Subquery(
+        ProductOption.objects.filter(product_id=OuterRef("product_id"), position=position).values("name")[:1]
+    )
+
+
 def seller_products_export(*, store: Store) -> QuerySet:
-    """One query of plain tuples in the CSV's column order (`catalog.services.imports.CSV_EXPORT_COLUMNS`).
+    """One query of plain tuples, one per variant, grouped by product: the product's id, then the
+    CSV's columns in order (`catalog.services.imports.CSV_EXPORT_COLUMNS`); a missing option's name is None.
 
     Callers stream it with `.iterator()`, so a large catalogue is never held in memory.
     """
     return (
-        Product.objects.filter(store=store)
-        .order_by("pk")
-        .values_list("sku", "title", "description", "category__slug", "brand", "price", "mrp", "stock", "is_active")
+        ProductVariant.objects.filter(product__store=store)
+        .annotate(option1_name=_option_name(1), option2_name=_option_name(2), option3_name=_option_name(3))
+        .order_by("product_id", "position", "pk")
+        .values_list(
+            "product_id",
+            "product__slug",
+            "product__title",
+            "product__description",
+            "product__category__slug",
+            "product__brand",
+            "option1_name",
+            "option1",
+            "option2_name",
+            "option2",
+            "option3_name",
+            "option3",
+            "sku",
+            "price",
+            "mrp",
+            "stock",
+            "is_active",
+        )
     )

@@ -464,6 +464,6 @@ def _flash_import_summary(request, summary: ImportSummary) -> None:
     if summary.stock_ignored:
         messages.info(
             request,
-            f"The stock column was ignored for {summary.stock_ignored} existing product(s): sales may have changed "
+            f"The stock column was ignored for {summary.stock_ignored} existing variant(s): sales may have changed "
             "their stock since the export. Use add_stock to add or remove stock.",
         )

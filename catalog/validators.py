@@ -63,3 +63,15 @@ def validate_stock_delta(value: int) -> None:
     """A change of stock, up or down, is never more than a whole stock can be."""
     if abs(value) > MAX_STOCK:
         raise ValidationError(f"At most {MAX_STOCK:,}.", code="invalid_stock")
+
+
+def validate_option_names(names: list[str]) -> None:
+    """A product's option names in position order: each one named, no name twice, capitals aside
+    (as the database's unique rule compares them)."""
+    if any(not name.strip() for name in names):
+        raise ValidationError("Every option needs a name.", code="invalid_options")
+    seen: set[str] = set()
+    for name in names:
+        if name.strip().lower() in seen:
+            raise ValidationError(f"Option names must differ: “{name.strip()}” is used twice.", code="invalid_options")
+        seen.add(name.strip().lower())

@@ -17,7 +17,7 @@ from accounts.serializers import AddressSerializer
 from accounts.services.addresses import address_create
 from catalog.errors import InvalidPrice, InvalidStock
 from catalog.forms import ProductCreateForm
-from catalog.models import Product
+from catalog.models import Product, ProductVariant
 from catalog.serializers import SellerProductInputSerializer
 from catalog.services.imports import products_import_csv
 from catalog.services.products import product_create
@@ -81,7 +81,9 @@ class TestMrpNotBelowPrice:
 
     def test_the_csv_import(self):
         category = CategoryFactory(slug="sarees")
-        errors = import_errors(StoreFactory(), "sku,title,category,price,mrp", f"A-1,T,{category.slug},10.00,9.99")
+        errors = import_errors(
+            StoreFactory(), "handle,sku,title,category,price,mrp", f"a,A-1,T,{category.slug},10.00,9.99"
+        )
         assert errors == [(2, "mrp: the MRP must be at least the price.")]
 
     def test_an_mrp_equal_to_the_price_passes_every_door(self):
@@ -89,8 +91,10 @@ class TestMrpNotBelowPrice:
         details = _product_details(category, mrp="1000.00")
         assert ProductCreateForm(data=details).is_valid()
         assert SellerProductInputSerializer(data=_as_json(details)).is_valid()
-        products_import_csv(store=StoreFactory(), file=_csv("sku,title,category,price,mrp", "B-1,T,sarees,10,10"))
-        assert Product.objects.get(sku="B-1").mrp == Decimal("10.00")
+        products_import_csv(
+            store=StoreFactory(), file=_csv("handle,sku,title,category,price,mrp", "b,B-1,T,sarees,10,10")
+        )
+        assert ProductVariant.objects.get(sku="B-1").mrp == Decimal("10.00")
 
 
 def _as_json(details: dict) -> dict:
@@ -118,7 +122,7 @@ class TestStockBounds:
     )
     def test_the_import_words_it_the_same_way(self, cell, message):
         CategoryFactory(slug="sarees")
-        errors = import_errors(StoreFactory(), "sku,title,category,price,stock", f"A-1,T,sarees,10,{cell}")
+        errors = import_errors(StoreFactory(), "handle,sku,title,category,price,stock", f"a,A-1,T,sarees,10,{cell}")
         assert errors == [(2, f"stock: {message}")]
 
     @pytest.mark.parametrize("stock", [str(MAX_STOCK + 1), "-1"])

@@ -25,19 +25,23 @@ def run(*args: str) -> tuple[str, str]:
 
 
 def test_imports_and_prints_the_summary(store, tmp_path):
-    ProductFactory(store=store, sku="SILK-1", category__slug="sarees", stock=4)
+    ProductFactory(store=store, slug="silk", sku="SILK-1", category__slug="sarees", stock=4)
     path = tmp_path / "products.csv"
-    path.write_text("sku,title,category,price,stock,add_stock\nSILK-1,Silk,sarees,999,,2\nNEW-1,New,sarees,10,5,\n")
+    path.write_text(
+        "handle,sku,title,category,price,stock,add_stock\nsilk,SILK-1,Silk,sarees,999,,2\nnew,NEW-1,New,sarees,10,5,\n"
+    )
 
     out, _ = run("--store", "kanchi-looms", str(path))
 
     assert "Kanchi Looms: created 1, updated 1, unchanged 0." in out
-    assert dict(Product.objects.values_list("sku", "stock")) == {"SILK-1": 6, "NEW-1": 5}
+    assert dict(Product.objects.values_list("slug", "stock")) == {"silk": 6, "new": 5}
 
 
 def test_a_bad_file_prints_each_line_and_fails_without_importing(store, tmp_path):
     path = tmp_path / "products.csv"
-    path.write_text("sku,title,category,price\nOK-1,Fine,sarees,10\nBAD-1,,sarees,10\nBAD-2,Bad,shoes,0\n")
+    path.write_text(
+        "handle,sku,title,category,price\nok,OK-1,Fine,sarees,10\nb1,BAD-1,,sarees,10\nb2,BAD-2,Bad,shoes,0\n"
+    )
     err = StringIO()
 
     with pytest.raises(CommandError, match="Nothing imported: 3 problem") as failed:

@@ -12,8 +12,9 @@ from PIL import Image
 
 from catalog import seller_views
 from catalog.errors import InvalidImageOrder
-from catalog.models import Product, ProductImage
+from catalog.models import Product, ProductImage, ProductOption, ProductVariant
 from catalog.services.images import product_image_add
+from catalog.services.imports import CSV_COLUMNS, CSV_EXPORT_COLUMNS
 from catalog.validators import MAX_PRICE
 from tests.factories import (
     TEST_PASSWORD,
@@ -21,6 +22,7 @@ from tests.factories import (
     ProductFactory,
     StoreFactory,
     UserFactory,
+    VariantFactory,
     only_variant,
     variant_update,
 )
@@ -570,8 +572,14 @@ class TestImages:
 
 
 class TestCsvPages:
-    def test_export_streams_only_the_sellers_products(self, seller_client, product, sarees):
-        ProductFactory(store=product.store, category=sarees, sku="MRP-1", mrp=Decimal("999.00"), is_active=False)
+    def test_export_streams_one_row_per_variant_of_only_the_sellers_products(self, seller_client, product, sarees):
+        ProductFactory(
+            store=product.store, category=sarees, slug="mrp", title="Lamp", sku="MRP-1", mrp=Decimal("999.00")
+        )
+        VariantFactory(product=product, sku="SILK-2", option1="Green", price=Decimal("599.00"), stock=2, position=1)
+        Product.objects.filter(pk=product.pk).update(slug="silk-saree")
+        ProductOption.objects.create(product=product, position=1, name="Colour", values=["Maroon", "Green"])
+        variant_update(ProductVariant.objects.get(sku="SILK-1"), option1="Maroon")
         ProductFactory(sku="NOT-MINE")
 
         response = seller_client.get(reverse("seller:products_export"))
@@ -581,21 +589,16 @@ class TestCsvPages:
         assert "attachment" in response["Content-Disposition"]
         text = b"".join(response.streaming_content).decode("utf-8-sig")
         rows = list(csv.DictReader(io.StringIO(text)))
-        assert list(rows[0]) == [
-            "sku",
-            "title",
-            "description",
-            "category",
-            "brand",
-            "price",
-            "mrp",
-            "stock",
-            "is_active",
+        assert tuple(rows[0]) == CSV_EXPORT_COLUMNS
+        assert [
+            (r["handle"], r["title"], r["option1_name"], r["option1_value"], r["sku"], r["price"], r["mrp"], r["stock"])
+            for r in rows
+        ] == [
+            ("silk-saree", "Silk saree", "Colour", "Maroon", "SILK-1", "499.00", "", "10"),
+            ("silk-saree", "", "", "Green", "SILK-2", "599.00", "", "2"),
+            ("mrp", "Lamp", "", "", "MRP-1", "499.00", "999.00", "10"),
         ]
-        assert [(r["sku"], r["category"], r["price"], r["mrp"], r["stock"], r["is_active"]) for r in rows] == [
-            ("SILK-1", "sarees", "499.00", "", "10", "true"),
-            ("MRP-1", "sarees", "499.00", "999.00", "10", "false"),
-        ]
+        assert [(r["category"], r["is_active"]) for r in rows] == [("sarees", "true"), ("", "true"), ("sarees", "true")]
 
     def test_export_writes_formula_like_titles_as_text(self, seller_client, product, sarees):
         ProductFactory(store=product.store, category=sarees, sku="F-1", title='=HYPERLINK("http://evil.example")')
@@ -605,14 +608,16 @@ class TestCsvPages:
 
     def test_import_page_documents_the_columns(self, seller_client):
         html = seller_client.get(reverse("seller:products_import")).content.decode()
-        for column in ("sku", "title", "category", "price", "mrp", "stock", "add_stock", "is_active"):
+        for column in CSV_COLUMNS:
             assert f"<code>{column}</code>" in html
         assert 'enctype="multipart/form-data"' in html
         assert "at most ₹9,99,99,999.99" in html and "above 1,000,000" in html
 
     def test_import_success_shows_a_summary(self, seller_client, product, sarees):
+        handle = product.slug
         file = SimpleUploadedFile(
-            "products.csv", b"sku,title,category,price\nSILK-1,Silk saree v2,sarees,499\nNEW-1,New,sarees,10\n"
+            "products.csv",
+            f"handle,sku,title,category,price\n{handle},SILK-1,Silk saree v2,sarees,499\nnew,NEW-1,New,sarees,10\n".encode(),
         )
         response = seller_client.post(reverse("seller:products_import"), {"file": file})
 
@@ -623,7 +628,9 @@ class TestCsvPages:
 
     def test_import_errors_are_listed_by_line_and_nothing_is_imported(self, seller_client, product, sarees):
         file = SimpleUploadedFile(
-            "products.csv", b"sku,title,category,price\nNEW-1,New,sarees,10\nNEW-2,Bad,sarees,0\nNEW-3,,nope,10\n"
+            "products.csv",
+            b"handle,sku,title,category,price\nnew-1,NEW-1,New,sarees,10\nnew-2,NEW-2,Bad,sarees,0\n"
+            b"new-3,NEW-3,,nope,10\n",
         )
         response = seller_client.post(reverse("seller:products_import"), {"file": file})
 
@@ -637,7 +644,7 @@ class TestCsvPages:
 
     def test_import_with_a_nul_in_a_category_cell_lists_it_and_imports_nothing(self, seller_client, product, sarees):
         """On PostgreSQL the cell reached the category lookup and the page answered 500."""
-        file = SimpleUploadedFile("products.csv", b"sku,title,category,price\nNEW-1,New,sar\x00ees,10\n")
+        file = SimpleUploadedFile("products.csv", b"handle,sku,title,category,price\nnew,NEW-1,New,sar\x00ees,10\n")
         response = seller_client.post(reverse("seller:products_import"), {"file": file})
 
         assert response.status_code == 200

@@ -47,5 +47,5 @@ class Command(BaseCommand):
         )
         if summary.stock_ignored:
             self.stdout.write(
-                f"The stock column was ignored for {summary.stock_ignored} existing product(s); use add_stock."
+                f"The stock column was ignored for {summary.stock_ignored} existing variant(s); use add_stock."
             )
