@@ -2,12 +2,12 @@
 
 The hand-written demo orders (orders/demo.py) show every state once, all placed today. This step
 adds about 40 single-item Cash on Delivery orders by the demo shoppers, spread over the last 30
-days, so the demo sellers' revenue chart and the admin analytics have something to draw. They go
-through the same checkout and lifecycle services (orders.demo's helpers), then only their dates
-are moved back, which no service can do.
+days, so the demo sellers' revenue chart and the admin analytics have something to draw. They are
+placed and moved on as the demo orders are (orders.demo's helpers), then only their dates are
+moved back, which no service can do.
 
 Deterministic (a fixed seed) and idempotent: each order has a fixed key (`demo-history-1` ...),
-and one that exists is left alone, dates included. Products are drawn from the catalog's
+and one that exists is left alone, dates included. Variants are drawn from the catalog's
 specification among the deeply stocked ones, so these sales never make a product "low stock".
 """
 
@@ -29,7 +29,7 @@ from orders.demo import (
     DemoOrder,
     DemoSkipped,
     demo_item_move,
-    demo_line_products,
+    demo_line_variants,
     demo_order_place,
 )
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus
@@ -37,7 +37,7 @@ from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus
 Status = OrderItemStatus
 HISTORY_SEED = 30
 HISTORY_DAYS = 30
-HISTORY_MIN_STOCK = 40  # at most a few units sell per product, so each stays far above low stock
+HISTORY_MIN_STOCK = 40  # at most a few units sell per variant, so each product stays far above low stock
 HISTORY_BUYERS = ("meera", "arjun")
 
 
@@ -53,8 +53,14 @@ class HistoryOrder(DemoOrder):
 
 
 def history_picks() -> dict[str, list[str]]:
-    deep = [product for product in demo_products() if product.stock >= HISTORY_MIN_STOCK]
-    return {seller: sorted(product.sku for product in deep if product.seller == seller) for seller in (PRIYA, RAVI)}
+    """Each demo seller's deeply stocked variants, as SKUs."""
+    deep = [
+        (product.seller, variant.sku)
+        for product in demo_products()
+        for variant in product.variants
+        if variant.is_active and variant.stock >= HISTORY_MIN_STOCK
+    ]
+    return {seller: sorted(sku for owner, sku in deep if owner == seller) for seller in (PRIYA, RAVI)}
 
 
 def history_orders() -> list[HistoryOrder]:
@@ -118,7 +124,7 @@ def seed_sales_history() -> None:
             if buyer is None:
                 raise LookupError(f"demo shopper {spec.buyer} is missing; seed the users first")
             try:
-                order = demo_order_place(spec, buyer=buyer, products=demo_line_products(spec, picks))
+                order = demo_order_place(spec, buyer=buyer, variants=demo_line_variants(spec, picks))
             except (DomainError, DemoSkipped) as refused:
                 tqdm.write(f"Skipped demo history order {spec.number}: {refused}")
                 continue

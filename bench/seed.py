@@ -9,9 +9,9 @@ It writes one JSON line (what it made, a product slug, a search term) for run.py
 and `bench_webhook_seed`, `bench_webhook_drain` and `bench_webhook_count` for the webhook one.
 
 Unlike the demo catalog this skips `product_create`: 5,000 rows one by one would take minutes,
-so it bulk-inserts and then does in bulk what the service does per row (slugs, the search
-vector, a listing-cache bump). That is acceptable for a benchmark fixture only; shop code
-creates products through the service.
+so it bulk-inserts each product with its one variant and then does in bulk what the services do
+per row (slugs, the summary of the variants, the search vector, a listing-cache bump). That is
+acceptable for a benchmark fixture only; shop code creates products through the service.
 """
 
 import json
@@ -40,8 +40,9 @@ from cart.services import cart_item_add
 from catalog.cache import bump_after_commit
 from catalog.demo import CATEGORY_COLOURS, DEMO_SHELVES, demo_categories_ensure, placeholder_image
 from catalog.images import image_process
-from catalog.models import Product, ProductImage
+from catalog.models import Product, ProductImage, ProductVariant
 from catalog.services.products import search_vector_refresh
+from catalog.services.summary import product_summary_refresh
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus, OrderStatus
 from orders.services.checkout import checkout_place
 from payments.gateway import get_gateway
@@ -104,54 +105,67 @@ def _placeholder_files() -> tuple[str, str]:
     return IMAGE_NAME, THUMBNAIL_NAME
 
 
-def _product_rows(store: Store, numbers: list[int], categories: dict) -> list[Product]:
+def _product_rows(store: Store, numbers: list[int], categories: dict) -> list[tuple[Product, ProductVariant]]:
+    """Each product with its one variant (not saved); the product's summary is already its variant's."""
     rows = []
     for number in numbers:
         # Seeded per number: product N looks the same however many were seeded before it.
         rng = random.Random(f"bench-{number}")  # noqa: S311 - fixture data, not secrets
         shelf = rng.choice(DEMO_SHELVES)
         line = rng.choice(shelf.lines)
-        variant = rng.choice(shelf.variants)
         brand = rng.choice(shelf.brands)
-        title = f"{brand} {line.noun} ({variant})" if shelf.brand_in_title else f"{line.noun} ({variant})"
+        title = f"{brand} {line.noun}" if shelf.brand_in_title else line.noun
         price = Decimal(rng.randrange(line.low, line.high + 1)).quantize(Decimal("0.01"))
         mrp = (
             (price * Decimal(rng.choice(("1.20", "1.35", "1.50")))).quantize(Decimal("1"))
             if rng.random() < 0.6
             else None
         )
-        rows.append(
-            Product(
-                store=store,
-                title=title,
-                slug=f"{slugify(title)[:150]}-{slugify(_sku(number))}",
-                description=(
-                    f"{line.blurb} Variant: {variant}. By {brand}. Dispatched within two working days; "
-                    "easy seven-day returns. Sold by Bench Store."
-                ),
-                category=categories[shelf.category],
-                brand=brand,
-                sku=_sku(number),
-                price=price,
-                mrp=mrp,
-                stock=rng.randint(0, 60),
-                is_active=True,
-            )
+        stock = rng.randint(0, 60)
+        product = Product(
+            store=store,
+            title=title,
+            slug=f"{slugify(title)[:150]}-{slugify(_sku(number))}",
+            description=(
+                f"{line.blurb} By {brand}. Dispatched within two working days; "
+                "easy seven-day returns. Sold by Bench Store."
+            ),
+            category=categories[shelf.category],
+            brand=brand,
+            price=price,
+            price_max=price,
+            mrp=mrp,
+            stock=stock,
+            is_active=True,
         )
+        rows.append((product, ProductVariant(sku=_sku(number), price=price, mrp=mrp, stock=stock)))
     return rows
+
+
+def _products_with_variant_create(rows: list[tuple[Product, ProductVariant]]) -> list[Product]:
+    """Insert the products, then their variants, a batch at a time."""
+    created = Product.objects.bulk_create([product for product, _variant in rows], batch_size=BATCH_SIZE)
+    for product, variant in rows:
+        variant.product = product
+    ProductVariant.objects.bulk_create([variant for _product, variant in rows], batch_size=BATCH_SIZE)
+    return created
+
+
+def _store_skus(store: Store) -> set[str]:
+    return set(ProductVariant.objects.filter(product__store=store).values_list("sku", flat=True))
 
 
 def bench_seed(*, products: int) -> dict:
     started = time.perf_counter()
     categories = demo_categories_ensure()
     store = _bench_store()
-    existing = set(Product.objects.filter(store=store).values_list("sku", flat=True))
+    existing = _store_skus(store)
     missing = [number for number in range(1, products + 1) if _sku(number) not in existing]
     image_name, thumbnail_name = _placeholder_files()
     with transaction.atomic():
         for start in range(0, len(missing), BATCH_SIZE):
-            created = Product.objects.bulk_create(
-                _product_rows(store, missing[start : start + BATCH_SIZE], categories), batch_size=BATCH_SIZE
+            created = _products_with_variant_create(
+                _product_rows(store, missing[start : start + BATCH_SIZE], categories)
             )
             ProductImage.objects.bulk_create(
                 [
@@ -162,8 +176,8 @@ def bench_seed(*, products: int) -> dict:
             )
         # Exactly N visible: products beyond N (from an earlier, bigger run) are hidden, not deleted.
         mine = Product.objects.filter(store=store)
-        mine.filter(sku__gt=_sku(products), is_active=True).update(is_active=False)
-        mine.filter(sku__lte=_sku(products), is_active=False).update(is_active=True)
+        mine.filter(variants__sku__gt=_sku(products), is_active=True).update(is_active=False)
+        mine.filter(variants__sku__lte=_sku(products), is_active=False).update(is_active=True)
         # The checkout and webhook scenarios' products are shown only while they run (their seeds).
         Product.objects.filter(store__user__username__in=[CHECKOUT_SELLER, WEBHOOK_SELLER], is_active=True).update(
             is_active=False
@@ -171,7 +185,7 @@ def bench_seed(*, products: int) -> dict:
         if missing:
             search_vector_refresh(mine)
         bump_after_commit()
-    first = Product.objects.filter(store=store, sku=_sku(1)).values_list("slug", flat=True).first()
+    first = Product.objects.filter(store=store, variants__sku=_sku(1)).values_list("slug", flat=True).first()
     report = {
         "products": mine.filter(is_active=True).count(),
         "created": len(missing),
@@ -240,25 +254,34 @@ def _checkout_products(store: Store, count: int, categories: dict) -> None:
 
 
 def _products_missing_create(store: Store, wanted: dict[str, str], *, category, is_active: bool) -> None:
-    """Create the products of `wanted` (SKU -> title) that `store` lacks, out of stock; a rerun adds nothing."""
-    existing = set(Product.objects.filter(store=store).values_list("sku", flat=True))
-    Product.objects.bulk_create(
+    """Create the products of `wanted` (SKU -> title) that `store` lacks, each with one variant of that
+    SKU, out of stock; a rerun adds nothing."""
+    existing = _store_skus(store)
+    _products_with_variant_create(
         [
-            Product(
-                store=store,
-                title=title,
-                slug=slugify(f"{title}-{sku}"),
-                category=category,
-                sku=sku,
-                price=CHECKOUT_PRICE,
-                stock=0,
-                is_active=is_active,
+            (
+                Product(
+                    store=store,
+                    title=title,
+                    slug=slugify(f"{title}-{sku}"),
+                    category=category,
+                    price=CHECKOUT_PRICE,
+                    price_max=CHECKOUT_PRICE,
+                    stock=0,
+                    is_active=is_active,
+                ),
+                ProductVariant(sku=sku, price=CHECKOUT_PRICE, stock=0),
             )
             for sku, title in wanted.items()
             if sku not in existing
-        ],
-        batch_size=BATCH_SIZE,
+        ]
     )
+
+
+def _variant_stock_set(products: QuerySet, *, stock: int) -> None:
+    """Set the stock of these products' variants, and their summaries with it (no sale runs meanwhile)."""
+    ProductVariant.objects.filter(product__in=products).update(stock=stock)
+    product_summary_refresh(product_ids=products.values_list("pk", flat=True))
 
 
 def _bench_orders() -> QuerySet:
@@ -295,9 +318,12 @@ def bench_checkout_seed(*, buyers: int, products: int, hot_stock: int) -> dict:
         _checkout_products(store, products, categories)
         mine = Product.objects.filter(store=store)
         mine.update(is_active=False)
-        numbered = mine.filter(sku__in=[_checkout_sku(number) for number in range(1, products + 1)])
-        numbered.update(stock=CHECKOUT_STOCK, is_active=True)
-        mine.filter(sku=HOT_SKU).update(stock=hot_stock, is_active=True)
+        numbered = mine.filter(variants__sku__in=[_checkout_sku(number) for number in range(1, products + 1)])
+        _variant_stock_set(numbered, stock=CHECKOUT_STOCK)
+        numbered.update(is_active=True)
+        hot = mine.filter(variants__sku=HOT_SKU)
+        _variant_stock_set(hot, stock=hot_stock)
+        hot.update(is_active=True)
         bump_after_commit()
     addresses = dict(Address.objects.filter(user__in=users, is_default=True).values_list("user_id", "pk"))
     report = {
@@ -305,8 +331,8 @@ def bench_checkout_seed(*, buyers: int, products: int, hot_stock: int) -> dict:
             {"username": user.username, "token": str(AccessToken.for_user(user)), "address_id": addresses[user.pk]}
             for user in users
         ],
-        "product_ids": list(numbered.order_by("sku").values_list("pk", flat=True)),
-        "hot_product_id": mine.get(sku=HOT_SKU).pk,
+        "product_ids": list(numbered.order_by("variants__sku").values_list("pk", flat=True)),
+        "hot_product_id": hot.get().pk,
         "hot_stock": hot_stock,
         "deleted_orders": deleted,
         "deleted_mail_tasks": deleted_tasks,
@@ -340,7 +366,8 @@ def bench_checkout_count(*, hot_product_id: int) -> dict:
         "mail_tasks_per_order": {str(tasks): tasks_per_order[tasks] for tasks in sorted(tasks_per_order)},
         "hot_orders": hot_items.values("order_id").distinct().count(),
         "hot_sold": hot_items.aggregate(units=Sum("quantity"))["units"] or 0,
-        "hot_stock_left": Product.objects.values_list("stock", flat=True).get(pk=hot_product_id),
+        # The variant's own stock, not the product's summary: the count must not trust what it checks.
+        "hot_stock_left": ProductVariant.objects.filter(product_id=hot_product_id).aggregate(left=Sum("stock"))["left"],
     }
     sys.stdout.write(json.dumps(report) + "\n")
     return report
@@ -404,15 +431,18 @@ def _webhook_cleanup() -> dict:
     }
 
 
-def _webhook_products() -> list[int]:
+def _webhook_variants() -> list[int]:
+    """The webhook store's products, shown and stocked; returns their variants' ids, in SKU order."""
     store = _bench_store(WEBHOOK_SELLER, WEBHOOK_STORE)
     categories = demo_categories_ensure()
     wanted = {f"BENCH-WH-{number:03d}": f"Bench Webhook Item {number}" for number in range(1, WEBHOOK_PRODUCTS + 1)}
     _products_missing_create(store, wanted, category=categories["electronics"], is_active=True)
-    mine = Product.objects.filter(store=store, sku__in=wanted)
-    mine.update(stock=WEBHOOK_PRODUCT_STOCK, is_active=True)
-    bump_after_commit()
-    return list(mine.order_by("sku").values_list("pk", flat=True))
+    mine = Product.objects.filter(store=store, variants__sku__in=wanted)
+    with transaction.atomic():
+        _variant_stock_set(mine, stock=WEBHOOK_PRODUCT_STOCK)
+        mine.update(is_active=True)
+        bump_after_commit()
+    return list(ProductVariant.objects.filter(product__in=mine).order_by("sku").values_list("pk", flat=True))
 
 
 def _warmup_events(count: int, *, run: str) -> list[dict]:
@@ -455,7 +485,7 @@ def bench_webhook_seed(
     cleaned = _webhook_cleanup()
     users = _buyers(payers, prefix=PAYER_PREFIX)
     addresses = dict(Address.objects.filter(user__in=users, is_default=True).values_list("user_id", "pk"))
-    product_ids = _webhook_products()
+    variant_ids = _webhook_variants()
     mix = webhook_mix(distinct_events)
     kinds = [kind for kind, count in mix.items() for _ in range(count)]
     rng = random.Random(seed)  # noqa: S311 - fixture data, not secrets
@@ -468,9 +498,9 @@ def bench_webhook_seed(
     try:
         for number, kind in enumerate(kinds):
             buyer = users[number % len(users)]
-            lines = rng.sample(product_ids, rng.choice(ITEMS_PER_ORDER))
-            for product_id in lines:
-                cart_item_add(user=buyer, product_id=product_id, quantity=1)
+            lines = rng.sample(variant_ids, rng.choice(ITEMS_PER_ORDER))
+            for variant_id in lines:
+                cart_item_add(user=buyer, variant_id=variant_id, quantity=1)
             order, _created = checkout_place(
                 buyer=buyer,
                 source="cart",

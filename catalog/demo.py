@@ -1,11 +1,15 @@
-"""The demo catalog that `seed_demo` loads: categories, about 120 products in the two demo
-stores, and a drawn placeholder picture for each (Pillow only, no downloads).
+"""The demo catalog that `seed_demo` loads: categories, about 70 products in the two demo
+stores, most in several variants (sarees in colours, kurtas in sizes and colours, oils by the
+bottle), and a drawn placeholder picture for each (Pillow only, no downloads).
 
-Products go through `product_create` and `product_image_add`, exactly as a seller's would, so
-slugs, search vectors, thumbnails and the listing cache follow the same rules as real data.
+Each product and its first variant go through `product_create`, and its picture through
+`product_image_add`, as a seller's would, so slugs, search vectors and thumbnails follow the
+same rules as real data. Its options and further variants are written as rows, and the
+summaries refreshed once at the end: seeding is a bulk load, not a seller editing a product.
 Everything is derived from `random.Random(2026)`, so every machine gets the same shop.
 """
 
+import itertools
 import random
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,13 +23,19 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from accounts.models import Store
-from catalog.models import Category, Product, ProductImage
+from catalog.cache import bump_after_commit
+from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage, ProductOption, ProductVariant
 from catalog.services.images import product_image_add
-from catalog.services.products import product_create
+from catalog.services.products import product_create, search_vector_refresh
+from catalog.services.summary import product_summary_refresh
 
 DEMO_SEED = 2026
-OUT_OF_STOCK_COUNT = 8
-LOW_STOCK_COUNT = 6
+# Whole products: sold out in every variant, or low (1 to 5 left in all).
+OUT_OF_STOCK_COUNT = 6
+LOW_STOCK_COUNT = 5
+# Single variants inside otherwise well-stocked products.
+SOLD_OUT_VARIANT_COUNT = 6
+INACTIVE_VARIANT_COUNT = 3
 IMAGE_SIZE = 600
 
 
@@ -59,12 +69,46 @@ CATEGORY_COLOURS = {category.slug: category.colour for category in DEMO_CATEGORI
 
 @dataclass(frozen=True)
 class ProductLine:
-    """One kind of product; a shelf's variants (colours, sizes) turn it into several products."""
+    """One kind of product on a shelf."""
 
     noun: str
     low: int  # price range, whole rupees
     high: int
     blurb: str
+
+
+@dataclass(frozen=True)
+class DemoOption:
+    """An option the products of a shelf may offer ("Size"), with each value's SKU suffix and price factor."""
+
+    name: str
+    values: tuple[str, ...]
+    codes: tuple[str, ...]  # the variant SKU's part for each value: PH-KUR-003-XL-IND
+    factors: tuple[float, ...] = ()  # the price of each value against the first; none: all cost the same
+    contiguous: bool = False  # sizes: a product offers a run of them (S to XL), not any few
+
+    def factor(self, value: str) -> float:
+        return self.factors[self.values.index(value)] if self.factors else 1.0
+
+
+COLOUR_SAREE = DemoOption(
+    "Colour",
+    ("Maroon", "Mustard Yellow", "Peacock Blue", "Bottle Green", "Rani Pink", "Off-White"),
+    ("MRN", "MYL", "PBL", "BGR", "RPK", "OWH"),
+)
+SIZE_KURTA = DemoOption(
+    "Size", ("S", "M", "L", "XL", "XXL"), ("S", "M", "L", "XL", "XXL"), (1, 1, 1, 1, 1.12), contiguous=True
+)
+COLOUR_KURTA = DemoOption(
+    "Colour", ("Indigo", "White", "Sage", "Maroon", "Mustard"), ("IND", "WHT", "SGE", "MRN", "MUS")
+)
+SIZE_CRAFT = DemoOption("Size", ("Small", "Medium", "Large"), ("SM", "MD", "LG"), (1, 1.6, 2.4), contiguous=True)
+PACK = DemoOption("Pack", ("Single", "Pack of 2"), ("1", "2"), (1, 1.85))
+SIZE_BOTTLE = DemoOption("Size", ("50 ml", "100 ml", "200 ml"), ("50", "100", "200"), (1, 1.8, 3.2), contiguous=True)
+WEIGHT = DemoOption("Weight", ("250 g", "500 g", "1 kg"), ("250G", "500G", "1KG"), (1, 1.9, 3.6), contiguous=True)
+COLOUR_GADGET = DemoOption("Colour", ("Black", "White", "Blue", "Grey"), ("BLK", "WHT", "BLU", "GRY"))
+COLOUR_AUDIO = DemoOption("Colour", ("Midnight Black", "Pearl White", "Ocean Blue"), ("MBK", "PWH", "OBL"))
+FORMAT = DemoOption("Format", ("Paperback", "Hardcover"), ("PB", "HC"), (1, 1.8))
 
 
 @dataclass(frozen=True)
@@ -75,9 +119,10 @@ class DemoShelf:
     seller: str  # the demo seller's username
     code: str  # the category part of the SKU, e.g. PH-SAR-001
     brands: tuple[str, ...]
-    variants: tuple[str, ...]
+    options: tuple[DemoOption, ...]  # what its products vary in; a product may offer only some values
     lines: tuple[ProductLine, ...]
     count: int
+    plain_share: float = 0.0  # about this share of its products has no options: one variant
     brand_in_title: bool = True
 
 
@@ -91,7 +136,7 @@ DEMO_SHELVES = [
         PRIYA,
         "SAR",
         ("Kanchi Weaves", "Varanasi Looms", "Desi Drape"),
-        ("Maroon", "Mustard Yellow", "Peacock Blue", "Bottle Green", "Rani Pink", "Off-White"),
+        (COLOUR_SAREE,),
         (
             ProductLine(
                 "Kanjeevaram Pure Silk Saree with Zari Border",
@@ -130,17 +175,18 @@ DEMO_SHELVES = [
                 "Crisp cotton tant from Shantipur, cool for everyday wear.",
             ),
         ),
-        14,
+        8,
+        plain_share=0.15,
     ),
     DemoShelf(
         "kurtas",
         PRIYA,
         "KUR",
         ("Jaipur Threads", "Khadi Gram", "Desi Drape"),
-        ("S", "M", "L", "XL", "XXL"),
+        (SIZE_KURTA, COLOUR_KURTA),
         (
             ProductLine(
-                "Men's Khadi Cotton Kurta, Indigo",
+                "Men's Khadi Cotton Kurta",
                 799,
                 1999,
                 "Hand-spun khadi that gets softer with every wash.",
@@ -152,13 +198,13 @@ DEMO_SHELVES = [
                 "Hand block printed in Sanganer with natural dyes.",
             ),
             ProductLine(
-                "Men's Linen Blend Short Kurta, Sage",
+                "Men's Linen Blend Short Kurta",
                 899,
                 1799,
                 "A breathable linen blend with a mandarin collar.",
             ),
             ProductLine(
-                "Women's Chikankari Straight Kurta, White",
+                "Women's Chikankari Straight Kurta",
                 1299,
                 3499,
                 "Lucknowi shadow-work embroidery on soft mulmul cotton.",
@@ -170,14 +216,14 @@ DEMO_SHELVES = [
                 "Pen-drawn Kalamkari motifs from Srikalahasti.",
             ),
         ),
-        12,
+        7,
     ),
     DemoShelf(
         "handicrafts",
         PRIYA,
         "HND",
         ("Kala Haat", "Desi Karigar", "Shilpi Crafts"),
-        ("Small", "Medium", "Large"),
+        (SIZE_CRAFT,),
         (
             ProductLine(
                 "Dhokra Brass Tribal Figurine",
@@ -210,14 +256,15 @@ DEMO_SHELVES = [
                 "Hand-carved from seasoned sheesham and hand-polished.",
             ),
         ),
-        12,
+        7,
+        plain_share=0.3,
     ),
     DemoShelf(
         "home-kitchen",
         PRIYA,
         "HOM",
         ("Rasoi Ghar", "Tamra Living", "Sutra Home"),
-        ("Classic", "Hammered", "Festive", "Everyday"),
+        (PACK,),
         (
             ProductLine(
                 "Pure Copper Water Bottle, 1 L",
@@ -250,14 +297,15 @@ DEMO_SHELVES = [
                 "Seven spice bowls and a spoon under a see-through lid.",
             ),
         ),
-        12,
+        7,
+        plain_share=0.5,
     ),
     DemoShelf(
         "beauty",
         PRIYA,
         "BEA",
         ("Ayurveda Gram", "Kumkumadi Naturals", "Vana Botanicals"),
-        ("50 ml", "100 ml", "200 ml"),
+        (SIZE_BOTTLE,),
         (
             ProductLine(
                 "Kumkumadi Face Oil",
@@ -290,14 +338,15 @@ DEMO_SHELVES = [
                 "A gentle, soap-free wash for oily skin.",
             ),
         ),
-        12,
+        7,
+        plain_share=0.2,
     ),
     DemoShelf(
         "grocery",
         PRIYA,
         "GRO",
         ("Kerala Spice Co.", "Assam Tea Estates", "Organic Gaon"),
-        ("250 g", "500 g", "1 kg"),
+        (WEIGHT,),
         (
             ProductLine(
                 "Masala Chai Blend",
@@ -330,14 +379,15 @@ DEMO_SHELVES = [
                 "Deep colour with gentle heat.",
             ),
         ),
-        10,
+        6,
+        plain_share=0.2,
     ),
     DemoShelf(
         "mobile-accessories",
         RAVI,
         "MOB",
         ("Chargit", "VoltEdge", "Zentra"),
-        ("Black", "White", "Blue", "Grey"),
+        (COLOUR_GADGET,),
         (
             ProductLine(
                 "20000 mAh Power Bank with 22.5 W Fast Charging",
@@ -370,14 +420,15 @@ DEMO_SHELVES = [
                 "Holds steady on Indian roads; fits any AC vent.",
             ),
         ),
-        12,
+        9,
+        plain_share=0.3,
     ),
     DemoShelf(
         "audio",
         RAVI,
         "AUD",
         ("SwarBeat", "Zentra", "Taal Audio"),
-        ("Midnight Black", "Pearl White", "Ocean Blue"),
+        (COLOUR_AUDIO,),
         (
             ProductLine(
                 "True Wireless Earbuds with ENC",
@@ -410,14 +461,15 @@ DEMO_SHELVES = [
                 "Tangle-free flat cable and in-line controls.",
             ),
         ),
-        12,
+        8,
+        plain_share=0.25,
     ),
     DemoShelf(
         "books",
         RAVI,
         "BOK",
         ("Banyan Books", "Saraswati Press", "Monsoon House"),
-        ("Paperback", "Hardcover"),
+        (FORMAT,),
         (
             ProductLine(
                 "Monsoon Over Malgudi: Stories",
@@ -456,7 +508,8 @@ DEMO_SHELVES = [
                 "Essays on the mountains, the rain and the people of Mussoorie.",
             ),
         ),
-        12,
+        6,
+        plain_share=0.4,
         brand_in_title=False,
     ),
     DemoShelf(
@@ -464,7 +517,7 @@ DEMO_SHELVES = [
         RAVI,
         "TOY",
         ("Channapatna Toys", "Khel Khilona", "Little Sparks"),
-        ("Ages 3+", "Ages 5+", "Ages 8+"),
+        (),
         (
             ProductLine(
                 "Channapatna Wooden Stacking Toy",
@@ -497,23 +550,42 @@ DEMO_SHELVES = [
                 "Build a car that runs on sunshine.",
             ),
         ),
-        12,
+        7,
     ),
 ]
+
+
+@dataclass(frozen=True)
+class DemoVariant:
+    sku: str
+    values: tuple[str, ...]  # one per option of its product, in the options' order
+    price: Decimal
+    mrp: Decimal | None
+    stock: int
+    is_active: bool = True
 
 
 @dataclass(frozen=True)
 class DemoProduct:
     seller: str
     category: str
-    sku: str
+    code: str  # PH-SAR-001; its variants' SKUs start with it
     title: str
     brand: str
     description: str
-    price: Decimal
-    mrp: Decimal | None
-    stock: int
     label: str  # the initials drawn on its picture
+    options: tuple[tuple[str, tuple[str, ...]], ...]  # (name, the values it offers), in position order
+    variants: tuple[DemoVariant, ...]
+
+    @property
+    def sku(self) -> str:
+        """Its first variant's SKU, which finds the product again on the next run."""
+        return self.variants[0].sku
+
+    @property
+    def stock(self) -> int:
+        """What the listing shows: the stock of its active variants."""
+        return sum(variant.stock for variant in self.variants if variant.is_active)
 
 
 def _shop_price(rupees: float) -> Decimal:
@@ -532,47 +604,100 @@ def _initials(noun: str) -> str:
     return "".join(word[0] for word in words[:2]) or noun[:2].upper()
 
 
+def _offered_values(rng: random.Random, option: DemoOption) -> tuple[str, ...]:
+    """Two or more of the option's values, in its order: a run of sizes, or any few colours."""
+    count = rng.randint(2, min(len(option.values), 4))
+    if option.contiguous:
+        start = rng.randint(0, len(option.values) - count)
+        return option.values[start : start + count]
+    chosen = set(rng.sample(option.values, count))
+    return tuple(value for value in option.values if value in chosen)
+
+
+def _draft_variants(rng: random.Random, *, shelf: DemoShelf, line: ProductLine, code: str) -> tuple[tuple, list]:
+    """A product's options and its variants' SKUs, values and prices; stock is dealt later."""
+    options = () if rng.random() < shelf.plain_share else shelf.options
+    offered = [(option, _offered_values(rng, option)) for option in options]
+    dearest = 1.0
+    for option, values in offered:
+        dearest *= max(option.factor(value) for value in values)
+    # The base sits in the line's range so that the dearest variant stays near its top.
+    base = line.low + (max(line.low, line.high / dearest) - line.low) * rng.random()
+    discount = rng.uniform(1.15, 1.7) if rng.random() < 0.65 else None
+    variants = []
+    for values in itertools.product(*(values for _option, values in offered)):
+        factor, suffix = 1.0, ""
+        for (option, _values), value in zip(offered, values, strict=True):
+            factor *= option.factor(value)
+            suffix += f"-{option.codes[option.values.index(value)]}"
+        price = _shop_price(base * factor)
+        mrp = _shop_price(float(price) * discount) if discount else None
+        variants.append(
+            {"sku": f"{code}{suffix}", "values": values, "price": price, "mrp": mrp if mrp and mrp > price else None}
+        )
+    return tuple((option.name, values) for option, values in offered), variants
+
+
+def _stock_deal(rng: random.Random, drafts: list[dict]) -> None:
+    """Whole products sold out or low, the rest well stocked; then, inside well-stocked products of
+    three or more variants, one variant sold out or switched off, so pickers show both states."""
+    order = list(range(len(drafts)))
+    rng.shuffle(order)
+    for rank, index in enumerate(order):
+        variants = drafts[index]["variants"]
+        if rank < OUT_OF_STOCK_COUNT:
+            for variant in variants:
+                variant["stock"] = 0
+        elif rank < OUT_OF_STOCK_COUNT + LOW_STOCK_COUNT:
+            for variant in variants:
+                variant["stock"] = 0
+            for _unit in range(rng.randint(1, LOW_STOCK_THRESHOLD)):
+                rng.choice(variants)["stock"] += 1
+        else:
+            for variant in variants:
+                variant["stock"] = rng.randint(6, 60)
+    well_stocked = sorted(order[OUT_OF_STOCK_COUNT + LOW_STOCK_COUNT :])
+    many = [index for index in well_stocked if len(drafts[index]["variants"]) >= 3]
+    chosen = rng.sample(many, SOLD_OUT_VARIANT_COUNT + INACTIVE_VARIANT_COUNT)
+    for number, index in enumerate(chosen):
+        variant = rng.choice(drafts[index]["variants"][1:])  # never the first: it names the product
+        if number < SOLD_OUT_VARIANT_COUNT:
+            variant["stock"] = 0
+        else:
+            variant["is_active"] = False
+
+
 def demo_products() -> list[DemoProduct]:
     """The demo products, the same on every run (a fixed seed)."""
     rng = random.Random(DEMO_SEED)  # noqa: S311 - demo data, not secrets
     drafts: list[dict] = []
     for shelf in DEMO_SHELVES:
-        pairs = [(line, variant) for line in shelf.lines for variant in shelf.variants]
-        for number, (line, variant) in enumerate(rng.sample(pairs, shelf.count), start=1):
-            brand = rng.choice(shelf.brands)
-            # Later variants (bigger sizes, packs) sit higher in the line's price range.
-            share = (shelf.variants.index(variant) + rng.random()) / len(shelf.variants)
-            price = _shop_price(line.low + (line.high - line.low) * share)
-            mrp = None
-            if rng.random() < 0.65:
-                mrp = _shop_price(float(price) * rng.uniform(1.15, 1.7))
-                mrp = mrp if mrp > price else None
-            title = f"{brand} {line.noun} ({variant})" if shelf.brand_in_title else f"{line.noun} ({variant})"
+        if shelf.brand_in_title:
+            pairs = [(line, brand) for line in shelf.lines for brand in shelf.brands]
+        else:  # the title alone names it (a book): one brand per line, or two products would look alike
+            pairs = [(line, rng.choice(shelf.brands)) for line in shelf.lines]
+        for number, (line, brand) in enumerate(rng.sample(pairs, shelf.count), start=1):
+            code = f"{SKU_PREFIX[shelf.seller]}-{shelf.code}-{number:03d}"
+            options, variants = _draft_variants(rng, shelf=shelf, line=line, code=code)
             drafts.append(
                 {
                     "seller": shelf.seller,
                     "category": shelf.category,
-                    "sku": f"{SKU_PREFIX[shelf.seller]}-{shelf.code}-{number:03d}",
-                    "title": title,
+                    "code": code,
+                    "title": f"{brand} {line.noun}" if shelf.brand_in_title else line.noun,
                     "brand": brand,
-                    "description": f"{line.blurb} Variant: {variant}. By {brand}, sold and shipped from India.",
-                    "price": price,
-                    "mrp": mrp,
+                    "description": f"{line.blurb} By {brand}, sold and shipped from India.",
                     "label": _initials(line.noun),
+                    "options": options,
+                    "variants": variants,
                 }
             )
     # Stock is dealt last so that its pattern does not depend on the shelves' order above.
-    order = list(range(len(drafts)))
-    rng.shuffle(order)
-    stock = [0] * len(drafts)
-    for rank, index in enumerate(order):
-        if rank < OUT_OF_STOCK_COUNT:
-            stock[index] = 0
-        elif rank < OUT_OF_STOCK_COUNT + LOW_STOCK_COUNT:
-            stock[index] = rng.randint(1, 5)
-        else:
-            stock[index] = rng.randint(6, 60)
-    return [DemoProduct(**draft, stock=stock[index]) for index, draft in enumerate(drafts)]
+    _stock_deal(rng, drafts)
+    return [
+        DemoProduct(**{**draft, "variants": tuple(DemoVariant(**variant) for variant in draft["variants"])})
+        for draft in drafts
+    ]
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -630,21 +755,66 @@ def _demo_stores() -> dict[str, Store]:
     return stores
 
 
+def _demo_product_create(spec: DemoProduct, *, store: Store, category: Category) -> Product:
+    """The product with its first variant through the service, as a seller's; its options and other
+    variants as rows in the same transaction (seed_catalog refreshes the summaries at the end)."""
+    first = spec.variants[0]
+    with transaction.atomic():
+        product = product_create(
+            store=store,
+            title=spec.title,
+            category=category,
+            sku=first.sku,
+            price=first.price,
+            mrp=first.mrp,
+            stock=first.stock,
+            description=spec.description,
+            brand=spec.brand,
+        )
+        if not spec.options:
+            return product
+        ProductOption.objects.bulk_create(
+            ProductOption(product=product, position=position, name=name, values=list(values))
+            for position, (name, values) in enumerate(spec.options, start=1)
+        )
+        product.variants.update(is_active=first.is_active, **_option_columns(first.values))
+        ProductVariant.objects.bulk_create(
+            ProductVariant(
+                product=product,
+                sku=variant.sku,
+                price=variant.price,
+                mrp=variant.mrp,
+                stock=variant.stock,
+                is_active=variant.is_active,
+                position=position,
+                **_option_columns(variant.values),
+            )
+            for position, variant in enumerate(spec.variants[1:], start=1)
+        )
+    return product
+
+
+def _option_columns(values: tuple[str, ...]) -> dict[str, str]:
+    return {f"option{position}": value for position, value in enumerate(values, start=1)}
+
+
 def seed_catalog() -> None:
-    """The seed_demo step: demo categories, then each missing demo product with its picture."""
+    """The seed_demo step: demo categories, then each missing demo product with its variants and picture."""
     categories = demo_categories_ensure()
     stores = _demo_stores()
     products = demo_products()
-    # One query: which demo SKUs exist, and whether each has its picture (a run stopped between
-    # creating a product and adding its picture is finished next time).
+    # One query: which demo products exist (by their first variant's SKU), and whether each has its
+    # picture (a run stopped between creating a product and adding its picture is finished next time).
     existing = {
         sku: (product_id, has_picture)
-        for sku, product_id, has_picture in Product.objects.annotate(
-            sku_lower=Lower("sku"), has_picture=Exists(ProductImage.objects.filter(product=OuterRef("pk")))
+        for sku, product_id, has_picture in ProductVariant.objects.annotate(
+            sku_lower=Lower("sku"),
+            has_picture=Exists(ProductImage.objects.filter(product=OuterRef("product_id"))),
         )
         .filter(sku_lower__in=[product.sku.lower() for product in products])
-        .values_list("sku_lower", "pk", "has_picture")
+        .values_list("sku_lower", "product_id", "has_picture")
     }
+    finished = []
     for spec in tqdm(products, desc="Products", unit="product"):
         product_id, has_picture = existing.get(spec.sku.lower(), (None, False))
         if has_picture:
@@ -652,23 +822,19 @@ def seed_catalog() -> None:
         if product_id is not None:
             product = Product.objects.get(pk=product_id)
         else:
-            product = product_create(
-                store=stores[spec.seller],
-                title=spec.title,
-                category=categories[spec.category],
-                sku=spec.sku,
-                price=spec.price,
-                mrp=spec.mrp,
-                stock=spec.stock,
-                description=spec.description,
-                brand=spec.brand,
-            )
+            product = _demo_product_create(spec, store=stores[spec.seller], category=categories[spec.category])
         picture = placeholder_image(label=spec.label, brand=spec.brand, colour=CATEGORY_COLOURS[spec.category])
         product_image_add(
             product=product,
-            upload=SimpleUploadedFile(f"{spec.sku.lower()}.jpg", picture, content_type="image/jpeg"),
+            upload=SimpleUploadedFile(f"{spec.code.lower()}.jpg", picture, content_type="image/jpeg"),
             alt=spec.title,
         )
+        finished.append(product.pk)
+    with transaction.atomic():
+        product_summary_refresh(product_ids=finished)
+        # Again now that the options exist, for a search document that includes them.
+        search_vector_refresh(Product.objects.filter(pk__in=finished))
+        bump_after_commit(product_ids=finished)
 
 
 def catalog_summary() -> str:
@@ -676,5 +842,9 @@ def catalog_summary() -> str:
     top_level = Category.objects.filter(parent__isnull=True).count()
     sub = Category.objects.filter(parent__isnull=False).count()
     products = Product.objects.count()
+    variants = ProductVariant.objects.count()
     out_of_stock = Product.objects.filter(stock=0).count()
-    return f"Catalog: {top_level} categories (+{sub} sub-categories), {products} products, {out_of_stock} out of stock"
+    return (
+        f"Catalog: {top_level} categories (+{sub} sub-categories), {products} products ({variants} variants), "
+        f"{out_of_stock} out of stock"
+    )

@@ -1,21 +1,25 @@
 """The demo orders that `seed_demo` places: the two demo shoppers' orders in every state, so a
 newcomer finds a lived-in shop (a timeline to read, buttons to press in the seller portal).
 
-Every order is placed by `checkout_place` and every move made by the lifecycle service, with
+Each order is written as checkout leaves one (`demo_order_place`): every line's stock taken or
+none, items that keep their variant's snapshot ("Size: XL, Colour: Blue"), a pending COD payment
+and the buyer's "placed" event. Every move after that is made by the lifecycle service, with
 the actor who would make it (the seller confirms, ships and delivers; the buyer cancels their
 own item), so stock, payments and timelines follow the same rules as real orders.
 
 Idempotent: each demo order has a fixed idempotency key (`demo-order-1` ...), so a second run
 finds it instead of placing it again, and a move is made only while the item still waits in
-the status the move starts from. Products are picked from the demo catalog's specification
+the status the move starts from. Variants are picked from the demo catalog's specification
 (not from live stock), so every run picks the same ones.
 
 The demo mails nobody: the demo addresses are made up, and with the console backend two dozen
 e-mails would bury the progress bars.
 """
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import chain, zip_longest
 
 from django.db import transaction
@@ -24,18 +28,26 @@ from tqdm import tqdm
 
 from accounts.models import User
 from accounts.selectors import user_default_address
-from cart.selectors import user_cart_items
-from cart.services import cart_item_add
+from catalog.cache import bump_after_commit
 from catalog.demo import DEMO_SHELVES, PRIYA, RAVI, demo_products
-from catalog.models import Product
+from catalog.locks import products_lock
+from catalog.models import ProductVariant, variant_label
+from catalog.services.stock import stock_delta_apply
+from catalog.services.summary import product_summary_refresh
 from joycart.errors import DomainError
-from orders.models import Order, OrderItem, OrderItemStatus, PaymentMethod
-from orders.services.checkout import SOURCE_BUY_NOW, SOURCE_CART, checkout_place
-from orders.services.lifecycle import order_item_cancel, order_item_confirm, order_item_deliver, order_item_ship
+from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
+from orders.services.lifecycle import (
+    order_item_cancel,
+    order_item_confirm,
+    order_item_deliver,
+    order_item_ship,
+    order_status_derive,
+)
+from payments.models import Payment, PaymentStatus
 
 Status = OrderItemStatus
 
-# Only products the demo catalog stocks at least this deep, so the demo's sales never turn a
+# Only variants the demo catalog stocks at least this deep, so the demo's sales never turn a
 # product into a "low stock" or "sold out" one (the catalog's demo counts those).
 MIN_PICK_STOCK = 10
 DEMO_CARRIER = "Delhivery"
@@ -44,7 +56,7 @@ SILENT_MAIL = {"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBack
 
 @dataclass(frozen=True)
 class DemoLine:
-    seller: str  # the demo seller whose product it is
+    seller: str  # the demo seller whose variant it is
     pick: int  # which of that seller's picks (`demo_picks`)
     quantity: int
     outcome: str  # where the item ends up
@@ -56,7 +68,7 @@ class DemoLine:
 class DemoOrder:
     number: int
     buyer: str
-    lines: tuple[DemoLine, ...]  # one line: "Buy now"; more: a cart checkout
+    lines: tuple[DemoLine, ...]
 
     @property
     def idempotency_key(self) -> str:
@@ -110,16 +122,17 @@ _PATHS = {
 
 
 def demo_picks() -> dict[str, list[str]]:
-    """Each demo seller's products for the demo orders, as SKUs: one per shelf in turn, so the
-    orders span categories. Deterministic: drawn from the catalog's fixed specification."""
-    deep = [product for product in demo_products() if product.stock >= MIN_PICK_STOCK]
+    """Each demo seller's variants for the demo orders, as SKUs: one product per shelf in turn, so
+    the orders span categories, and of each product its middle well-stocked variant, so the
+    orders show options. Deterministic: drawn from the catalog's fixed specification."""
+    middle_deep = {}  # (seller, category) -> the SKU picked of each product, in product order
+    for product in sorted(demo_products(), key=lambda product: product.code):
+        deep = [variant for variant in product.variants if variant.is_active and variant.stock >= MIN_PICK_STOCK]
+        if deep:
+            middle_deep.setdefault((product.seller, product.category), []).append(deep[len(deep) // 2].sku)
     picks = {}
     for seller in (PRIYA, RAVI):
-        shelves = [
-            sorted(product.sku for product in deep if product.category == shelf.category and product.seller == seller)
-            for shelf in DEMO_SHELVES
-            if shelf.seller == seller
-        ]
+        shelves = [middle_deep.get((seller, shelf.category), []) for shelf in DEMO_SHELVES if shelf.seller == seller]
         picks[seller] = [sku for sku in chain.from_iterable(zip_longest(*shelves)) if sku is not None]
     return picks
 
@@ -128,37 +141,76 @@ class DemoSkipped(Exception):
     """A demo order that cannot be placed in this database as it is now; the others go ahead."""
 
 
-def demo_line_products(spec: DemoOrder, picks: dict[str, list[str]]) -> list[Product]:
+def demo_line_variants(spec: DemoOrder, picks: dict[str, list[str]]) -> list[ProductVariant]:
     skus = [picks[line.seller][line.pick] for line in spec.lines]
-    found = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
+    found = {
+        variant.sku: variant
+        for variant in ProductVariant.objects.filter(sku__in=skus)
+        .select_related("product__store")
+        .prefetch_related("product__options")
+    }
     missing = [sku for sku in skus if sku not in found]
     if missing:
-        raise LookupError(f"demo products missing: {', '.join(missing)}; seed the catalog first")
+        raise LookupError(f"demo variants missing: {', '.join(missing)}; seed the catalog first")
     return [found[sku] for sku in skus]
 
 
-def demo_order_place(spec: DemoOrder, *, buyer: User, products: list[Product]) -> Order:
+def demo_order_place(spec: DemoOrder, *, buyer: User, variants: list[ProductVariant]) -> Order:
+    """Write the order as a Cash on Delivery checkout leaves one, taking every line's stock or none."""
     address = user_default_address(user=buyer)
     if address is None:
         raise LookupError(f"demo shopper {buyer.username} has no address; seed the users first")
-    common = {
-        "buyer": buyer,
-        "address_id": address.pk,
-        "payment_method": PaymentMethod.COD,
-        "idempotency_key": spec.idempotency_key,
-    }
-    if len(spec.lines) == 1:
-        order, _created = checkout_place(
-            source=SOURCE_BUY_NOW, product_id=products[0].pk, quantity=spec.lines[0].quantity, **common
+    lines = list(zip(spec.lines, variants, strict=True))
+    total = sum((variant.price * line.quantity for line, variant in lines), Decimal("0.00"))
+    product_ids = sorted({variant.product_id for variant in variants})
+    with transaction.atomic():
+        products_lock(product_ids=product_ids)
+        for line, variant in sorted(lines, key=lambda pair: pair[1].pk):
+            refusal = stock_delta_apply(variant_id=variant.pk, delta=-line.quantity)
+            if refusal is not None:
+                raise DemoSkipped(f"{variant.sku}: {refusal}")
+        product_summary_refresh(product_ids=product_ids)
+        order = Order.objects.create(
+            buyer=buyer,
+            status=order_status_derive([Status.PLACED]),
+            payment_method=PaymentMethod.COD,
+            total=total,
+            idempotency_key=spec.idempotency_key,
+            # No client ever replays a demo key; the fingerprint only has to be stable.
+            request_fingerprint=hashlib.sha256(spec.idempotency_key.encode()).hexdigest(),
+            ship_name=address.name,
+            ship_phone=address.phone,
+            ship_line1=address.line1,
+            ship_line2=address.line2,
+            ship_city=address.city,
+            ship_state=address.state,
+            ship_pincode=address.pincode,
         )
-        return order
-    # A cart checkout takes every line of the cart; lines the shopper put there are theirs.
-    if user_cart_items(user=buyer).exists():
-        raise DemoSkipped(f"{buyer.username}'s cart is not empty")
-    with transaction.atomic():  # a refused checkout leaves no demo lines in the cart
-        for line, product in zip(spec.lines, products, strict=True):
-            cart_item_add(user=buyer, product_id=product.pk, quantity=line.quantity)
-        order, _created = checkout_place(source=SOURCE_CART, **common)
+        order.number = f"JC-{order.pk:06d}"
+        Order.objects.filter(pk=order.pk).update(number=order.number)
+        items = OrderItem.objects.bulk_create(
+            OrderItem(
+                order=order,
+                product=variant.product,
+                variant=variant,
+                seller=variant.product.store,
+                title=variant.product.title,
+                sku=variant.sku,
+                options=variant_label(
+                    option_names=[option.name for option in variant.product.options.all()], variant=variant
+                ),
+                unit_price=variant.price,
+                quantity=line.quantity,
+                status=Status.PLACED,
+            )
+            for line, variant in lines
+        )
+        Payment.objects.create(order=order, method=PaymentMethod.COD, status=PaymentStatus.PENDING, amount=total)
+        OrderEvent.objects.bulk_create(
+            OrderEvent(order=order, item=item, actor=buyer, actor_role=ActorRole.BUYER, to_status=Status.PLACED)
+            for item in items
+        )
+        bump_after_commit(product_ids=product_ids)
     return order
 
 
@@ -190,17 +242,17 @@ def seed_orders() -> None:
             buyer = buyers.get(spec.buyer)
             if buyer is None:
                 raise LookupError(f"demo shopper {spec.buyer} is missing; seed the users first")
-            products = demo_line_products(spec, picks)
+            variants = demo_line_variants(spec, picks)
             order = Order.objects.filter(buyer=buyer, idempotency_key=spec.idempotency_key).first()
             if order is None:
                 try:
-                    order = demo_order_place(spec, buyer=buyer, products=products)
+                    order = demo_order_place(spec, buyer=buyer, variants=variants)
                 except (DomainError, DemoSkipped) as refused:
                     tqdm.write(f"Skipped demo order {spec.number}: {refused}")
                     continue
-            items = {item.product_id: item for item in order.items.select_related("seller__user")}
-            for line, product in zip(spec.lines, products, strict=True):
-                item = items.get(product.pk)
+            items = {item.variant_id: item for item in order.items.select_related("seller__user")}
+            for line, variant in zip(spec.lines, variants, strict=True):
+                item = items.get(variant.pk)
                 if item is not None:
                     demo_item_move(spec, line, item, buyer=buyer)
 

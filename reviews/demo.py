@@ -24,7 +24,7 @@ class DemoReview:
 
 
 DEMO_REVIEWS = [
-    DemoReview(4, 5, "Soft khadi, a good fit, and the indigo is exactly as in the photos. Arrived well packed."),
+    DemoReview(4, 5, "Soft cotton, a good fit, and the colour is exactly as in the photos. Arrived well packed."),
     DemoReview(5, 4, "Lovely essays for a slow Sunday. One star off: the dust jacket came with a small tear."),
 ]
 

@@ -608,6 +608,72 @@ def test_checkout_count_finds_one_mail_task_per_order_and_the_next_seed_deletes_
     capsys.readouterr()  # the JSON lines for run.py
 
 
+def _summaries() -> dict[int, tuple]:
+    from catalog.models import Product
+
+    return {row[0]: row[1:] for row in Product.objects.values_list("pk", "price", "price_max", "mrp", "stock")}
+
+
+def _summaries_are_their_variants() -> bool:
+    """What each product shows is what the one writer of summaries would write from its variants."""
+    from catalog.services.summary import product_summary_refresh
+
+    written = _summaries()
+    product_summary_refresh(product_ids=list(written))
+    return _summaries() == written
+
+
+@pytest.mark.django_db
+def test_bench_seed_writes_each_product_with_one_variant_and_shows_exactly_n(capsys):
+    from bench.seed import bench_seed
+    from catalog.models import Product, ProductVariant
+
+    first = bench_seed(products=30)
+
+    assert (first["products"], first["created"]) == (30, 30)
+    skus = {f"BENCH-{number:06d}" for number in range(1, 31)}
+    assert set(ProductVariant.objects.values_list("sku", flat=True)) == skus
+    assert set(ProductVariant.objects.values_list("product_id", flat=True)) == set(
+        Product.objects.values_list("pk", flat=True)
+    ), "one variant per product"
+    assert _summaries_are_their_variants()
+    assert Product.objects.filter(mrp__isnull=False).exists() and Product.objects.filter(mrp__isnull=True).exists()
+    assert first["slug"] == ProductVariant.objects.get(sku="BENCH-000001").product.slug
+
+    fewer = bench_seed(products=20)
+
+    assert (fewer["products"], fewer["created"]) == (20, 0)
+    hidden = set(Product.objects.filter(is_active=False).values_list("variants__sku", flat=True))
+    assert hidden == {f"BENCH-{number:06d}" for number in range(21, 31)}
+    assert bench_seed(products=30)["products"] == ProductVariant.objects.count() == 30
+    capsys.readouterr()  # the JSON lines for run.py
+
+
+@pytest.mark.django_db
+def test_checkout_seed_sets_the_stock_of_the_variants_and_their_products_alike(capsys):
+    from bench.seed import CHECKOUT_STOCK, HOT_SKU, bench_checkout_count, bench_checkout_seed
+    from catalog.models import Product, ProductVariant
+
+    bench_checkout_seed(buyers=1, products=2, hot_stock=7)
+    fixture = bench_checkout_seed(buyers=1, products=3, hot_stock=4)
+
+    hot = fixture["hot_product_id"]
+    assert ProductVariant.objects.get(sku=HOT_SKU).product_id == hot
+    assert dict(ProductVariant.objects.values_list("product_id", "stock")) == {
+        **dict.fromkeys(fixture["product_ids"], CHECKOUT_STOCK),
+        hot: 4,
+    }
+    assert list(ProductVariant.objects.filter(product_id__in=fixture["product_ids"]).values_list("sku", flat=True)) == [
+        "BENCH-CO-000001",
+        "BENCH-CO-000002",
+        "BENCH-CO-000003",
+    ]
+    assert set(Product.objects.filter(is_active=True).values_list("pk", flat=True)) == {*fixture["product_ids"], hot}
+    assert _summaries_are_their_variants()
+    assert bench_checkout_count(hot_product_id=hot)["hot_stock_left"] == 4
+    capsys.readouterr()
+
+
 def test_the_bench_environment_starts_production_settings_with_nothing_leaving_the_machine(tmp_path):
     """DEBUG off, so every production rule applies: uploads stay local, no Cloudinary, no Sentry."""
     root = Path(__file__).resolve().parent.parent

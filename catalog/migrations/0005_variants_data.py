@@ -39,8 +39,9 @@ def variant_to_product(apps, schema_editor):
     CartItem.objects.update(
         product_id=Subquery(ProductVariant.objects.filter(pk=OuterRef("variant_id")).values("product_id")[:1])
     )
+    # A subquery, not a list: a big table's ids would outgrow the database's limit on query parameters.
     keep = CartItem.objects.values("cart_id", "product_id").annotate(first=Min("pk")).values("first")
-    CartItem.objects.exclude(pk__in=list(keep)).delete()
+    CartItem.objects.exclude(pk__in=keep).delete()
 
 
 class Migration(migrations.Migration):
