@@ -3,15 +3,18 @@
 from decimal import Decimal
 
 import pytest
+from django.db.models import Sum
 from django.db.utils import OperationalError
 
 from cart.errors import OutOfStock
 from cart.models import CartItem
+from catalog.models import ProductOption, ProductVariant
+from catalog.services.summary import product_summary_refresh
 from orders.errors import InvalidTransition
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus, OrderStatus
 from orders.services.lifecycle import order_item_cancel, order_item_confirm, order_item_deliver, order_item_ship
 from payments.models import Payment, PaymentStatus
-from tests.factories import ProductFactory, StoreFactory, UserFactory
+from tests.factories import ProductFactory, StoreFactory, UserFactory, VariantFactory, only_variant
 from tests.orders.helpers import (
     bearer,
     buy_now,
@@ -51,6 +54,38 @@ def test_thirty_buyers_racing_for_the_last_seven_units_make_exactly_seven_orders
     assert stock_of(product) == 0
     assert sum(OrderItem.objects.filter(product=product).values_list("quantity", flat=True)) == 7
     assert Order.objects.count() == 7 and Payment.objects.count() == 7
+
+
+def test_thirty_buyers_racing_for_the_last_five_of_one_size_while_another_size_sells_normally():
+    """The no-oversell guarantee holds per variant, and a sold-out size does not stop its sibling."""
+    kurta = ProductFactory(title="Cotton kurta", sku="KURTA-M", stock=5)
+    ProductOption.objects.create(product=kurta, position=1, name="Size", values=["M", "L"])
+    ProductVariant.objects.filter(product=kurta).update(option1="M")
+    medium = only_variant(kurta)
+    large = VariantFactory(product=kurta, sku="KURTA-L", option1="L", stock=40)
+    product_summary_refresh(product_ids=[kurta.pk])
+    buyers = [make_buyer() for _ in range(40)]
+
+    # 30 want the last 5 mediums; 10 others buy a large each, at the same moment.
+    results = run_concurrently(lambda i: buy_now(buyers[i], medium if i < 30 else large, 1), 40)
+
+    medium_results, large_results = results[:30], results[30:]
+    assert len(placed_orders(medium_results)) == 5, medium_results
+    assert all(isinstance(result, OutOfStock) for result in medium_results if not isinstance(result, Order))
+    assert len(placed_orders(large_results)) == 10, large_results
+    medium.refresh_from_db()
+    large.refresh_from_db()
+    assert (medium.stock, large.stock) == (0, 30)
+    sold = dict(
+        OrderItem.objects.filter(product=kurta)
+        .values_list("variant_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("variant_id", "total")
+    )
+    assert sold == {medium.pk: 5, large.pk: 10}
+    assert set(OrderItem.objects.filter(variant=medium).values_list("options", flat=True)) == {"Size: M"}
+    kurta.refresh_from_db()
+    assert kurta.stock == 30  # the product's summary is the sum of its variants, not a stale count
 
 
 def test_multi_line_checkouts_under_contention_are_all_or_nothing():
