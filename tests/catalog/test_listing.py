@@ -202,7 +202,7 @@ class TestQueryBudget:
         assert_flat_query_count(
             lambda: client.get(f"/products/{product.slug}/"),
             lambda: ProductFactory.create_batch(45),
-            max_queries=6,
+            max_queries=8,
         )
 
 
