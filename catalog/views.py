@@ -102,6 +102,13 @@ OPTION_PARAMS = tuple(f"option{position}" for position in range(1, MAX_OPTIONS +
 MAX_QUANTITY_CHOICE = 10
 
 
+def _pick_state(variant) -> str:
+    """What a shopper is told beside an option value: nothing, "sold out" or "unavailable"."""
+    if variant is None:
+        return "unavailable"
+    return "" if variant.in_stock else "sold out"
+
+
 def _picker(options: list, variants: list, selected: tuple[str, ...]) -> list[dict]:
     """One select per option. Each value says what picking it (keeping the other values) would give:
     a variant in stock, one sold out, or none at all; a value no variant has is disabled."""
@@ -111,13 +118,11 @@ def _picker(options: list, variants: list, selected: tuple[str, ...]) -> list[di
         values = []
         for value in option.values:
             combination = [*selected[:index], value, *selected[index + 1 :]]
-            variant = selectors.variant_with_options(variants, combination)
-            state = "" if variant is None or variant.in_stock else "sold out"
             values.append(
                 {
                     "value": value,
                     "selected": index < len(selected) and selected[index] == value,
-                    "state": "unavailable" if variant is None else state,
+                    "state": _pick_state(selectors.variant_with_options(variants, combination)),
                     "disabled": value not in offered,
                 }
             )
@@ -158,14 +163,14 @@ def _product_page_data(
     slug: str, *, reviews_page: str | None = None, variant_param: str = "", selection: tuple[str, ...] = ()
 ) -> dict:
     """The product page's cacheable part. With `selection` (option values from the picker's form)
-    it may be only {"variant_id": ...}: the view then redirects to that variant's own URL."""
+    it may be only {"redirect_to_variant": id}: the view then redirects to that variant's own URL."""
     product = selectors.product_page_get(slug=slug)
     options = list(product.options.all())
     variants = selectors.shopper_variants(product)
     selection = selection[: len(options)]
     chosen, from_selection = _chosen_variant(variants, variant_param=variant_param, selection=selection)
     if from_selection and chosen is not None:
-        return {"variant_id": chosen.pk}
+        return {"redirect_to_variant": chosen.pk}
     images = list(product.images.all())
     images_by_id = {image.pk: image for image in images}
     main_image = images_by_id.get(chosen.image_id) if chosen else None
@@ -187,7 +192,6 @@ def _product_page_data(
     return {
         "details": render_to_string("catalog/_product_detail.html", context),
         **_reviews_fragments(product, page_number=reviews_page),
-        "variant_id": chosen.pk if chosen else None,
         "product": {
             "id": product.pk,
             "slug": product.slug,
@@ -226,8 +230,8 @@ def product_detail(request, slug: str):
         versions = product_versions(product_id)
         key = _fragment_key(request, f"product:{product_id}", versions and "-".join(map(str, versions)))
         data = cached(key, build)
-    if "product" not in data:
-        return redirect(f"{reverse('product_detail', args=[slug])}?variant={data['variant_id']}")
+    if "redirect_to_variant" in data:
+        return redirect(f"{reverse('product_detail', args=[slug])}?variant={data['redirect_to_variant']}")
     product = data["product"]
     own_product = request.user.is_authenticated and product["seller_id"] == request.user.pk
     return render(
