@@ -78,7 +78,7 @@ class ProductDetailApi(generics.RetrieveAPIView):
     serializer_class = ProductDetailSerializer
 
     def get_queryset(self):
-        return selectors.product_listing()
+        return selectors.product_for_shoppers()
 
 
 class CategoryListApi(generics.ListAPIView):

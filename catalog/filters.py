@@ -4,9 +4,9 @@ import django_filters
 from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 
-from catalog.models import Product
+from catalog.models import Product, ProductVariant
 
 ORDERING_CHOICES = [
     ("relevance", "Relevance"),
@@ -16,6 +16,17 @@ ORDERING_CHOICES = [
     ("-rating_avg", "Customer rating"),
 ]
 MAX_SEARCH_LENGTH = 100
+
+
+def _has_option_value_like(value: str) -> Exists:
+    """A search for "XL" or "Peacock Blue" finds the products with an active variant of that option value."""
+    return Exists(
+        ProductVariant.objects.filter(
+            Q(option1__icontains=value) | Q(option2__icontains=value) | Q(option3__icontains=value),
+            product_id=OuterRef("pk"),
+            is_active=True,
+        )
+    )
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -62,10 +73,16 @@ class ProductFilter(django_filters.FilterSet):
             return queryset
         if connection.vendor == "postgresql":
             query = SearchQuery(value, search_type="websearch", config="english")
-            return queryset.filter(Q(search_vector=query) | Q(title__icontains=value)).annotate(
-                rank=SearchRank(F("search_vector"), query)
-            )
-        return queryset.filter(Q(title__icontains=value) | Q(brand__icontains=value) | Q(description__icontains=value))
+            # The option match also covers values the english stemmer mangles or drops ("XL", "M").
+            return queryset.filter(
+                Q(search_vector=query) | Q(title__icontains=value) | _has_option_value_like(value)
+            ).annotate(rank=SearchRank(F("search_vector"), query))
+        return queryset.filter(
+            Q(title__icontains=value)
+            | Q(brand__icontains=value)
+            | Q(description__icontains=value)
+            | _has_option_value_like(value)
+        )
 
     def filter_category(self, queryset, name, value):
         # A parent category lists its sub-categories' products too.

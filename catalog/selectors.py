@@ -1,6 +1,7 @@
 """Reads of the catalog. Shoppers see only visible products; sellers only their own."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Store
@@ -18,9 +19,32 @@ def visible_variants() -> QuerySet[ProductVariant]:
     return ProductVariant.objects.filter(is_active=True, product__in=visible_products())
 
 
+def _active_variant_count() -> Coalesce:
+    counted = (
+        ProductVariant.objects.filter(product_id=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("product_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counted), Value(0), output_field=IntegerField())
+
+
 def _with_display_relations(products: QuerySet[Product]) -> QuerySet[Product]:
-    return products.select_related("store", "category", "category__parent").prefetch_related(
-        Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
+    # `variant_count` (active variants) is a subquery per row shown, so a page of products never
+    # loads its variants; `count()` leaves it out.
+    return (
+        products.select_related("store", "category", "category__parent")
+        .prefetch_related(Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")))
+        .annotate(variant_count=_active_variant_count())
+    )
+
+
+def _with_variants(products: QuerySet[Product]) -> QuerySet[Product]:
+    """A product page's options and every variant (shoppers are shown only the active ones)."""
+    return products.prefetch_related(
+        "options",
+        Prefetch("variants", queryset=ProductVariant.objects.select_related("image").order_by("position", "id")),
     )
 
 
@@ -29,8 +53,36 @@ def product_listing() -> QuerySet[Product]:
     return _with_display_relations(visible_products())
 
 
+def product_for_shoppers() -> QuerySet[Product]:
+    """Visible products with what their page and the API's detail show: options and variants."""
+    return _with_variants(_with_display_relations(visible_products()))
+
+
 def product_detail(*, slug: str) -> Product:
     return get_object_or_404(_with_display_relations(visible_products()), slug=slug)
+
+
+def product_page_get(*, slug: str) -> Product:
+    """A visible product with its options and variants, for its page."""
+    return get_object_or_404(product_for_shoppers(), slug=slug)
+
+
+def shopper_variants(product: Product) -> list[ProductVariant]:
+    """The variants a shopper may pick: the active ones, from the prefetched rows (`product_for_shoppers`)."""
+    return [variant for variant in product.variants.all() if variant.is_active]
+
+
+def default_variant(variants: list[ProductVariant]) -> ProductVariant | None:
+    """What a product page shows first: the cheapest variant in stock, else the cheapest; None without any."""
+    if not variants:
+        return None
+    return min(variants, key=lambda variant: (not variant.in_stock, variant.price, variant.position, variant.pk))
+
+
+def variant_with_options(variants: list[ProductVariant], values: list[str]) -> ProductVariant | None:
+    """The variant whose option values are exactly `values` (position by position, blanks included)."""
+    wanted = tuple(values) + ("",) * (3 - len(values))
+    return next((v for v in variants if (v.option1, v.option2, v.option3) == wanted), None)
 
 
 def visible_product_id_for_slug(*, slug: str, listing_version: int | None) -> int:

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import (
@@ -15,8 +16,10 @@ from catalog.models import (
     Category,
     Product,
     ProductImage,
+    ProductOption,
     ProductVariant,
 )
+from catalog.selectors import shopper_variants
 from catalog.validators import MAX_STOCK, validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
 from joycart.serializers import StrictJSONInput
 
@@ -54,13 +57,20 @@ class ProductListSerializer(serializers.ModelSerializer):
     in_stock = serializers.BooleanField(read_only=True)
     discount_percent = serializers.IntegerField(read_only=True)
     thumbnail_url = serializers.SerializerMethodField()
+    # The listing annotates it (catalog.selectors), so a page of products loads no variants.
+    variant_count = serializers.IntegerField(read_only=True, help_text="How many variants a shopper can pick from.")
 
     class Meta:
         model = Product
         fields = [
-            "id", "slug", "title", "brand", "price", "mrp", "discount_percent", "in_stock",
-            "rating_avg", "rating_count", "category", "store", "thumbnail_url",
+            "id", "slug", "title", "brand", "price", "price_max", "mrp", "discount_percent", "in_stock",
+            "variant_count", "rating_avg", "rating_count", "category", "store", "thumbnail_url",
         ]  # fmt: skip
+        extra_kwargs = {
+            "price": {"help_text": "The cheapest active variant's price."},
+            "price_max": {"help_text": "The dearest active variant's price; above `price` when they differ."},
+            "mrp": {"help_text": "The cheapest active variant's MRP."},
+        }
 
     def get_thumbnail_url(self, product: Product) -> str | None:
         images = product.images.all()  # prefetched, ordered by position
@@ -71,11 +81,49 @@ class ProductListSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
+class ProductOptionSerializer(serializers.ModelSerializer):
+    values = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = ProductOption
+        fields = ["name", "values"]
+
+
+class ShopperVariantSerializer(serializers.ModelSerializer):
+    options = serializers.ListField(
+        source="option_values", child=serializers.CharField(), read_only=True,
+        help_text="This variant's value of each of the product's options, in their order.",
+    )  # fmt: skip
+    discount_percent = serializers.IntegerField(read_only=True)
+    in_stock = serializers.BooleanField(read_only=True)
+    image = ProductImageSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ProductVariant
+        fields = ["id", "sku", "options", "price", "mrp", "discount_percent", "in_stock", "stock", "image"]
+        read_only_fields = fields
+
+
 class ProductDetailSerializer(ProductListSerializer):
     images = ProductImageSerializer(many=True, read_only=True)
+    options = ProductOptionSerializer(many=True, read_only=True)
+    variants = serializers.SerializerMethodField()
 
     class Meta(ProductListSerializer.Meta):
-        fields = [*ProductListSerializer.Meta.fields, "description", "stock", "images", "created_at"]
+        fields = [
+            *ProductListSerializer.Meta.fields,
+            "description",
+            "stock",
+            "images",
+            "options",
+            "variants",
+            "created_at",
+        ]
+
+    @extend_schema_field(ShopperVariantSerializer(many=True))
+    def get_variants(self, product: Product) -> list[dict]:
+        """The active variants: what a shopper can put in a cart (`variant_id`)."""
+        return ShopperVariantSerializer(shopper_variants(product), many=True, context=self.context).data
 
 
 # --- Seller API -----------------------------------------------------------------------

@@ -410,3 +410,60 @@ def test_password_guessing_is_still_limited_not_crashed_when_redis_is_full(api_c
         for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT + 2)
     ]
     assert statuses == [401] * settings.LOGIN_FAILURES_PER_ACCOUNT + [429, 429]
+
+
+# --- Variants: each variant's page is its own entry, and a variant's change refreshes them -----
+
+
+@pytest.fixture
+def kurta_product():
+    from tests.catalog.variant_helpers import kurta
+
+    return kurta()
+
+
+def test_each_variants_page_is_cached_apart_and_served_again_without_the_database(client, kurta_product):
+    from tests.catalog.variant_helpers import variant
+
+    small_blue, large_red = variant(kurta_product, "S", "Blue"), variant(kurta_product, "L", "Red")
+    first, small_html = queries_for(client, f"/products/kurta/?variant={small_blue.pk}")
+    assert first > 0 and "₹899.00" in small_html
+    count, large_html = queries_for(client, f"/products/kurta/?variant={large_red.pk}")
+    assert count > 0 and "₹1,299.00" in large_html and f'name="variant_id" value="{large_red.pk}"' in large_html
+    count, again = queries_for(client, f"/products/kurta/?variant={small_blue.pk}&utm_source=x")
+    assert count == 0 and "₹899.00" in again and f'name="variant_id" value="{small_blue.pk}"' in again
+
+
+def test_a_variants_stock_change_refreshes_its_page_the_api_and_the_listing(client, kurta_product):
+    from catalog.services.stock import variant_stock_adjust, variant_stock_set
+    from tests.catalog.variant_helpers import variant
+
+    large_red = variant(kurta_product, "L", "Red")
+    page = f"/products/kurta/?variant={large_red.pk}"
+
+    def api_stock() -> int:
+        rows = client.get(f"/api/v1/products/{kurta_product.pk}/").json()["variants"]
+        return next(row["stock"] for row in rows if row["id"] == large_red.pk)
+
+    assert "Only 2 left" in client.get(page).content.decode() and api_stock() == 2
+    variant_stock_adjust(variant=large_red, delta=-1)
+    assert "Only 1 left" in client.get(page).content.decode() and api_stock() == 1
+
+    # Every variant sold out: the listing's card says so on the next request.
+    client.get("/")
+    for each in kurta_product.variants.filter(is_active=True, stock__gt=0):
+        variant_stock_set(variant=each, value=0, expected=each.stock)
+    assert 'data-testid="out-of-stock"' in client.get("/").content.decode()
+    assert 'data-testid="add-to-cart"' not in client.get(page).content.decode()
+
+
+def test_picking_options_is_never_served_a_cached_redirect_to_a_stale_variant(client, kurta_product):
+    from catalog.services.stock import variant_stock_adjust
+    from tests.catalog.variant_helpers import variant
+
+    medium_blue = variant(kurta_product, "M", "Blue")
+    pick = "/products/kurta/?option1=M&option2=Blue"
+    assert client.get(pick)["Location"] == f"/products/kurta/?variant={medium_blue.pk}"
+    variant_stock_adjust(variant=medium_blue, delta=5)
+    assert client.get(pick)["Location"] == f"/products/kurta/?variant={medium_blue.pk}"
+    assert "Only 5 left" in client.get(f"/products/kurta/?variant={medium_blue.pk}").content.decode()
