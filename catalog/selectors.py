@@ -139,14 +139,14 @@ SELLER_PRODUCT_FILTERS = {
 }
 
 
-def _with_variants(products: QuerySet[Product]) -> QuerySet[Product]:
+def _with_seller_variants(products: QuerySet[Product]) -> QuerySet[Product]:
     """All of each product's variants, active or not: the seller's list shows their SKU and count."""
     return _with_display_relations(products).prefetch_related("variants")
 
 
 def seller_products(*, store: Store, search: str = "", status: str = "") -> QuerySet[Product]:
     """A seller's own products, any status. `status`: one of `SELLER_PRODUCT_FILTERS`, else all."""
-    products = _with_variants(Product.objects.filter(store=store)).order_by("-updated_at", "-id")
+    products = _with_seller_variants(Product.objects.filter(store=store)).order_by("-updated_at", "-id")
     if search:
         products = products.filter(
             Q(title__icontains=search)
@@ -161,7 +161,7 @@ def seller_products(*, store: Store, search: str = "", status: str = "") -> Quer
 def seller_product_get(*, store: Store, product_id: int) -> Product:
     """Another seller's product answers 404."""
     return get_object_or_404(
-        _with_variants(Product.objects.filter(store=store)).prefetch_related("options"), pk=product_id
+        _with_seller_variants(Product.objects.filter(store=store)).prefetch_related("options"), pk=product_id
     )
 
 

@@ -129,11 +129,6 @@ class ProductDetailSerializer(ProductListSerializer):
 # --- Seller API -----------------------------------------------------------------------
 
 
-class ProductOptionSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    values = serializers.ListField(child=serializers.CharField())
-
-
 class SellerVariantSerializer(serializers.ModelSerializer):
     """One variant as its seller sees it, inactive ones included."""
 

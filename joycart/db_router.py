@@ -29,7 +29,15 @@ from django.http import HttpRequest, HttpResponse
 
 # What the public catalog pages and API show; `label_lower` of each model.
 REPLICA_READ_MODELS = frozenset(
-    {"catalog.category", "catalog.product", "catalog.productimage", "accounts.store", "reviews.review"}
+    {
+        "catalog.category",
+        "catalog.product",
+        "catalog.productoption",
+        "catalog.productvariant",
+        "catalog.productimage",
+        "accounts.store",
+        "reviews.review",
+    }
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PRIMARY_READS_COOKIE = "jc_primary_reads"

@@ -280,7 +280,7 @@ PAGE_FORM_ATTACKS = {
     "product_edit_with_nul_in_title": FormAttack(
         "seller",
         lambda shop: f"/seller/products/{shop.product.pk}/edit/",
-        lambda shop: {**_product(shop, title=f"Silk{NUL}", sku=shop.product.sku), "mrp": ""},
+        lambda shop: {**_product(shop, title=f"Silk{NUL}", sku=shop.product.variants.get().sku), "mrp": ""},
         "title",
         lambda shop: Product.objects.values_list("title", "updated_at").get(pk=shop.product.pk),
     ),

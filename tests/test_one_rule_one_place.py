@@ -21,6 +21,7 @@ from catalog.models import Product, ProductVariant
 from catalog.serializers import SellerProductInputSerializer
 from catalog.services.imports import products_import_csv
 from catalog.services.products import product_create
+from catalog.services.variants import variant_create
 from catalog.validators import MAX_STOCK
 from tests.catalog.test_imports import import_errors
 from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserFactory
@@ -45,21 +46,12 @@ def _product_details(category, **overrides) -> dict:
 
 
 class TestMrpNotBelowPrice:
-    def test_the_model_and_so_the_admin(self, client, admin_user):
-        product = ProductFactory(price=Decimal("100.00"), mrp=None)
-        product.mrp = Decimal("99.99")
+    def test_the_variant_model(self):
+        variant = ProductFactory(price=Decimal("100.00"), mrp=None).variants.get()
+        variant.mrp = Decimal("99.99")
         with pytest.raises(ValidationError) as exc:
-            product.full_clean()
+            variant.full_clean()
         assert exc.value.message_dict["mrp"] == [MRP_BELOW_PRICE]
-        client.force_login(admin_user)
-        form = {
-            "title": product.title, "category": product.category_id, "brand": "", "sku": product.sku,
-            "description": "", "price": "100.00", "mrp": "99.99", "is_active": "on",
-            "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0",
-        }  # fmt: skip
-        response = client.post(f"/admin/catalog/product/{product.pk}/change/", form)
-        assert response.status_code == 200
-        assert response.context["adminform"].form.errors["mrp"] == [MRP_BELOW_PRICE]
 
     def test_the_service(self):
         with pytest.raises(InvalidPrice) as exc:
@@ -67,6 +59,12 @@ class TestMrpNotBelowPrice:
                 store=StoreFactory(), title="T", category=CategoryFactory(), sku="A-1",
                 price=Decimal("10.00"), mrp=Decimal("9.00"),
             )  # fmt: skip
+        assert exc.value.message == MRP_BELOW_PRICE
+
+    def test_the_variant_service(self):
+        product = ProductFactory(price=Decimal("100.00"))
+        with pytest.raises(InvalidPrice) as exc:
+            variant_create(product=product, sku="B-1", price=Decimal("10.00"), mrp=Decimal("9.00"), option_values=[])
         assert exc.value.message == MRP_BELOW_PRICE
 
     def test_the_seller_form(self):
