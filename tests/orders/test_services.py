@@ -9,8 +9,9 @@ from accounts.errors import AccountBlocked
 from cart.errors import InvalidQuantity, OutOfStock, OwnProduct, ProductUnavailable
 from cart.models import CartItem
 from catalog.errors import ProductHasOpenOrders
-from catalog.models import Product
+from catalog.models import Product, ProductOption, ProductVariant
 from catalog.services.products import product_delete
+from catalog.services.summary import product_summary_refresh
 from joycart.errors import NotFound
 from orders.errors import (
     CartEmpty,
@@ -36,7 +37,15 @@ from orders.services.lifecycle import (
 )
 from payments.models import Payment, PaymentStatus
 from tests.cart.helpers import HIDDEN, hide
-from tests.factories import AddressFactory, ProductFactory, StoreFactory, UserFactory, only_variant, variant_update
+from tests.factories import (
+    AddressFactory,
+    ProductFactory,
+    StoreFactory,
+    UserFactory,
+    VariantFactory,
+    only_variant,
+    variant_update,
+)
 from tests.orders.helpers import (
     buy_now,
     checkout_cart,
@@ -615,3 +624,58 @@ class TestProductDeleteGuard:
     def test_a_product_that_never_sold_is_deleted(self, product):
         assert product_delete(product=product) is True
         assert not Product.objects.filter(pk=product.pk).exists()
+
+
+class TestVariants:
+    """An order holds the variant bought; its stock is the variant's, taken and given back."""
+
+    @pytest.fixture
+    def kurta(self):
+        kurta = ProductFactory(title="Cotton kurta", sku="KURTA-M-BLU", price=Decimal("799.00"), stock=5)
+        ProductOption.objects.create(product=kurta, position=1, name="Size", values=["M", "L"])
+        ProductOption.objects.create(product=kurta, position=2, name="Colour", values=["Blue"])
+        ProductVariant.objects.filter(product=kurta).update(option1="M", option2="Blue")
+        VariantFactory(product=kurta, sku="KURTA-L-BLU", option1="L", option2="Blue", price=Decimal("849.00"), stock=3)
+        product_summary_refresh(product_ids=[kurta.pk])
+        return kurta
+
+    def test_the_item_snapshots_the_variant_and_cancelling_restocks_that_variant_only(self, buyer, kurta):
+        medium, large = kurta.variants.order_by("pk")
+        order = buy_now(buyer, large, 2)
+        [item] = items_of(order)
+        assert (item.variant, item.sku, item.options, item.unit_price) == (
+            large,
+            "KURTA-L-BLU",
+            "Size: L, Colour: Blue",
+            Decimal("849.00"),
+        )
+        assert item.name == "Cotton kurta (Size: L, Colour: Blue)"
+        medium.refresh_from_db()
+        large.refresh_from_db()
+        kurta.refresh_from_db()
+        assert (medium.stock, large.stock, kurta.stock) == (5, 1, 6)
+
+        order_item_cancel(item_id=item.pk, actor=buyer, reason="Wrong size")
+
+        medium.refresh_from_db()
+        large.refresh_from_db()
+        kurta.refresh_from_db()
+        assert (medium.stock, large.stock, kurta.stock) == (5, 3, 8)
+
+    def test_buy_now_of_an_inactive_variant_is_refused_while_its_sibling_sells(self, buyer, kurta):
+        medium, large = kurta.variants.order_by("pk")
+        ProductVariant.objects.filter(pk=large.pk).update(is_active=False)
+        with pytest.raises(ProductUnavailable):
+            buy_now(buyer, large)
+        assert items_of(buy_now(buyer, medium))[0].variant == medium
+
+    def test_a_cart_with_two_variants_of_one_product_makes_two_items(self, buyer, kurta):
+        medium, large = kurta.variants.order_by("pk")
+        put_in_cart(buyer, medium, 1)
+        put_in_cart(buyer, large, 2)
+        order = checkout_cart(buyer)
+        assert [(item.variant_id, item.quantity, item.options) for item in items_of(order)] == [
+            (medium.pk, 1, "Size: M, Colour: Blue"),
+            (large.pk, 2, "Size: L, Colour: Blue"),
+        ]
+        assert order.total == Decimal("799.00") + 2 * Decimal("849.00")
