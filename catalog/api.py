@@ -40,7 +40,7 @@ from catalog.serializers import (
 )
 from catalog.services.images import product_image_add, product_image_delete
 from catalog.services.products import product_delete
-from catalog.services.stock import product_stock_adjust, product_stock_set, variant_stock_adjust, variant_stock_set
+from catalog.services.stock import only_variant, variant_stock_adjust, variant_stock_set
 from catalog.services.variants import (
     product_create_with_options,
     product_update_with_options,
@@ -188,17 +188,23 @@ class SellerProductViewSet(
         """Change the stock of a product with one variant; one with several answers `variant_required`
         (use POST /api/v1/seller/variants/{id}/stock/)."""
         product = self.get_object()
-        serializer = StockChangeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        change = serializer.validated_data
-        if "delta" in change:
-            product_stock_adjust(product=product, delta=change["delta"])
-        else:
-            product_stock_set(product=product, value=change["set"], expected=change["expected"])
+        variant_stock_change(variant=only_variant(product), data=request.data)
+        product.refresh_from_db(fields=["stock"])
         return Response(StockOutputSerializer(product).data)
 
 
 # --- Seller API: variants ----------------------------------------------------------------
+
+
+def variant_stock_change(*, variant, data) -> None:
+    """`{"delta": ±N}` adjusts; `{"set": N, "expected": M}` sets only while the stock is still M."""
+    serializer = StockChangeSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    change = serializer.validated_data
+    if "delta" in change:
+        variant_stock_adjust(variant=variant, delta=change["delta"])
+    else:
+        variant_stock_set(variant=variant, value=change["set"], expected=change["expected"])
 
 
 class SellerVariantListApi(APIView):
@@ -266,11 +272,5 @@ class SellerVariantStockApi(APIView):
     @api_errors(StockConflict)
     def post(self, request, variant_id: int):
         variant = selectors.seller_variant_get(store=request.user.store, variant_id=variant_id)
-        serializer = StockChangeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        change = serializer.validated_data
-        if "delta" in change:
-            variant_stock_adjust(variant=variant, delta=change["delta"])
-        else:
-            variant_stock_set(variant=variant, value=change["set"], expected=change["expected"])
+        variant_stock_change(variant=variant, data=request.data)
         return Response(StockOutputSerializer(variant).data)

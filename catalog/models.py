@@ -42,7 +42,28 @@ class Category(models.Model):
         return f"{self.parent.name} / {self.name}" if self.parent_id and self.parent else self.name
 
 
-class Product(models.Model):
+class StockAndPrice:
+    """What a product's summary and a variant both say of their `stock`, `price` and `mrp`."""
+
+    stock: int
+    price: Decimal
+    mrp: Decimal | None
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @property
+    def is_low_stock(self) -> bool:
+        return 0 < self.stock <= LOW_STOCK_THRESHOLD
+
+    @property
+    def discount_percent(self) -> int:
+        """Whole percent off the MRP, rounded down so we never overstate a discount."""
+        return discount_percent(price=self.price, mrp=self.mrp)
+
+
+class Product(StockAndPrice, models.Model):
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="products")
     title = models.CharField(max_length=MAX_TITLE_LENGTH)
     slug = models.SlugField(max_length=220, unique=True)
@@ -86,21 +107,9 @@ class Product(models.Model):
         return self.title
 
     @property
-    def in_stock(self) -> bool:
-        return self.stock > 0
-
-    @property
-    def is_low_stock(self) -> bool:
-        return 0 < self.stock <= LOW_STOCK_THRESHOLD
-
-    @property
     def has_price_range(self) -> bool:
         """Whether the listing says "from ₹price": the active variants do not all cost the same."""
         return self.price_max > self.price
-
-    @property
-    def discount_percent(self) -> int:
-        return discount_percent(price=self.price, mrp=self.mrp)
 
 
 def discount_percent(*, price: Decimal, mrp: Decimal | None) -> int:
@@ -135,7 +144,7 @@ class ProductOption(models.Model):
         return self.name
 
 
-class ProductVariant(models.Model):
+class ProductVariant(StockAndPrice, models.Model):
     """What a shopper buys: one combination of a product's option values, with its own SKU, price and stock.
 
     A product without options has exactly one variant, whose option values are all blank.
@@ -186,18 +195,6 @@ class ProductVariant(models.Model):
     def option_values(self) -> tuple[str, ...]:
         """This variant's values, in the product's option order; empty for a product without options."""
         return tuple(value for value in (self.option1, self.option2, self.option3) if value)
-
-    @property
-    def in_stock(self) -> bool:
-        return self.stock > 0
-
-    @property
-    def is_low_stock(self) -> bool:
-        return 0 < self.stock <= LOW_STOCK_THRESHOLD
-
-    @property
-    def discount_percent(self) -> int:
-        return discount_percent(price=self.price, mrp=self.mrp)
 
 
 def variant_label(*, option_names: list[str], variant: ProductVariant) -> str:

@@ -1,9 +1,7 @@
 """The demo orders that `seed_demo` places: the two demo shoppers' orders in every state, so a
 newcomer finds a lived-in shop (a timeline to read, buttons to press in the seller portal).
 
-Each order is written as checkout leaves one (`demo_order_place`): every line's stock taken or
-none, items that keep their variant's snapshot ("Size: XL, Colour: Blue"), a pending COD payment
-and the buyer's "placed" event. Every move after that is made by the lifecycle service, with
+Every order is placed by `checkout_place` and every move made by the lifecycle service, with
 the actor who would make it (the seller confirms, ships and delivers; the buyer cancels their
 own item), so stock, payments and timelines follow the same rules as real orders.
 
@@ -16,10 +14,8 @@ The demo mails nobody: the demo addresses are made up, and with the console back
 e-mails would bury the progress bars.
 """
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from itertools import chain, zip_longest
 
 from django.db import transaction
@@ -28,22 +24,14 @@ from tqdm import tqdm
 
 from accounts.models import User
 from accounts.selectors import user_default_address
-from catalog.cache import bump_after_commit
+from cart.selectors import user_cart_items
+from cart.services import cart_item_add
 from catalog.demo import DEMO_SHELVES, PRIYA, RAVI, demo_products
-from catalog.locks import products_lock
-from catalog.models import ProductVariant, variant_label
-from catalog.services.stock import stock_delta_apply
-from catalog.services.summary import product_summary_refresh
+from catalog.models import ProductVariant
 from joycart.errors import DomainError
-from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
-from orders.services.lifecycle import (
-    order_item_cancel,
-    order_item_confirm,
-    order_item_deliver,
-    order_item_ship,
-    order_status_derive,
-)
-from payments.models import Payment, PaymentStatus
+from orders.models import Order, OrderItem, OrderItemStatus, PaymentMethod
+from orders.services.checkout import SOURCE_BUY_NOW, SOURCE_CART, checkout_place
+from orders.services.lifecycle import order_item_cancel, order_item_confirm, order_item_deliver, order_item_ship
 
 Status = OrderItemStatus
 
@@ -156,61 +144,27 @@ def demo_line_variants(spec: DemoOrder, picks: dict[str, list[str]]) -> list[Pro
 
 
 def demo_order_place(spec: DemoOrder, *, buyer: User, variants: list[ProductVariant]) -> Order:
-    """Write the order as a Cash on Delivery checkout leaves one, taking every line's stock or none."""
     address = user_default_address(user=buyer)
     if address is None:
         raise LookupError(f"demo shopper {buyer.username} has no address; seed the users first")
-    lines = list(zip(spec.lines, variants, strict=True))
-    total = sum((variant.price * line.quantity for line, variant in lines), Decimal("0.00"))
-    product_ids = sorted({variant.product_id for variant in variants})
-    with transaction.atomic():
-        products_lock(product_ids=product_ids)
-        for line, variant in sorted(lines, key=lambda pair: pair[1].pk):
-            refusal = stock_delta_apply(variant_id=variant.pk, delta=-line.quantity)
-            if refusal is not None:
-                raise DemoSkipped(f"{variant.sku}: {refusal}")
-        product_summary_refresh(product_ids=product_ids)
-        order = Order.objects.create(
-            buyer=buyer,
-            status=order_status_derive([Status.PLACED]),
-            payment_method=PaymentMethod.COD,
-            total=total,
-            idempotency_key=spec.idempotency_key,
-            # No client ever replays a demo key; the fingerprint only has to be stable.
-            request_fingerprint=hashlib.sha256(spec.idempotency_key.encode()).hexdigest(),
-            ship_name=address.name,
-            ship_phone=address.phone,
-            ship_line1=address.line1,
-            ship_line2=address.line2,
-            ship_city=address.city,
-            ship_state=address.state,
-            ship_pincode=address.pincode,
+    common = {
+        "buyer": buyer,
+        "address_id": address.pk,
+        "payment_method": PaymentMethod.COD,
+        "idempotency_key": spec.idempotency_key,
+    }
+    if len(spec.lines) == 1:
+        order, _created = checkout_place(
+            source=SOURCE_BUY_NOW, variant_id=variants[0].pk, quantity=spec.lines[0].quantity, **common
         )
-        order.number = f"JC-{order.pk:06d}"
-        Order.objects.filter(pk=order.pk).update(number=order.number)
-        items = OrderItem.objects.bulk_create(
-            OrderItem(
-                order=order,
-                product=variant.product,
-                variant=variant,
-                seller=variant.product.store,
-                title=variant.product.title,
-                sku=variant.sku,
-                options=variant_label(
-                    option_names=[option.name for option in variant.product.options.all()], variant=variant
-                ),
-                unit_price=variant.price,
-                quantity=line.quantity,
-                status=Status.PLACED,
-            )
-            for line, variant in lines
-        )
-        Payment.objects.create(order=order, method=PaymentMethod.COD, status=PaymentStatus.PENDING, amount=total)
-        OrderEvent.objects.bulk_create(
-            OrderEvent(order=order, item=item, actor=buyer, actor_role=ActorRole.BUYER, to_status=Status.PLACED)
-            for item in items
-        )
-        bump_after_commit(product_ids=product_ids)
+        return order
+    # A cart checkout takes every line of the cart; lines the shopper put there are theirs.
+    if user_cart_items(user=buyer).exists():
+        raise DemoSkipped(f"{buyer.username}'s cart is not empty")
+    with transaction.atomic():  # a refused checkout leaves no demo lines in the cart
+        for line, variant in zip(spec.lines, variants, strict=True):
+            cart_item_add(user=buyer, variant_id=variant.pk, quantity=line.quantity)
+        order, _created = checkout_place(source=SOURCE_CART, **common)
     return order
 
 

@@ -1,4 +1,4 @@
-"""seed_demo's orders: written as checkout leaves them, moved on by the right people, and placed once."""
+"""seed_demo's orders: placed through the real checkout, moved on by the right people, and placed once."""
 
 from collections import Counter
 
@@ -7,8 +7,10 @@ from django.core import mail
 from django.core.management import call_command
 
 from accounts.management.commands import seed_demo
+from accounts.models import User
 from analytics.demo import seed_sales_history
 from cart.models import CartItem
+from cart.services import cart_item_add
 from catalog.demo import PRIYA, RAVI, demo_products
 from catalog.models import Product, ProductVariant, variant_label
 from orders.demo import DEMO_CARRIER, DEMO_ORDERS, MIN_PICK_STOCK, demo_picks
@@ -101,6 +103,7 @@ def test_seed_demo_places_the_demo_orders_once_in_every_state(capsys):
     live = partial.items.exclude(status=Status.CANCELLED).get()
     assert (partial.payment.status, partial.payment.amount) == (PaymentStatus.PENDING, live.line_total)
     assert any(", " in item.options for item in OrderItem.objects.all()), "an item of a product with two options"
+    assert not CartItem.objects.filter(cart__user__username="meera").exists(), "the cart order emptied the cart"
 
 
 @pytest.mark.django_db
@@ -151,10 +154,26 @@ def test_a_demo_order_that_cannot_take_every_lines_stock_is_skipped_and_takes_no
 
     call_command("seed_demo")
 
-    assert f"Skipped demo order 7: {second}:" in capsys.readouterr().out
+    assert "Skipped demo order 7: " in capsys.readouterr().out
     assert not Order.objects.filter(idempotency_key="demo-order-7").exists()
     assert dict(ProductVariant.objects.filter(sku__in=[first, second]).values_list("sku", "stock")) == before
-    assert not CartItem.objects.exists(), "demo orders never pass through a cart"
+    assert not CartItem.objects.exists(), "the refused checkout left no demo lines in the cart"
+
+
+@pytest.mark.django_db
+def test_a_shoppers_own_cart_is_never_swept_into_a_demo_order(capsys):
+    call_command("seed_demo")
+    meera = User.objects.get(username="meera")
+    Order.objects.filter(idempotency_key="demo-order-7").delete()  # as if never placed
+    own = ProductVariant.objects.filter(is_active=True, stock__gt=0).exclude(product__store__user=meera).first()
+    cart_item_add(user=meera, variant_id=own.pk, quantity=1)
+    capsys.readouterr()
+
+    call_command("seed_demo")
+
+    assert "Skipped demo order 7: meera's cart is not empty" in capsys.readouterr().out
+    assert not Order.objects.filter(idempotency_key="demo-order-7").exists()
+    assert list(CartItem.objects.filter(cart__user=meera).values_list("variant_id", "quantity")) == [(own.pk, 1)]
 
 
 @pytest.mark.django_db(transaction=True)
