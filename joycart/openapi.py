@@ -170,9 +170,9 @@ LINKS: dict[tuple[str, str], dict[str, tuple[str, dict[str, str]]]] = {
         "UpdateProduct": ("seller_products_partial_update", {"id": "$response.body#/id"}),
         "ChangeStock": ("seller_products_stock_create", {"id": "$response.body#/id"}),
         "UploadImage": ("seller_products_images_create", {"id": "$response.body#/id"}),
-        "DeleteProduct": ("seller_products_destroy", {"id": "$response.body#/id"}),
         "ListVariants": ("seller_products_variants_list", {"product_id": "$response.body#/id"}),
         "AddVariant": ("seller_products_variants_create", {"product_id": "$response.body#/id"}),
+        "DeleteProduct": ("seller_products_destroy", {"id": "$response.body#/id"}),
     },
     ("seller_products_images_create", "201"): {
         "DeleteImage": ("seller_products_images_destroy", {"id": "$request.path.id", "image_id": "$response.body#/id"}),

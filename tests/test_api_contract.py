@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.services.sessions import tokens_issue
+from catalog.services.variants import product_options_set
 from joycart.openapi import LINKS
 from orders.models import ActorRole, OrderItemStatus
 from orders.services.lifecycle import order_item_transition
@@ -168,6 +169,12 @@ SOURCES = {
     "addresses_create": ("shopper", "post", "/api/v1/addresses/", {}),
     "seller_products_create": ("seller", "post", "/api/v1/seller/products/", {}),
     "seller_products_images_create": ("seller", "post", "/api/v1/seller/products/{id}/images/", {"id": "product"}),
+    "seller_products_variants_create": (
+        "seller",
+        "post",
+        "/api/v1/seller/products/{product_id}/variants/",
+        {"product_id": "product"},
+    ),
     "products_reviews_create": ("shopper", "post", "/api/v1/products/{id}/reviews/", {"id": "delivered"}),
 }
 TARGET_BODIES = {"orders_items_cancel_create": {"reason": "Ordered twice."}, "addresses_update": None}
@@ -193,6 +200,10 @@ def _source_body(operation_id: str, shop: Shop, user) -> tuple[dict, str]:
         return {"title": "Lamp", "category": shop.category.pk, "sku": "LINK-1", "price": "10.00", "stock": 5}, "json"
     if operation_id == "seller_products_images_create":
         return {"image": image_upload()}, "multipart"
+    if operation_id == "seller_products_variants_create":
+        # A second size: the product's one variant becomes "M".
+        product_options_set(product=shop.products[0], options=[{"name": "Size", "values": ["M", "L"]}])
+        return {"sku": "LINK-L", "option_values": ["L"], "price": "10.00", "stock": 3}, "json"
     return {"rating": 5, "comment": "Lovely."}, "json"
 
 
