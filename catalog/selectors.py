@@ -2,11 +2,13 @@
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Store
 from catalog.cache import cached
 from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage, ProductOption, ProductVariant
+from joycart.ids import is_valid_id
 
 
 def visible_products() -> QuerySet[Product]:
@@ -170,7 +172,10 @@ def seller_variants(*, product: Product) -> QuerySet[ProductVariant]:
 
 
 def seller_variant_get(*, store: Store, variant_id: int, product_id: int | None = None) -> ProductVariant:
-    """One of the seller's variants (of `product_id`, when given); another seller's answers 404."""
+    """One of the seller's variants (of `product_id`, when given); another seller's, or an id no row can have
+    (a forged path), answers 404."""
+    if not is_valid_id(variant_id) or (product_id is not None and not is_valid_id(product_id)):
+        raise Http404("No such variant.")
     variants = ProductVariant.objects.select_related("product").filter(product__store=store)
     if product_id is not None:
         variants = variants.filter(product_id=product_id)

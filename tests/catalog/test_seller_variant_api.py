@@ -266,3 +266,13 @@ def test_twenty_concurrent_plus_ones_on_a_variant_while_its_sibling_changes_add_
     small.refresh_from_db()
     kurta.refresh_from_db()
     assert (small.stock, kurta.stock) == (24, 34)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["products/{huge}/variants/1/", "products/{pk}/variants/{huge}/", "variants/{huge}/stock/"])
+def test_an_id_too_big_for_any_row_is_a_404_not_a_server_error(path):
+    product = ProductFactory()
+    url = "/api/v1/seller/" + path.format(pk=product.pk, huge=40348379027063800070144)
+    api = bearer(product.store.user)
+    response = api.post(url, {"delta": 1}, format="json") if "stock" in url else api.get(url)
+    assert response.status_code == 404, response.content
