@@ -269,7 +269,9 @@ def test_twenty_concurrent_plus_ones_on_a_variant_while_its_sibling_changes_add_
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["products/{huge}/variants/1/", "products/{pk}/variants/{huge}/", "variants/{huge}/stock/"])
+@pytest.mark.parametrize(
+    "path", ["products/{huge}/variants/1/", "products/{pk}/variants/{huge}/", "variants/{huge}/stock/"]
+)
 def test_an_id_too_big_for_any_row_is_a_404_not_a_server_error(path):
     product = ProductFactory()
     url = "/api/v1/seller/" + path.format(pk=product.pk, huge=40348379027063800070144)
