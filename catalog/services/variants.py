@@ -204,8 +204,11 @@ def variant_create(
     option_values: list[str],
     is_active: bool = True,
     image: ProductImage | None = None,
+    position: int | None = None,
 ) -> ProductVariant:
-    """Add a combination of the product's option values, with its own SKU (unique across all sellers)."""
+    """Add a combination of the product's option values, with its own SKU (unique across all sellers).
+
+    It goes after the product's other variants unless `position` places it."""
     sku = sku.strip() if isinstance(sku, str) else ""
     sku_check(sku)
     prices_check(price, mrp)
@@ -229,7 +232,7 @@ def variant_create(
                 stock=stock,
                 is_active=is_active,
                 image=image,
-                position=last_position + 1,
+                position=last_position + 1 if position is None else position,
                 **columns,
             )
             _refresh(product)

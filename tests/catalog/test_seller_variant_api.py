@@ -278,3 +278,13 @@ def test_an_id_too_big_for_any_row_is_a_404_not_a_server_error(path):
     api = bearer(product.store.user)
     response = api.post(url, {"delta": 1}, format="json") if "stock" in url else api.get(url)
     assert response.status_code == 404, response.content
+
+
+@pytest.mark.django_db
+def test_a_new_variant_may_say_its_position():
+    product = ProductFactory()
+    product_options_set(product=product, options=[{"name": "Size", "values": ["M", "L"]}])
+    body = {"sku": "POS-L", "option_values": ["L"], "price": "10.00", "position": 7}
+    response = bearer(product.store.user).post(f"/api/v1/seller/products/{product.pk}/variants/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert ProductVariant.objects.get(sku="POS-L").position == 7
