@@ -5,9 +5,15 @@ query however many orders there are; Python only fills the days that had no rows
 Days are the shop's days (settings.TIME_ZONE, Asia/Kolkata): an order placed at 23:50 IST on the
 1st counts on the 1st, although it is the 1st at 18:20 UTC.
 
-"Sold" means an item the buyer owes or paid for: PLACED, CONFIRMED, SHIPPED or DELIVERED. Items
-awaiting an online payment are not sales yet, and cancelled items never were. A sale counts on the
-day its order was placed.
+"Sold" means an item the buyer owes or paid for: PLACED, CONFIRMED, SHIPPED or DELIVERED, and a
+delivered item while its return is only asked for, approved, refused or escalated (the buyer still has
+it). Items awaiting an online payment are not sales yet, cancelled items never were, and an item the
+seller has received back (RETURN_RECEIVED, RETURNED) is no longer one. A sale counts on the day its
+order was placed.
+
+Returns are counted the same way, on the order's day: of the items delivered (DELIVERED or any later
+status), those a return was asked for (any RETURN_* status or RETURNED, refused ones included); the
+return rate is the one over the other.
 """
 
 from dataclasses import dataclass, field
@@ -21,11 +27,28 @@ from django.utils import timezone
 from accounts.models import Store, User
 from catalog.models import LOW_STOCK_THRESHOLD, MONEY, ProductVariant, variant_label
 from joycart.money import PAISA
-from orders.models import Order, OrderItem, OrderItemStatus, OrderStatus, PaymentMethod
+from orders.models import (
+    DELIVERED_STATUSES,
+    RETURN_STATUSES,
+    Order,
+    OrderItem,
+    OrderItemStatus,
+    OrderStatus,
+    PaymentMethod,
+)
 from orders.selectors import seller_order_item_counts
 from payments.models import Payment, Refund, RefundStatus
 
-SOLD = (OrderItemStatus.PLACED, OrderItemStatus.CONFIRMED, OrderItemStatus.SHIPPED, OrderItemStatus.DELIVERED)
+SOLD = (
+    OrderItemStatus.PLACED,
+    OrderItemStatus.CONFIRMED,
+    OrderItemStatus.SHIPPED,
+    OrderItemStatus.DELIVERED,
+    OrderItemStatus.RETURN_REQUESTED,
+    OrderItemStatus.RETURN_APPROVED,
+    OrderItemStatus.RETURN_REJECTED,
+    OrderItemStatus.RETURN_ESCALATED,
+)
 LINE_TOTAL = ExpressionWrapper(F("unit_price") * F("quantity"), output_field=DecimalField(**MONEY))
 DASHBOARD_DAYS = 30
 LOW_STOCK_SHOWN = 8
@@ -58,6 +81,13 @@ def _sold_items(start: date, end: date) -> QuerySet[OrderItem]:
         order__created_at__gte=day_start(start),
         order__created_at__lt=day_start(end + timedelta(days=1)),
     )
+
+
+def return_rate(*, returns: int, delivered: int) -> Decimal | None:
+    """Returns ÷ delivered items, as a percentage with one decimal; None when nothing was delivered."""
+    if not delivered:
+        return None
+    return (Decimal(returns) * 100 / delivered).quantize(Decimal("0.1"))
 
 
 def _by_order_day(items: QuerySet[OrderItem]) -> QuerySet:
@@ -95,6 +125,12 @@ class PeriodFigures:
     orders: int
     refunds: int
     refunded: Decimal
+    returns: int  # items of the period's orders a return was asked for
+    delivered: int  # items of the period's orders that were delivered (returned or not)
+
+    @property
+    def return_rate(self) -> Decimal | None:
+        return return_rate(returns=self.returns, delivered=self.delivered)
 
 
 @dataclass(frozen=True)
@@ -125,6 +161,8 @@ class SellerDashboard:
     to_confirm: int  # items PLACED, waiting for the seller to confirm
     to_ship: int  # items CONFIRMED, waiting to be shipped
     on_the_way: int  # items SHIPPED, waiting to be delivered
+    returns_to_answer: int  # items RETURN_REQUESTED, waiting for the seller's decision
+    returns_to_receive: int  # items RETURN_APPROVED, on their way back
     revenue_by_day: list[DayFigure]  # the last 30 days, oldest first, every day present
     low_stock: list[LowStockVariant]
     low_stock_count: int  # variants, not products: a kurta low in two sizes counts twice
@@ -135,7 +173,7 @@ PERIODS = (("Today", 1), ("Last 7 days", 7), ("Last 30 days", DASHBOARD_DAYS))
 
 
 def seller_dashboard(*, store: Store, now: datetime | None = None) -> SellerDashboard:
-    """Everything on /seller/ for one store, in a fixed number of queries (seven)."""
+    """Everything on /seller/ for one store, in a fixed number of queries (eight)."""
     today = shop_today(now)
     first = today - timedelta(days=DASHBOARD_DAYS - 1)
     sold = _sold_items(first, today).filter(seller=store)
@@ -159,6 +197,10 @@ def seller_dashboard(*, store: Store, now: datetime | None = None) -> SellerDash
             },
         )
     )
+    return_totals = _return_counts(
+        OrderItem.objects.filter(seller=store, order__created_at__gte=period_starts[PERIODS[-1][0]]),
+        {days: Q(order__created_at__gte=period_starts[label]) for label, days in PERIODS},
+    )
     periods = []
     for label, days in PERIODS:
         window = by_day[-days:]
@@ -170,6 +212,8 @@ def seller_dashboard(*, store: Store, now: datetime | None = None) -> SellerDash
                 orders=sum(figure.orders for figure in window),
                 refunds=refund_totals[f"count_{days}"],
                 refunded=_money(refund_totals[f"amount_{days}"]),
+                returns=return_totals[f"returns_{days}"],
+                delivered=return_totals[f"delivered_{days}"],
             )
         )
 
@@ -190,10 +234,24 @@ def seller_dashboard(*, store: Store, now: datetime | None = None) -> SellerDash
         to_confirm=counts.get(OrderItemStatus.PLACED, 0),
         to_ship=counts.get(OrderItemStatus.CONFIRMED, 0),
         on_the_way=counts.get(OrderItemStatus.SHIPPED, 0),
+        returns_to_answer=counts.get(OrderItemStatus.RETURN_REQUESTED, 0),
+        returns_to_receive=counts.get(OrderItemStatus.RETURN_APPROVED, 0),
         revenue_by_day=by_day,
         low_stock=_low_stock_lines(low.order_by("stock", "product__title", "id")[:LOW_STOCK_SHOWN]),
         low_stock_count=low.count(),
         top_products=top_products,
+    )
+
+
+def _return_counts(items: QuerySet[OrderItem], periods: dict[object, Q]) -> dict[str, int]:
+    """`returns_<key>` and `delivered_<key>` for each period's filter, in one query."""
+    delivered = items.filter(status__in=DELIVERED_STATUSES)
+    return delivered.aggregate(
+        **{f"delivered_{key}": Count("id", filter=condition) for key, condition in periods.items()},
+        **{
+            f"returns_{key}": Count("id", filter=condition & Q(status__in=RETURN_STATUSES))
+            for key, condition in periods.items()
+        },
     )
 
 
@@ -232,6 +290,8 @@ class ShopAnalytics:
     refunds_by_day: list[RefundDay]
     captured: Decimal  # online payments captured in the range
     refunded: Decimal  # of those, committed to refunds (every refund not FAILED)
+    returns: int  # items of the range's orders a return was asked for
+    delivered: int  # items of the range's orders that were delivered (returned or not)
     new_users_by_day: list[tuple[date, int]]
     top_sellers: list[dict]
     top_products: list[dict]
@@ -251,9 +311,14 @@ class ShopAnalytics:
             return None
         return (self.refunded * 100 / self.captured).quantize(Decimal("0.1"))
 
+    @property
+    def return_rate(self) -> Decimal | None:
+        """Returns ÷ delivered items, as a percentage with one decimal; None when nothing was delivered."""
+        return return_rate(returns=self.returns, delivered=self.delivered)
+
 
 def shop_analytics(*, start: date, end: date) -> ShopAnalytics:
-    """The shop's numbers from `start` to `end` (shop days, both included), in eight queries."""
+    """The shop's numbers from `start` to `end` (shop days, both included), in nine queries."""
     days = days_between(start, end)
     since, until = day_start(start), day_start(end + timedelta(days=1))
     tz = shop_timezone()
@@ -310,6 +375,10 @@ def shop_analytics(*, start: date, end: date) -> ShopAnalytics:
         method=PaymentMethod.ONLINE, captured_at__gte=since, captured_at__lt=until
     ).aggregate(captured=Sum("captured_amount"), refunded=Sum("refunded_amount"))
 
+    return_totals = _return_counts(
+        OrderItem.objects.filter(order__created_at__gte=since, order__created_at__lt=until), {"range": Q()}
+    )
+
     user_rows = dict(
         User.objects.filter(date_joined__gte=since, date_joined__lt=until)
         .annotate(day=TruncDate("date_joined", tzinfo=tz))
@@ -341,6 +410,8 @@ def shop_analytics(*, start: date, end: date) -> ShopAnalytics:
         refunds_by_day=refunds_by_day,
         captured=_money(money["captured"]),
         refunded=_money(money["refunded"]),
+        returns=return_totals["returns_range"],
+        delivered=return_totals["delivered_range"],
         new_users_by_day=[(day, user_rows.get(day, 0)) for day in days],
         top_sellers=top_sellers,
         top_products=top_products,

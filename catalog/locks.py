@@ -30,13 +30,14 @@ def products_lock(*, product_ids: Iterable[int]) -> set[int]:
 
 
 def visible_products_lock(*, product_ids: Iterable[int]) -> dict[int, Product]:
-    """Lock the products shoppers can see, in primary-key order, with their store; the others are missing.
+    """Lock the products shoppers can see, in primary-key order, with their store and category (its return
+    window); the others are missing.
 
     Only the product rows are locked (`of=("self",)`): a seller editing their store does not wait on checkouts.
     """
     rows = (
         visible_products()
-        .select_related("store")
+        .select_related("store", "category__parent")
         .select_for_update(of=("self",))
         .filter(pk__in=list(product_ids))
         .order_by("pk")

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -19,6 +20,8 @@ MAX_DESCRIPTION_LENGTH = 10_000
 MAX_BRAND_LENGTH = 80
 MAX_SKU_LENGTH = 64
 MAX_ALT_LENGTH = 200
+DEFAULT_RETURN_WINDOW_DAYS = 7
+MAX_RETURN_WINDOW_DAYS = 90
 MAX_OPTIONS = 3
 MAX_OPTION_NAME_LENGTH = 40
 MAX_OPTION_VALUE_LENGTH = 60
@@ -33,6 +36,11 @@ class Category(models.Model):
     slug = models.SlugField(max_length=90, unique=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     description = models.TextField(blank=True)
+    # Days after delivery a buyer may return an item; 0 is not returnable; blank inherits the parent's
+    # (and a top-level category's blank is DEFAULT_RETURN_WINDOW_DAYS).
+    return_window_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(MAX_RETURN_WINDOW_DAYS)]
+    )
 
     class Meta:
         verbose_name_plural = "categories"
@@ -40,6 +48,15 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return f"{self.parent.name} / {self.name}" if self.parent_id and self.parent else self.name
+
+    @property
+    def effective_return_window_days(self) -> int:
+        """Its own window, else its parent's, else the default (the parent must be loaded)."""
+        if self.return_window_days is not None:
+            return self.return_window_days
+        if self.parent_id and self.parent.return_window_days is not None:
+            return self.parent.return_window_days
+        return DEFAULT_RETURN_WINDOW_DAYS
 
 
 class StockAndPrice:

@@ -151,6 +151,22 @@ LINKS: dict[tuple[str, str], dict[str, tuple[str, dict[str, str]]]] = {
             "SellerShipItem": ("seller_order_items_ship_create", {"item_id": FIRST_ITEM_ID}),
             "SellerDeliverItem": ("seller_order_items_deliver_create", {"item_id": FIRST_ITEM_ID}),
             "SellerCancelItem": ("seller_order_items_cancel_create", {"item_id": FIRST_ITEM_ID}),
+            "ReturnItem": ("orders_items_return_create", {"order_id": ORDER_ID, "item_id": FIRST_ITEM_ID}),
+            "WithdrawReturn": (
+                "orders_items_return_withdraw_create",
+                {"order_id": ORDER_ID, "item_id": FIRST_ITEM_ID},
+            ),
+            "EscalateReturn": (
+                "orders_items_return_escalate_create",
+                {"order_id": ORDER_ID, "item_id": FIRST_ITEM_ID},
+            ),
+            "ReplaceRefundAccount": (
+                "orders_items_return_refund_account_create",
+                {"order_id": ORDER_ID, "item_id": FIRST_ITEM_ID},
+            ),
+            "SellerApproveReturn": ("seller_order_items_return_approve_create", {"item_id": FIRST_ITEM_ID}),
+            "SellerRejectReturn": ("seller_order_items_return_reject_create", {"item_id": FIRST_ITEM_ID}),
+            "SellerReceiveReturn": ("seller_order_items_return_receive_create", {"item_id": FIRST_ITEM_ID}),
         }
         for status_code in ("200", "201")
     },

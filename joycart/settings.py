@@ -53,6 +53,9 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_required(
     "DJANGO_SECRET_KEY", dev_default="django-insecure-joycart-development-only-key-never-use-in-production"
 )
+# Fernet keys for the values stored encrypted (a buyer's refund account): the first encrypts, all decrypt,
+# so a new key goes first and an old one stays until nothing uses it. Unset: one key derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -280,6 +283,8 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodEnum": "orders.models.PaymentMethod",
         "PaymentStatusEnum": "payments.models.PaymentStatus",
         "ActorRoleEnum": "orders.models.ActorRole",
+        "ReturnReasonEnum": "orders.models.ReturnReason",
+        "PayoutStatusEnum": "payments.models.PayoutStatus",
     },
 }
 
@@ -482,6 +487,10 @@ SANDBOX_WEBHOOK_URL = os.environ.get("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:80
 RECONCILE_LOOKBACK_HOURS = int(os.environ.get("RECONCILE_LOOKBACK_HOURS", "48"))
 if RECONCILE_LOOKBACK_HOURS < 1:
     sys.exit("ImproperlyConfigured: RECONCILE_LOOKBACK_HOURS must be a whole number of hours, at least 1.")
+# A return request the seller leaves unanswered this many days is approved by `approve_stale_returns`.
+RETURN_SELLER_SLA_DAYS = int(os.environ.get("RETURN_SELLER_SLA_DAYS", "2"))
+if RETURN_SELLER_SLA_DAYS < 1:
+    sys.exit("ImproperlyConfigured: RETURN_SELLER_SLA_DAYS must be a whole number of days, at least 1.")
 
 # --- Production hardening -------------------------------------------------------------
 if not DEBUG:

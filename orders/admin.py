@@ -1,8 +1,9 @@
 """Orders for support staff: read-only, because every change goes through the lifecycle service.
 
-The one thing staff can do is cancel items that are still open, with a reason the buyer
-sees, through `order_item_cancel` as STAFF (the action below). Totals, statuses and
-snapshots are never edited by hand.
+Staff cancel items that are still open, with a reason the buyer sees, through `order_item_cancel`
+as STAFF (the action below), and decide returns under Returns: approve (overturning a refusal too),
+refuse with a reason, or mark received, through `orders.services.returns` as STAFF. Totals,
+statuses and snapshots are never edited by hand.
 """
 
 from django import forms
@@ -10,11 +11,15 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from joycart.errors import DomainError
 from orders import selectors
-from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus
+from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, ReturnRequest
 from orders.services.lifecycle import MAX_REASON_LENGTH, order_item_cancel
+from orders.services.returns import order_item_return_approve, order_item_return_receive, order_item_return_reject
+from orders.transitions import sources_for
 from payments.models import Payment
 
 
@@ -106,6 +111,7 @@ class OrderAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["number", "buyer", "status", "payment_method", "total", "created_at", "updated_at"]}),
         ("Delivery address (as at checkout)", {"fields": ADDRESS_FIELDS}),
+        ("Returns", {"fields": ["returns"]}),
         ("Checkout request", {"classes": ["collapse"], "fields": ["idempotency_key", "request_fingerprint"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
@@ -115,6 +121,35 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="buyer e-mail", ordering="buyer__email")
     def buyer_email(self, order: Order) -> str:
         return order.buyer.email
+
+    @admin.display(description="return requests")
+    def returns(self, order: Order) -> str:
+        """Each item's return request as the seller sees it: the refund account masked, never in full."""
+        requests = ReturnRequest.objects.filter(item__order=order).select_related("item").order_by("item_id")
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:orders_returnrequest_change", args=[request.pk]),
+                    request.item.name,
+                    request.item.get_status_display(),
+                    request.get_reason_display() + (f": {request.comment}" if request.comment else ""),
+                    request.refund_to_masked or "Original payment",
+                    request.rejection_reason or "—",
+                    "Yes" if request.escalated_at else "No",
+                    _resellable_label(request.resellable),
+                )
+                for request in requests
+            ),
+        )
+        if not rows:
+            return "None"
+        return format_html(
+            "<table><thead><tr><th>Item</th><th>Status</th><th>Reason</th><th>Refund to</th><th>Refused because</th>"
+            "<th>Escalated</th><th>Resellable</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.display(description="payment")
     def payment_status(self, order: Order) -> str:
@@ -177,3 +212,218 @@ class OrderAdmin(admin.ModelAdmin):
             done += 1
         if done:
             self.message_user(request, f"Cancelled {done} item(s); their stock is back on sale.", messages.SUCCESS)
+
+
+# --- Returns --------------------------------------------------------------------------------------------
+
+RETURN_STATUSES = [
+    OrderItemStatus.RETURN_REQUESTED,
+    OrderItemStatus.RETURN_ESCALATED,
+    OrderItemStatus.RETURN_REJECTED,
+    OrderItemStatus.RETURN_APPROVED,
+    OrderItemStatus.RETURN_RECEIVED,
+    OrderItemStatus.RETURNED,
+]
+
+
+def _resellable_label(resellable: bool | None) -> str:
+    return {True: "Yes", False: "No", None: "—"}[resellable]
+
+
+class ReturnStatusFilter(admin.SimpleListFilter):
+    """Where the returned item is now: escalated requests wait for staff."""
+
+    title = "return status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [(status.value, status.label) for status in RETURN_STATUSES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(item__status=self.value()) if self.value() else queryset
+
+
+class ReturnRejectForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (the buyer and the seller see it)",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+
+class ReturnReceiveForm(forms.Form):
+    resellable = forms.TypedChoiceField(
+        label="Can the items be sold again?",
+        choices=[("yes", "Yes: their units go back on sale"), ("no", "No: the stock stays as it is")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+
+
+@admin.register(ReturnRequest)
+class ReturnRequestAdmin(admin.ModelAdmin):
+    """One row per item a buyer asked to return. Staff decide it through `orders.services.returns` as STAFF;
+    the refund account is shown masked here (the payout screen shows it in full to staff who pay it)."""
+
+    list_display = [
+        "order_number",
+        "item_name",
+        "seller",
+        "item_status",
+        "reason",
+        "refund_to_masked",
+        "escalated_at",
+        "requested_at",
+    ]
+    list_filter = [ReturnStatusFilter, "reason", ("requested_at", admin.DateFieldListFilter)]
+    list_select_related = ["item__order", "item__seller"]
+    search_fields = ["item__order__number", "item__title", "item__sku", "item__order__buyer__email"]
+    ordering = ["-requested_at", "-id"]
+    fields = [
+        "order_link",
+        "item_name",
+        "seller",
+        "item_status",
+        "reason",
+        "comment",
+        "refund_to_kind",
+        "refund_to_masked",
+        "rejection_reason",
+        "escalated_at",
+        "resellable",
+        "requested_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    actions = ["approve_returns", "reject_returns", "receive_returns"]
+
+    @admin.display(description="order", ordering="item__order__number")
+    def order_number(self, request: ReturnRequest) -> str:
+        return request.item.order.number
+
+    @admin.display(description="order")
+    def order_link(self, request: ReturnRequest) -> str:
+        order = request.item.order
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order.pk]), order.number)
+
+    @admin.display(description="item")
+    def item_name(self, request: ReturnRequest) -> str:
+        return request.item.name
+
+    @admin.display(description="seller")
+    def seller(self, request: ReturnRequest) -> str:
+        return request.item.seller.name
+
+    @admin.display(description="status", ordering="item__status")
+    def item_status(self, request: ReturnRequest) -> str:
+        return request.item.get_status_display()
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_decide_permission(self, request) -> bool:
+        return request.user.is_staff and request.user.has_perm("orders.change_order")
+
+    @admin.action(description="Approve the selected returns (overturns a refusal too)", permissions=["decide"])
+    def approve_returns(self, request, queryset: QuerySet[ReturnRequest]) -> None:
+        self._decide(
+            request,
+            queryset,
+            to_status=OrderItemStatus.RETURN_APPROVED,
+            act=lambda item: order_item_return_approve(item_id=item.pk, actor=request.user, role=ActorRole.STAFF),
+            log=lambda item: f"Approved the return of “{item.title}”",
+            done="Approved {count} return(s).",
+        )
+        return None
+
+    @admin.action(description="Refuse the selected returns (with a reason)", permissions=["decide"])
+    def reject_returns(self, request, queryset: QuerySet[ReturnRequest]):
+        """First a page that asks for the reason the buyer reads; then each request goes through the service."""
+        form = ReturnRejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._decide(
+                request,
+                queryset,
+                to_status=OrderItemStatus.RETURN_REJECTED,
+                act=lambda item: order_item_return_reject(
+                    item_id=item.pk, actor=request.user, reason=reason, role=ActorRole.STAFF
+                ),
+                log=lambda item: f"Refused the return of “{item.title}”: {reason}",
+                done="Refused {count} return(s).",
+            )
+            return None
+        return self._confirmation(
+            request, queryset, form=form, action="reject_returns", title="Refuse returns", template="reject.html"
+        )
+
+    @admin.action(description="Mark the selected returns received", permissions=["decide"])
+    def receive_returns(self, request, queryset: QuerySet[ReturnRequest]):
+        """First a page that asks whether the items can be sold again (their stock comes back if so)."""
+        form = ReturnReceiveForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            resellable = form.cleaned_data["resellable"]
+            self._decide(
+                request,
+                queryset,
+                to_status=OrderItemStatus.RETURN_RECEIVED,
+                act=lambda item: order_item_return_receive(
+                    item_id=item.pk, actor=request.user, resellable=resellable, role=ActorRole.STAFF
+                ),
+                log=lambda item: (
+                    f"Received the return of “{item.title}” ({'resellable' if resellable else 'not resellable'})"
+                ),
+                done="Marked {count} return(s) received; the money goes back to the buyers.",
+            )
+            return None
+        return self._confirmation(
+            request,
+            queryset,
+            form=form,
+            action="receive_returns",
+            title="Mark returns received",
+            template="receive.html",
+        )
+
+    def _confirmation(self, request, queryset, *, form, action: str, title: str, template: str):
+        requests = list(queryset.select_related("item__order", "item__seller").order_by("pk"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "opts": self.model._meta,
+            "form": form,
+            "requests": requests,
+            "selected_ids": [return_request.pk for return_request in requests],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": action,
+        }
+        return TemplateResponse(request, f"admin/orders/returnrequest/{template}", context)
+
+    def _decide(self, request, queryset, *, to_status: str, act, log, done: str) -> None:
+        """`act` on each selected request's item the staff may move to `to_status` now; the others are named."""
+        movable = set(sources_for(to_status=to_status, role=ActorRole.STAFF))
+        count, problems = 0, []
+        for return_request in queryset.select_related("item__order").order_by("pk"):
+            item = return_request.item
+            label = f"{item.order.number} “{item.title}”"
+            if item.status not in movable:
+                problems.append(f"{label} is {item.get_status_display().lower()}")
+                continue
+            try:
+                act(item)
+            except DomainError as exc:  # moved on since the list was shown
+                problems.append(f"{label}: {exc.message}")
+                continue
+            self.log_change(request, item.order, log(item))
+            count += 1
+        if count:
+            self.message_user(request, done.format(count=count), messages.SUCCESS)
+        if problems:
+            self.message_user(request, "Left alone: " + "; ".join(problems) + ".", messages.WARNING)

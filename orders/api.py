@@ -15,16 +15,19 @@ from cart.services import variant_id_resolve
 from joycart.errors import NotFound
 from joycart.openapi import api_errors
 from orders import selectors
-from orders.errors import (
-    InvalidShipment,
-    ReasonRequired,
-)
+from orders.errors import AlreadyEscalated, InvalidRefundAccount, InvalidShipment, ReasonRequired
 from orders.models import ActorRole, Order, OrderItem, OrderItemStatus
 from orders.serializers import (
+    SELLER_ACTIONS,
     CancelInputSerializer,
     CheckoutInputSerializer,
+    EscalateInputSerializer,
     OrderDetailSerializer,
     OrderSerializer,
+    RefundAccountInputSerializer,
+    ReturnInputSerializer,
+    ReturnReceiveInputSerializer,
+    ReturnRejectInputSerializer,
     SellerOrderItemSerializer,
     ShipInputSerializer,
 )
@@ -36,6 +39,17 @@ from orders.services.lifecycle import (
     order_item_deliver,
     order_item_ship,
 )
+from orders.services.returns import (
+    RETURN_ERRORS,
+    order_item_return_approve,
+    order_item_return_escalate,
+    order_item_return_receive,
+    order_item_return_reject,
+    order_item_return_request,
+    order_item_return_withdraw,
+)
+from payments.errors import ItemAlreadyRefunded, PayoutNotPending
+from payments.services.returns import payout_account_replace
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -118,6 +132,56 @@ class OrderItemCancelApi(APIView):
         return _order_response(request, order_id=order_id)
 
 
+class OrderItemReturnApi(APIView):
+    @extend_schema(request=ReturnInputSerializer, responses={200: OrderDetailSerializer})
+    @api_errors(*RETURN_ERRORS)
+    def post(self, request, order_id: int, item_id: int):
+        """Ask to return a delivered item, until its `return_window_ends_at`. The seller approves or rejects it.
+
+        Paid by Cash on Delivery, `refund_to` is required: the UPI id or bank account the money goes back
+        to. It is stored encrypted and shown masked. Paid online, the money goes back to the payment.
+        """
+        item = selectors.buyer_order_item_get(buyer=request.user, order_id=order_id, item_id=item_id)
+        serializer = ReturnInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order_item_return_request(item_id=item.pk, buyer=request.user, **serializer.validated_data)
+        return _order_response(request, order_id=order_id)
+
+
+class OrderItemReturnWithdrawApi(APIView):
+    @extend_schema(request=None, responses={200: OrderDetailSerializer})
+    @api_errors(*TRANSITION_ERRORS)
+    def post(self, request, order_id: int, item_id: int):
+        """Take back a return request the seller has not answered yet; the item is simply delivered again."""
+        item = selectors.buyer_order_item_get(buyer=request.user, order_id=order_id, item_id=item_id)
+        order_item_return_withdraw(item_id=item.pk, buyer=request.user)
+        return _order_response(request, order_id=order_id)
+
+
+class OrderItemReturnEscalateApi(APIView):
+    @extend_schema(request=EscalateInputSerializer, responses={200: OrderDetailSerializer})
+    @api_errors(*TRANSITION_ERRORS, AlreadyEscalated)
+    def post(self, request, order_id: int, item_id: int):
+        """Ask JoyCart to look again at a rejected return, once. Staff approve it or reject it for good."""
+        item = selectors.buyer_order_item_get(buyer=request.user, order_id=order_id, item_id=item_id)
+        serializer = EscalateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order_item_return_escalate(item_id=item.pk, buyer=request.user, **serializer.validated_data)
+        return _order_response(request, order_id=order_id)
+
+
+class OrderItemRefundAccountApi(APIView):
+    @extend_schema(request=RefundAccountInputSerializer, responses={200: OrderDetailSerializer})
+    @api_errors(InvalidRefundAccount, PayoutNotPending)
+    def post(self, request, order_id: int, item_id: int):
+        """Name another account for a returned item's FAILED payout (Cash on Delivery); it is paid again."""
+        item = selectors.buyer_order_item_get(buyer=request.user, order_id=order_id, item_id=item_id)
+        serializer = RefundAccountInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payout_account_replace(item_id=item.pk, buyer=request.user, refund_to=serializer.validated_data["refund_to"])
+        return _order_response(request, order_id=order_id)
+
+
 # --- Seller -----------------------------------------------------------------------------
 
 
@@ -145,7 +209,11 @@ class SellerOrderItemListApi(generics.ListAPIView):
 
 
 class _SellerOrderItemActionApi(APIView):
+    """One move of one of the seller's items, served at `seller/order-items/{id}/<SELLER_ACTIONS[to_status]>/`:
+    the path the item's `actions` list names, so the list and the routes cannot drift apart."""
+
     permission_classes = [IsSeller]
+    to_status: str
 
     def _item(self, request, item_id: int) -> OrderItem:
         return selectors.seller_order_item_get(store=request.user.active_store, item_id=item_id)
@@ -158,6 +226,8 @@ SELLER_ACTION_RESPONSES = {200: SellerOrderItemSerializer}
 
 
 class SellerOrderItemConfirmApi(_SellerOrderItemActionApi):
+    to_status = OrderItemStatus.CONFIRMED
+
     @extend_schema(request=None, responses=SELLER_ACTION_RESPONSES)
     @api_errors(*TRANSITION_ERRORS)
     def post(self, request, item_id: int):
@@ -168,6 +238,8 @@ class SellerOrderItemConfirmApi(_SellerOrderItemActionApi):
 
 
 class SellerOrderItemShipApi(_SellerOrderItemActionApi):
+    to_status = OrderItemStatus.SHIPPED
+
     @extend_schema(request=ShipInputSerializer, responses=SELLER_ACTION_RESPONSES)
     @api_errors(*TRANSITION_ERRORS, InvalidShipment)
     def post(self, request, item_id: int):
@@ -180,6 +252,8 @@ class SellerOrderItemShipApi(_SellerOrderItemActionApi):
 
 
 class SellerOrderItemDeliverApi(_SellerOrderItemActionApi):
+    to_status = OrderItemStatus.DELIVERED
+
     @extend_schema(request=None, responses=SELLER_ACTION_RESPONSES)
     @api_errors(*TRANSITION_ERRORS)
     def post(self, request, item_id: int):
@@ -190,6 +264,8 @@ class SellerOrderItemDeliverApi(_SellerOrderItemActionApi):
 
 
 class SellerOrderItemCancelApi(_SellerOrderItemActionApi):
+    to_status = OrderItemStatus.CANCELLED
+
     @extend_schema(
         request=CancelInputSerializer,
         responses=SELLER_ACTION_RESPONSES,
@@ -204,3 +280,65 @@ class SellerOrderItemCancelApi(_SellerOrderItemActionApi):
             item_id=item.pk, actor=request.user, role=ActorRole.SELLER, reason=serializer.validated_data["reason"]
         )
         return self._respond(request, item_id)
+
+
+class SellerOrderItemReturnApproveApi(_SellerOrderItemActionApi):
+    to_status = OrderItemStatus.RETURN_APPROVED
+
+    @extend_schema(request=None, responses=SELLER_ACTION_RESPONSES)
+    @api_errors(*TRANSITION_ERRORS)
+    def post(self, request, item_id: int):
+        """Accept the buyer's return request: arrange the pickup, then mark it received."""
+        item = self._item(request, item_id)
+        order_item_return_approve(item_id=item.pk, actor=request.user, role=ActorRole.SELLER)
+        return self._respond(request, item_id)
+
+
+class SellerOrderItemReturnRejectApi(_SellerOrderItemActionApi):
+    to_status = OrderItemStatus.RETURN_REJECTED
+
+    @extend_schema(request=ReturnRejectInputSerializer, responses=SELLER_ACTION_RESPONSES)
+    @api_errors(*TRANSITION_ERRORS, ReasonRequired)
+    def post(self, request, item_id: int):
+        """Refuse the buyer's return request, with a reason they will see. They may ask JoyCart to look again."""
+        item = self._item(request, item_id)
+        serializer = ReturnRejectInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order_item_return_reject(
+            item_id=item.pk, actor=request.user, role=ActorRole.SELLER, reason=serializer.validated_data["reason"]
+        )
+        return self._respond(request, item_id)
+
+
+class SellerOrderItemReturnReceiveApi(_SellerOrderItemActionApi):
+    to_status = OrderItemStatus.RETURN_RECEIVED
+
+    @extend_schema(request=ReturnReceiveInputSerializer, responses=SELLER_ACTION_RESPONSES)
+    @api_errors(*TRANSITION_ERRORS, ItemAlreadyRefunded)
+    def post(self, request, item_id: int):
+        """The returned item is back with you. Resellable, its units go back on sale; the buyer's money goes back."""
+        item = self._item(request, item_id)
+        serializer = ReturnReceiveInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order_item_return_receive(
+            item_id=item.pk,
+            actor=request.user,
+            role=ActorRole.SELLER,
+            resellable=serializer.validated_data["resellable"],
+        )
+        return self._respond(request, item_id)
+
+
+# Each seller action's view, by its path: every path an item's `actions` list can name.
+SELLER_ACTION_VIEWS: dict[str, type[_SellerOrderItemActionApi]] = {
+    SELLER_ACTIONS[view.to_status]: view
+    for view in (
+        SellerOrderItemConfirmApi,
+        SellerOrderItemShipApi,
+        SellerOrderItemDeliverApi,
+        SellerOrderItemCancelApi,
+        SellerOrderItemReturnApproveApi,
+        SellerOrderItemReturnRejectApi,
+        SellerOrderItemReturnReceiveApi,
+    )
+}

@@ -2,30 +2,25 @@ from django.urls import path
 
 from orders import api
 
+ORDER_ITEM = "orders/<int:order_id>/items/<int:item_id>/"
+
 urlpatterns = [
     path("checkout/", api.CheckoutApi.as_view(), name="checkout"),
     path("orders/", api.OrderListApi.as_view(), name="order-list"),
     path("orders/<int:order_id>/", api.OrderDetailApi.as_view(), name="order-detail"),
+    path(f"{ORDER_ITEM}cancel/", api.OrderItemCancelApi.as_view(), name="order-item-cancel"),
+    path(f"{ORDER_ITEM}return/", api.OrderItemReturnApi.as_view(), name="order-item-return"),
+    path(f"{ORDER_ITEM}return/withdraw/", api.OrderItemReturnWithdrawApi.as_view(), name="order-item-return-withdraw"),
+    path(f"{ORDER_ITEM}return/escalate/", api.OrderItemReturnEscalateApi.as_view(), name="order-item-return-escalate"),
     path(
-        "orders/<int:order_id>/items/<int:item_id>/cancel/",
-        api.OrderItemCancelApi.as_view(),
-        name="order-item-cancel",
+        f"{ORDER_ITEM}return/refund-account/",
+        api.OrderItemRefundAccountApi.as_view(),
+        name="order-item-return-refund-account",
     ),
     path("seller/order-items/", api.SellerOrderItemListApi.as_view(), name="seller-order-item-list"),
-    path(
-        "seller/order-items/<int:item_id>/confirm/",
-        api.SellerOrderItemConfirmApi.as_view(),
-        name="seller-order-item-confirm",
-    ),
-    path("seller/order-items/<int:item_id>/ship/", api.SellerOrderItemShipApi.as_view(), name="seller-order-item-ship"),
-    path(
-        "seller/order-items/<int:item_id>/deliver/",
-        api.SellerOrderItemDeliverApi.as_view(),
-        name="seller-order-item-deliver",
-    ),
-    path(
-        "seller/order-items/<int:item_id>/cancel/",
-        api.SellerOrderItemCancelApi.as_view(),
-        name="seller-order-item-cancel",
+    # One route per action an item's `actions` list can name: confirm, ship, deliver, cancel, return-approve...
+    *(
+        path(f"seller/order-items/<int:item_id>/{action}/", view.as_view(), name=f"seller-order-item-{action}")
+        for action, view in api.SELLER_ACTION_VIEWS.items()
     ),
 ]

@@ -69,3 +69,45 @@ class ReasonRequired(DomainError):
 class InvalidShipment(DomainError):
     code = "invalid_shipment"
     message = "The carrier and tracking number can each be at most 60 characters."
+
+
+# --- Returns ------------------------------------------------------------------------------
+
+
+class ReturnWindowClosed(Conflict):
+    code = "return_window_closed"
+    message = "The return window for this item has closed."
+
+
+class NotReturnable(Conflict):
+    code = "not_returnable"
+    message = "This item cannot be returned."
+
+
+class InvalidReturnReason(DomainError):
+    code = "invalid_return_reason"
+    message = (
+        "Choose why you are returning it: damaged, wrong item, not as described, size or fit, changed mind, or other."
+    )
+
+
+class RefundAccountRequired(DomainError):
+    code = "refund_account_required"
+    message = "You paid cash on delivery: give a UPI id, or a bank account with its IFSC, for the refund."
+
+
+class InvalidRefundAccount(DomainError):
+    code = "invalid_refund_account"
+    message = (
+        "Enter a UPI id like name@bank, or a bank account: the name on it, its number, and its IFSC (like HDFC0001234)."
+    )
+
+
+class AlreadyEscalated(Conflict):
+    code = "already_escalated"
+    message = "You have already asked JoyCart to look at this return. Support's decision is final."
+
+
+class ResellableRequired(DomainError):
+    code = "resellable_required"
+    message = "Say whether the returned item can be sold again."

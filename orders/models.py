@@ -35,7 +35,29 @@ class OrderItemStatus(models.TextChoices):
     CONFIRMED = "CONFIRMED", "Confirmed"
     SHIPPED = "SHIPPED", "Shipped"
     DELIVERED = "DELIVERED", "Delivered"
+    RETURN_REQUESTED = "RETURN_REQUESTED", "Return requested"
+    RETURN_APPROVED = "RETURN_APPROVED", "Return approved"
+    RETURN_REJECTED = "RETURN_REJECTED", "Return rejected"
+    RETURN_ESCALATED = "RETURN_ESCALATED", "Return escalated to JoyCart"
+    RETURN_RECEIVED = "RETURN_RECEIVED", "Return received"
+    RETURNED = "RETURNED", "Returned"
     CANCELLED = "CANCELLED", "Cancelled"
+
+
+# After delivery: the item reached the buyer, and anything that happens to it now is a return.
+DELIVERED_STATUSES = frozenset(
+    {
+        OrderItemStatus.DELIVERED,
+        OrderItemStatus.RETURN_REQUESTED,
+        OrderItemStatus.RETURN_APPROVED,
+        OrderItemStatus.RETURN_REJECTED,
+        OrderItemStatus.RETURN_ESCALATED,
+        OrderItemStatus.RETURN_RECEIVED,
+        OrderItemStatus.RETURNED,
+    }
+)
+# Delivered, then asked back: every item a return is (or was) under way for, refused ones included.
+RETURN_STATUSES = DELIVERED_STATUSES - {OrderItemStatus.DELIVERED}
 
 
 class Order(models.Model):
@@ -102,6 +124,10 @@ class OrderItem(models.Model):
     status = models.CharField(max_length=20, choices=OrderItemStatus.choices, db_index=True)
     carrier = models.CharField(max_length=60, blank=True)
     tracking_number = models.CharField(max_length=60, blank=True)
+    # The return policy of the product's category at checkout: 0 is not returnable.
+    return_window_days = models.PositiveSmallIntegerField(default=0)
+    # When it was delivered: the return window runs from here.
+    delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -127,6 +153,49 @@ class OrderItem(models.Model):
     @property
     def line_total(self):
         return self.unit_price * self.quantity
+
+
+class ReturnReason(models.TextChoices):
+    DAMAGED = "damaged", "Arrived damaged"
+    WRONG_ITEM = "wrong_item", "Wrong item sent"
+    NOT_AS_DESCRIBED = "not_as_described", "Not as described"
+    SIZE_FIT = "size_fit", "Size or fit"
+    CHANGED_MIND = "changed_mind", "Changed my mind"
+    OTHER = "other", "Other"
+
+
+class RefundTo(models.TextChoices):
+    """Where a Cash on Delivery item's money goes back: an account the buyer names."""
+
+    UPI = "upi", "UPI"
+    BANK = "bank", "Bank account"
+
+
+class ReturnRequest(models.Model):
+    """A buyer's request to return a delivered item, and what became of it.
+
+    One per item at a time: withdrawing it deletes the row (its events stay on the timeline), so the
+    buyer may ask again while the window is open. For Cash on Delivery, the account the money goes
+    back to is stored encrypted (`joycart.crypto`) and shown masked everywhere but to staff paying it.
+    """
+
+    item = models.OneToOneField(OrderItem, on_delete=models.CASCADE, related_name="return_request")
+    reason = models.CharField(max_length=20, choices=ReturnReason.choices)
+    comment = models.CharField(max_length=1000, blank=True)
+    refund_to_kind = models.CharField(max_length=4, choices=RefundTo.choices, blank=True)
+    refund_to_encrypted = models.TextField(blank=True, editable=False)
+    refund_to_masked = models.CharField(max_length=80, blank=True)
+    rejection_reason = models.CharField(max_length=500, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    resellable = models.BooleanField(null=True, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Return of {self.item}: {self.get_reason_display()}"
 
 
 class ActorRole(models.TextChoices):

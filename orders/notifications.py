@@ -1,5 +1,8 @@
 """E-mails about orders: to the buyer when an order is placed and when an item ships, is
 delivered or is cancelled; to a seller when new items arrive and when someone else cancels one.
+Returns: the buyer hears every decision on their return and where its money is; the seller hears
+of a request, an escalation or a withdrawal, and of every decision made for them (by staff, or by
+the SLA job approving a request they left unanswered).
 
 Services call the `*_notify` functions inside their transaction. They enqueue a background
 task with the data (joycart.tasks), so a rolled-back order never mails anyone and the request
@@ -16,11 +19,26 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from joycart.tasks import enqueue_with_transaction
-from orders.models import ActorRole, Order, OrderEvent, OrderItemStatus
+from orders.models import DELIVERED_STATUSES, ActorRole, Order, OrderEvent, OrderItemStatus, ReturnRequest
 
 logger = logging.getLogger(__name__)
 
-BUYER_MAIL_ON = frozenset({OrderItemStatus.SHIPPED, OrderItemStatus.DELIVERED, OrderItemStatus.CANCELLED})
+S = OrderItemStatus
+BUYER_MAIL_ON = frozenset(
+    {
+        S.SHIPPED,
+        S.DELIVERED,
+        S.CANCELLED,
+        S.RETURN_APPROVED,
+        S.RETURN_REJECTED,
+        S.RETURN_RECEIVED,
+        S.RETURNED,
+    }
+)
+BUYER_SUBJECTS = {S.RETURNED: "Refund complete"}
+# Return moves the seller hears of whoever made them (the buyer did), and those they hear of unless they made them.
+SELLER_MAIL_ON_RETURN = frozenset({S.RETURN_REQUESTED, S.RETURN_ESCALATED})
+SELLER_MAIL_ON_DECISION = frozenset({S.RETURN_APPROVED, S.RETURN_REJECTED, S.RETURN_RECEIVED})
 
 
 def order_placed_notify(*, order_id: int) -> None:
@@ -37,17 +55,56 @@ def order_item_moved_notify(*, event: OrderEvent) -> None:
         enqueue_with_transaction(order_item_moved_email_send, event_id=event.pk)
 
 
+def _withdrawn(event: OrderEvent) -> bool:
+    """The buyer took a return request back: the item is DELIVERED again, but nothing was delivered."""
+    return event.to_status == S.DELIVERED and event.from_status == S.RETURN_REQUESTED
+
+
+def _about_a_return(event: OrderEvent) -> bool:
+    return event.to_status in DELIVERED_STATUSES and event.from_status != S.SHIPPED
+
+
 def _buyer_told(event: OrderEvent) -> bool:
-    return event.to_status in BUYER_MAIL_ON
+    return event.to_status in BUYER_MAIL_ON and not _withdrawn(event)
 
 
 def _seller_told(event: OrderEvent) -> bool:
-    """A cancellation the seller did not make, of an item they had been told about (it was placed)."""
-    return (
-        event.to_status == OrderItemStatus.CANCELLED
-        and event.actor_role != ActorRole.SELLER
-        and event.from_status != OrderItemStatus.PENDING_PAYMENT
-    )
+    """A cancellation the seller did not make, of an item they had been told about (it was placed); a
+    buyer's return request, escalation or withdrawal; a return decided by someone else."""
+    if event.to_status == S.CANCELLED:
+        return event.actor_role != ActorRole.SELLER and event.from_status != S.PENDING_PAYMENT
+    if event.to_status in SELLER_MAIL_ON_DECISION:
+        return event.actor_role != ActorRole.SELLER
+    return event.to_status in SELLER_MAIL_ON_RETURN or _withdrawn(event)
+
+
+def _seller_mail(event: OrderEvent, item) -> tuple[str, str]:
+    """The seller's template and subject for a move they are told of."""
+    number = event.order.number
+    if event.to_status == S.CANCELLED:
+        return "seller_item_cancelled", f"Order {number}: {item.title} was cancelled"
+    if _withdrawn(event):
+        return "seller_return_withdrawn", f"Order {number}: the return of {item.title} was withdrawn"
+    subjects = {
+        S.RETURN_REQUESTED: f"Order {number}: return requested for {item.title}",
+        S.RETURN_ESCALATED: f"Order {number}: the buyer asked JoyCart to review your refusal of {item.title}",
+        S.RETURN_APPROVED: f"Order {number}: the return of {item.title} is approved",
+        S.RETURN_REJECTED: f"Order {number}: the return of {item.title} is refused",
+        S.RETURN_RECEIVED: f"Order {number}: the return of {item.title} is received",
+    }
+    return f"seller_{event.to_status.lower()}", subjects[event.to_status]
+
+
+def _return_context(item) -> dict:
+    """What a return's mails say besides the move: the request, and where the money is (payout or refund)."""
+    from payments.models import Payout, Refund
+
+    return {
+        "return_request": ReturnRequest.objects.filter(item=item).first(),
+        "payout": Payout.objects.filter(order_item=item).first(),
+        "refund": Refund.objects.filter(order_item=item).first(),
+        "sla_days": settings.RETURN_SELLER_SLA_DAYS,
+    }
 
 
 def _send(*, template: str, subject: str, to: str, context: dict) -> None:
@@ -100,8 +157,10 @@ def item_moved_send(*, event_id: int) -> None:
         return
     order, item = event.order, event.item
     context = {"order": order, "item": item, "event": event}
+    if _about_a_return(event):
+        context |= _return_context(item)
     if _buyer_told(event):
-        label = OrderItemStatus(event.to_status).label
+        label = BUYER_SUBJECTS.get(event.to_status) or OrderItemStatus(event.to_status).label
         _send(
             template=f"item_{event.to_status.lower()}",
             subject=f"{label}: {item.title} ({order.number})",
@@ -110,9 +169,5 @@ def item_moved_send(*, event_id: int) -> None:
         )
     if _seller_told(event):
         seller = item.seller.user
-        _send(
-            template="seller_item_cancelled",
-            subject=f"Order {order.number}: {item.title} was cancelled",
-            to=seller.email,
-            context={**context, "name": seller.display_name},
-        )
+        template, subject = _seller_mail(event, item)
+        _send(template=template, subject=subject, to=seller.email, context={**context, "name": seller.display_name})

@@ -44,16 +44,17 @@ def with_refund(items: QuerySet[OrderItem]) -> QuerySet[OrderItem]:
     )
 
 
+# An item's return request and its payout, at most one each: joined to the item, no query of their own.
+RETURN_RELATIONS = ("return_request", "payout")
+
+
 def buyer_orders(*, buyer: User) -> QuerySet[Order]:
-    """Newest first, with the payment and the items (three queries for a page of any size)."""
+    """Newest first, with the payment and the items and their returns (three queries for a page of any size)."""
+    items = OrderItem.objects.select_related("seller", "product", *RETURN_RELATIONS).order_by("id")
     return (
         Order.objects.filter(buyer=buyer)
         .select_related("payment")
-        .prefetch_related(
-            Prefetch(
-                "items", queryset=with_refund(OrderItem.objects.select_related("seller", "product").order_by("id"))
-            )
-        )
+        .prefetch_related(Prefetch("items", queryset=with_refund(items)))
         .order_by("-created_at", "-id")
     )
 
@@ -93,10 +94,10 @@ def buyer_order_item_get(
 
 
 def seller_order_items(*, store: Store, status: str | None = None) -> QuerySet[OrderItem]:
-    """Items ordered from this store, newest first, with order, buyer, payment and the item's own events."""
+    """Items ordered from this store, newest first, with order, buyer, payment, return and the item's own events."""
     items = (
         with_refund(OrderItem.objects.filter(seller=store))
-        .select_related("order__buyer", "order__payment")
+        .select_related("order__buyer", "order__payment", *RETURN_RELATIONS)
         .prefetch_related(Prefetch("events", queryset=_events()))
         .order_by("-created_at", "-id")
     )
@@ -105,6 +106,16 @@ def seller_order_items(*, store: Store, status: str | None = None) -> QuerySet[O
             return items.none()
         items = items.filter(status=status)
     return items
+
+
+def seller_return_items(*, store: Store, statuses: frozenset[str] | tuple[str, ...]) -> QuerySet[OrderItem]:
+    """The store's items in these return statuses, newest request first, with the request, the order, its buyer
+    and payment, and the money back (refund or payout): one query however many items."""
+    return (
+        with_refund(OrderItem.objects.filter(seller=store, status__in=statuses))
+        .select_related("order__buyer", "order__payment", *RETURN_RELATIONS)
+        .order_by("-return_request__requested_at", "-id")
+    )
 
 
 def order_items_movable(*, order_ids: list[int], to_status: str, role: str) -> QuerySet[OrderItem]:

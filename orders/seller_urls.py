@@ -12,4 +12,9 @@ urlpatterns = [
         )
         for action in ("confirm", "ship", "deliver", "cancel")
     ),
+    path("returns/", views.return_list, name="returns"),
+    *(
+        path(f"returns/items/<int:item_id>/{action}/", views.return_action, {"action": action}, name=f"return_{action}")
+        for action in ("approve", "reject", "receive")
+    ),
 ]

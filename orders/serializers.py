@@ -1,13 +1,18 @@
-from drf_spectacular.utils import extend_schema_field
+from collections.abc import Mapping
+
+from django.core.exceptions import ObjectDoesNotExist
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from cart.serializers import QuantityField
 from joycart.ids import MAX_ID
 from joycart.serializers import StrictJSONInput
-from orders.models import ActorRole, OrderItemStatus, OrderStatus, PaymentMethod
+from orders.models import ActorRole, OrderItemStatus, OrderStatus, PaymentMethod, ReturnReason
 from orders.services.checkout import SOURCE_BUY_NOW, SOURCES
+from orders.services.lifecycle import MAX_REASON_LENGTH
+from orders.services.returns import MAX_COMMENT_LENGTH, return_deadline, return_window_refusal
 from orders.transitions import allowed_targets
-from payments.models import PaymentStatus, RefundStatus
+from payments.models import PaymentStatus, PayoutStatus, RefundStatus
 from payments.selectors import payment_deadline, razorpay_checkout_options
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -18,6 +23,9 @@ SELLER_ACTIONS = {
     OrderItemStatus.SHIPPED: "ship",
     OrderItemStatus.DELIVERED: "deliver",
     OrderItemStatus.CANCELLED: "cancel",
+    OrderItemStatus.RETURN_APPROVED: "return-approve",
+    OrderItemStatus.RETURN_REJECTED: "return-reject",
+    OrderItemStatus.RETURN_RECEIVED: "return-receive",
 }
 
 
@@ -57,6 +65,85 @@ class CancelInputSerializer(StrictJSONInput, serializers.Serializer):
 class ShipInputSerializer(StrictJSONInput, serializers.Serializer):
     carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
     tracking_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+
+
+class UpiAccountSerializer(serializers.Serializer):
+    upi_id = serializers.CharField(help_text="Like name@bank.")
+
+
+class BankAccountSerializer(serializers.Serializer):
+    account_name = serializers.CharField(help_text="The name on the account, up to 100 characters.")
+    account_number = serializers.CharField(help_text="9 to 18 digits; spaces are ignored.")
+    ifsc = serializers.CharField(help_text="The branch's IFSC, like HDFC0001234.")
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="RefundAccount",
+        serializers=[UpiAccountSerializer, BankAccountSerializer],
+        resource_type_field_name=None,
+    )
+)
+class RefundAccountField(serializers.Field):
+    """A UPI id or a bank account, passed on as sent: its shape is the service's to check
+    (`refund_account_clean`, `invalid_refund_account`), here only that it is an object of strings."""
+
+    default_error_messages = {
+        "invalid": "Send an object: {{upi_id}} or {{account_name, account_number, ifsc}}.",
+        "not_text": "Send each of its values as a string.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, Mapping) or not data:
+            self.fail("invalid")
+        if not all(isinstance(value, str) for value in data.values()):
+            self.fail("not_text")
+        return dict(data)
+
+    def to_representation(self, value):
+        raise NotImplementedError("The account is input only: responses show it masked.")
+
+
+class ReturnInputSerializer(StrictJSONInput, serializers.Serializer):
+    """Why the buyer returns the item and, for Cash on Delivery, where the money goes back."""
+
+    reason = serializers.ChoiceField(choices=ReturnReason.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_COMMENT_LENGTH)
+    refund_to = RefundAccountField(
+        required=False,
+        help_text="Cash on Delivery only, and then required: where the money goes back. Stored encrypted, "
+        "shown masked.",
+    )
+
+
+class EscalateInputSerializer(StrictJSONInput, serializers.Serializer):
+    """The buyer's word to JoyCart's staff, on the timeline."""
+
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=MAX_REASON_LENGTH,
+        help_text="Why JoyCart should look again.",
+    )
+
+
+class RefundAccountInputSerializer(StrictJSONInput, serializers.Serializer):
+    """Another account for a payout the bank refused."""
+
+    refund_to = RefundAccountField(help_text="The new account for the failed payout.")
+
+
+class ReturnRejectInputSerializer(CancelInputSerializer):
+    """The reason the buyer will see; missing or blank is `reason_required`, as for a cancellation."""
+
+
+class ReturnReceiveInputSerializer(StrictJSONInput, serializers.Serializer):
+    """Whether the returned item can be sold again: a JSON boolean, required."""
+
+    resellable = serializers.BooleanField(
+        help_text="true puts the units back on the variant's stock; false keeps them off sale."
+    )
 
 
 # --- Output -----------------------------------------------------------------------------
@@ -185,7 +272,86 @@ def item_refund(item) -> dict | None:
     return ItemRefundSerializer({"status": item.refund_status, "amount": item.refund_amount}).data
 
 
-class OrderItemSerializer(serializers.Serializer):
+class PayoutSummarySerializer(serializers.Serializer):
+    """A Cash on Delivery return's money: staff pay it from the bank. FAILED asks the buyer for another
+    account (`POST /api/v1/orders/{id}/items/{item_id}/return/refund-account/`)."""
+
+    status = serializers.ChoiceField(choices=PayoutStatus.choices)
+    amount = serializers.DecimalField(**MONEY)
+    failure_reason = serializers.CharField(help_text="Why the bank refused the account; blank unless FAILED.")
+    paid_at = serializers.DateTimeField(allow_null=True)
+
+
+class ItemReturnSerializer(serializers.Serializer):
+    """The item's return request and what became of it. The account is only ever shown masked."""
+
+    reason = serializers.ChoiceField(choices=ReturnReason.choices)
+    comment = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    rejection_reason = serializers.CharField(help_text="Blank unless rejected.")
+    escalated = serializers.SerializerMethodField(help_text="The buyer asked JoyCart to look again (once).")
+    resellable = serializers.BooleanField(allow_null=True, help_text="Null until the seller receives it back.")
+    refund_to = serializers.SerializerMethodField(help_text='Masked, like "UPI ••••@okaxis"; null when paid online.')
+    payout = serializers.SerializerMethodField()
+
+    def get_escalated(self, request) -> bool:
+        return request.escalated_at is not None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_refund_to(self, request) -> str | None:
+        """The payout's account once there is one: the buyer may have replaced the account they asked with."""
+        payout = _related_or_none(request.item, "payout")
+        return (payout.refund_to_masked if payout is not None else request.refund_to_masked) or None
+
+    @extend_schema_field(PayoutSummarySerializer(allow_null=True))
+    def get_payout(self, request) -> dict | None:
+        """Cash on Delivery, once the item is received."""
+        payout = _related_or_none(request.item, "payout")
+        return PayoutSummarySerializer(payout).data if payout is not None else None
+
+
+def _related_or_none(item, name: str):
+    """A reverse one-to-one (`return_request`, `payout`): the selectors join them, so no query here."""
+    try:
+        return getattr(item, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+# The return fields both the buyer and the seller see on an item (a comment, not a docstring: the
+# schema would describe every item serializer with it). `return` is a Python keyword, so that field
+# is added by name rather than declared.
+class ItemReturnFields(serializers.Serializer):
+    return_window_ends_at = serializers.SerializerMethodField(
+        help_text="The last moment the buyer may ask for a return; null before delivery or when not returnable."
+    )
+    can_return = serializers.SerializerMethodField(help_text="The buyer may ask to return it now.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in ("return_window_ends_at", "can_return"):  # after the item's own fields, not before
+            fields[name] = fields.pop(name)
+        fields["return"] = serializers.SerializerMethodField(help_text="Null unless a return was asked for.")
+        return fields
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_return_window_ends_at(self, item) -> str | None:
+        deadline = return_deadline(item)
+        return serializers.DateTimeField().to_representation(deadline) if deadline is not None else None
+
+    def get_can_return(self, item) -> bool:
+        return (
+            OrderItemStatus.RETURN_REQUESTED in allowed_targets(from_status=item.status, role=ActorRole.BUYER)
+            and return_window_refusal(item) is None
+        )
+
+    @extend_schema_field(ItemReturnSerializer(allow_null=True))
+    def get_return(self, item) -> dict | None:
+        request = _related_or_none(item, "return_request")
+        return ItemReturnSerializer(request).data if request is not None else None
+
+
+class OrderItemSerializer(ItemReturnFields, serializers.Serializer):
     id = serializers.IntegerField()
     product_id = serializers.IntegerField()
     variant_id = serializers.IntegerField()
@@ -202,14 +368,33 @@ class OrderItemSerializer(serializers.Serializer):
     carrier = serializers.CharField()
     tracking_number = serializers.CharField()
     can_cancel = serializers.SerializerMethodField()
+    can_withdraw_return = serializers.SerializerMethodField(help_text="The buyer may take the return request back.")
+    can_escalate_return = serializers.SerializerMethodField(
+        help_text="The return was rejected and the buyer may ask JoyCart to look again (once)."
+    )
     refund = serializers.SerializerMethodField()
 
+    def _buyer_may(self, item, to_status: str) -> bool:
+        return to_status in allowed_targets(from_status=item.status, role=ActorRole.BUYER)
+
     def get_can_cancel(self, item) -> bool:
-        return OrderItemStatus.CANCELLED in allowed_targets(from_status=item.status, role=ActorRole.BUYER)
+        return self._buyer_may(item, OrderItemStatus.CANCELLED)
+
+    def get_can_withdraw_return(self, item) -> bool:
+        # The buyer's one move back to DELIVERED is taking a return request back.
+        return self._buyer_may(item, OrderItemStatus.DELIVERED)
+
+    def get_can_escalate_return(self, item) -> bool:
+        request = _related_or_none(item, "return_request")
+        return (
+            self._buyer_may(item, OrderItemStatus.RETURN_ESCALATED)
+            and request is not None
+            and request.escalated_at is None
+        )
 
     @extend_schema_field(ItemRefundSerializer(allow_null=True))
     def get_refund(self, item) -> dict | None:
-        """Null unless the item was cancelled after an online payment was captured."""
+        """Null unless the item's money went back online: cancelled, or returned, after a captured payment."""
         return item_refund(item)
 
 
@@ -245,7 +430,7 @@ class SellerPaymentSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=PaymentStatus.choices)
 
 
-class SellerOrderItemSerializer(serializers.Serializer):
+class SellerOrderItemSerializer(ItemReturnFields, serializers.Serializer):
     id = serializers.IntegerField()
     order = SellerOrderSerializer()
     product_id = serializers.IntegerField()
@@ -275,5 +460,5 @@ class SellerOrderItemSerializer(serializers.Serializer):
 
     @extend_schema_field(ItemRefundSerializer(allow_null=True))
     def get_refund(self, item) -> dict | None:
-        """The buyer's refund for this item, if it was cancelled after an online payment."""
+        """The buyer's online refund for this item, if it was cancelled or returned after an online payment."""
         return item_refund(item)

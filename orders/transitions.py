@@ -5,6 +5,16 @@
     PLACED --seller--> CONFIRMED --seller--> SHIPPED --seller or staff--> DELIVERED
     PLACED | CONFIRMED --buyer, the item's seller or staff, with a reason--> CANCELLED
 
+After delivery, a return (`orders.services.returns` adds the window, the refund and the restock):
+
+    DELIVERED --buyer, within the window--> RETURN_REQUESTED --buyer withdraws--> DELIVERED
+    RETURN_REQUESTED --seller, staff, or the system after the seller's SLA--> RETURN_APPROVED
+    RETURN_REQUESTED --seller or staff, with a reason--> RETURN_REJECTED
+    RETURN_REJECTED --buyer, once--> RETURN_ESCALATED --staff--> RETURN_APPROVED (overturned) | RETURN_REJECTED
+    RETURN_REJECTED --staff--> RETURN_APPROVED (overturned without an escalation)
+    RETURN_APPROVED --seller or staff, saying if it can be sold again--> RETURN_RECEIVED
+    RETURN_RECEIVED --the system (refund webhook) or staff (payout paid), when the money is back--> RETURNED
+
 `orders.services.lifecycle.order_item_transition` is the one service that applies it;
 pages and the API ask `allowed_targets` which buttons to offer.
 """
@@ -25,11 +35,22 @@ TRANSITIONS: MappingProxyType[tuple[str, str], frozenset[str]] = MappingProxyTyp
         (Status.SHIPPED, Status.DELIVERED): frozenset({Role.SELLER, Role.STAFF}),
         (Status.PLACED, Status.CANCELLED): frozenset({Role.BUYER, Role.SELLER, Role.STAFF}),
         (Status.CONFIRMED, Status.CANCELLED): frozenset({Role.BUYER, Role.SELLER, Role.STAFF}),
+        (Status.DELIVERED, Status.RETURN_REQUESTED): frozenset({Role.BUYER}),
+        (Status.RETURN_REQUESTED, Status.DELIVERED): frozenset({Role.BUYER}),
+        (Status.RETURN_REQUESTED, Status.RETURN_APPROVED): frozenset({Role.SELLER, Role.STAFF, Role.SYSTEM}),
+        (Status.RETURN_REQUESTED, Status.RETURN_REJECTED): frozenset({Role.SELLER, Role.STAFF}),
+        (Status.RETURN_REJECTED, Status.RETURN_ESCALATED): frozenset({Role.BUYER}),
+        (Status.RETURN_REJECTED, Status.RETURN_APPROVED): frozenset({Role.STAFF}),
+        (Status.RETURN_ESCALATED, Status.RETURN_APPROVED): frozenset({Role.STAFF}),
+        (Status.RETURN_ESCALATED, Status.RETURN_REJECTED): frozenset({Role.STAFF}),
+        (Status.RETURN_APPROVED, Status.RETURN_RECEIVED): frozenset({Role.SELLER, Role.STAFF}),
+        # Staff make it when they mark a Cash on Delivery payout paid.
+        (Status.RETURN_RECEIVED, Status.RETURNED): frozenset({Role.SYSTEM, Role.STAFF}),
     }
 )
 
 # Moves that need a reason on the timeline.
-REASON_REQUIRED = frozenset({Status.CANCELLED})
+REASON_REQUIRED = frozenset({Status.CANCELLED, Status.RETURN_REJECTED})
 # Moves that put the item's quantity back on the shelf.
 RESTORES_STOCK = frozenset({Status.CANCELLED})
 

@@ -8,6 +8,8 @@ double click or a resubmitted page places one order.
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -29,12 +31,21 @@ from joycart.money import format_inr
 from joycart.redirects import safe_next_url
 from orders import selectors
 from orders.errors import IdempotencyKeyReused
-from orders.forms import CancelForm, CheckoutForm
-from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
+from orders.forms import CancelForm, CheckoutForm, EscalateForm, RefundAccountForm, ReturnForm
+from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod, ReturnRequest
 from orders.services.checkout import ENABLED_PAYMENT_METHODS, SOURCE_BUY_NOW, SOURCE_CART, checkout_place
 from orders.services.lifecycle import order_item_cancel
+from orders.services.returns import (
+    order_item_return_escalate,
+    order_item_return_request,
+    order_item_return_withdraw,
+    return_deadline,
+    return_window_refusal,
+)
 from orders.transitions import allowed_targets
+from payments.models import Payout, PayoutStatus
 from payments.selectors import online_payment_state
+from payments.services.returns import payout_account_replace
 from reviews.selectors import item_invites_review
 
 ORDERS_PER_PAGE = 10
@@ -205,21 +216,52 @@ def _timeline(*, order: Order, viewer) -> list[TimelineEntry]:
 
 @dataclass(frozen=True)
 class ItemRow:
+    """One item on the buyer's order page, with the forms its status offers the buyer now."""
+
     item: OrderItem
     cancel_form: CancelForm | None
     invites_review: bool
+    return_request: ReturnRequest | None
+    payout: Payout | None
+    return_form: ReturnForm | None
+    return_deadline: datetime | None
+    can_withdraw: bool
+    escalate_form: EscalateForm | None
+    account_form: RefundAccountForm | None
 
 
-def _render_order(request, order: Order, *, bound_cancel: tuple[int, CancelForm] | None = None):
-    rows = []
-    for item in order.items.all():
-        form = None
-        if OrderItemStatus.CANCELLED in allowed_targets(from_status=item.status, role=ActorRole.BUYER):
-            if bound_cancel is not None and bound_cancel[0] == item.pk:
-                form = bound_cancel[1]
-            else:
-                form = CancelForm(auto_id=f"cancel-{item.pk}-%s")
-        rows.append(ItemRow(item=item, cancel_form=form, invites_review=item_invites_review(item)))
+def _form(kind: str, item: OrderItem, bound: dict, factory):
+    """The bound form of this kind for this item if it was just posted with errors, else a fresh one."""
+    return bound.get((kind, item.pk)) or factory(auto_id=f"{kind}-{item.pk}-%s")
+
+
+def _item_row(item: OrderItem, *, cod: bool, bound: dict) -> ItemRow:
+    moves = allowed_targets(from_status=item.status, role=ActorRole.BUYER)
+    return_request = getattr(item, "return_request", None)  # selected with the item; None without one
+    payout = getattr(item, "payout", None)
+    may_return = OrderItemStatus.RETURN_REQUESTED in moves and return_window_refusal(item) is None
+    may_escalate = (
+        OrderItemStatus.RETURN_ESCALATED in moves and return_request is not None and return_request.escalated_at is None
+    )
+    return ItemRow(
+        item=item,
+        cancel_form=_form("cancel", item, bound, CancelForm) if OrderItemStatus.CANCELLED in moves else None,
+        invites_review=item_invites_review(item),
+        return_request=return_request,
+        payout=payout,
+        return_form=_form("return", item, bound, partial(ReturnForm, needs_account=cod)) if may_return else None,
+        return_deadline=return_deadline(item),
+        can_withdraw=OrderItemStatus.DELIVERED in moves,
+        escalate_form=_form("escalate", item, bound, EscalateForm) if may_escalate else None,
+        account_form=(
+            _form("account", item, bound, RefundAccountForm)
+            if payout is not None and payout.status == PayoutStatus.FAILED
+            else None
+        ),
+    )
+
+
+def _render_order(request, order: Order, rows: list[ItemRow]):
     context = {
         "order": order,
         "rows": rows,
@@ -229,9 +271,33 @@ def _render_order(request, order: Order, *, bound_cancel: tuple[int, CancelForm]
     return render(request, "orders/order_detail.html", context)
 
 
+def _rows(order: Order, *, bound: dict | None = None) -> list[ItemRow]:
+    """`bound` maps (form kind, item id) to a form just posted with errors."""
+    cod = order.payment_method == PaymentMethod.COD
+    return [_item_row(item, cod=cod, bound=bound or {}) for item in order.items.all()]
+
+
 @login_required
 def order_detail(request, number: str):
-    return _render_order(request, selectors.buyer_order_get(buyer=request.user, number=number))
+    order = selectors.buyer_order_get(buyer=request.user, number=number)
+    return _render_order(request, order, _rows(order))
+
+
+def _form_errors_page(request, number: str, kind: str, item: OrderItem, form):
+    """The order page again, the form with its errors beside its fields, nothing changed.
+
+    If the item no longer offers that form (it moved on meanwhile, or the post was forged), its errors
+    become flash messages on the page instead.
+    """
+    order = selectors.buyer_order_get(buyer=request.user, number=number)
+    rows = _rows(order, bound={(kind, item.pk): form})
+    shown = any(form in (row.cancel_form, row.return_form, row.escalate_form, row.account_form) for row in rows)
+    if not shown:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("orders:detail", number=number)
+    return _render_order(request, order, rows)
 
 
 @login_required
@@ -240,9 +306,7 @@ def order_item_cancel_view(request, number: str, item_id: int):
     item = selectors.buyer_order_item_get(buyer=request.user, number=number, item_id=item_id)
     form = CancelForm(request.POST, auto_id=f"cancel-{item.pk}-%s")
     if not form.is_valid():
-        # The reason goes beside its field, on the order page.
-        order = selectors.buyer_order_get(buyer=request.user, number=number)
-        return _render_order(request, order, bound_cancel=(item.pk, form))
+        return _form_errors_page(request, number, "cancel", item, form)
     try:
         item = order_item_cancel(
             item_id=item.pk, actor=request.user, role=ActorRole.BUYER, reason=form.cleaned_data["reason"]
@@ -255,3 +319,69 @@ def order_item_cancel_view(request, number: str, item_id: int):
             note = f" Your refund of {format_inr(item.line_total)} is on its way."
         messages.success(request, f"Cancelled “{item.title}”.{note}")
     return redirect("orders:detail", number=number)
+
+
+# --- Returns ----------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def order_item_return_view(request, number: str, item_id: int):
+    item = selectors.buyer_order_item_get(buyer=request.user, number=number, item_id=item_id)
+    cod = item.order.payment_method == PaymentMethod.COD
+    form = ReturnForm(request.POST, auto_id=f"return-{item.pk}-%s", needs_account=cod)
+    if form.is_valid():
+        try:
+            order_item_return_request(item_id=item.pk, buyer=request.user, **form.request_kwargs())
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Return requested for “{item.title}”. {item.seller.name} will answer soon.")
+            return redirect("orders:detail", number=number)
+    return _form_errors_page(request, number, "return", item, form)
+
+
+@login_required
+@require_POST
+def order_item_return_withdraw_view(request, number: str, item_id: int):
+    item = selectors.buyer_order_item_get(buyer=request.user, number=number, item_id=item_id)
+    try:
+        order_item_return_withdraw(item_id=item.pk, buyer=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"You withdrew the return of “{item.title}”. It is yours to keep.")
+    return redirect("orders:detail", number=number)
+
+
+@login_required
+@require_POST
+def order_item_return_escalate_view(request, number: str, item_id: int):
+    item = selectors.buyer_order_item_get(buyer=request.user, number=number, item_id=item_id)
+    form = EscalateForm(request.POST, auto_id=f"escalate-{item.pk}-%s")
+    if form.is_valid():
+        try:
+            order_item_return_escalate(item_id=item.pk, buyer=request.user, comment=form.cleaned_data["comment"])
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"JoyCart support will review the return of “{item.title}”.")
+            return redirect("orders:detail", number=number)
+    return _form_errors_page(request, number, "escalate", item, form)
+
+
+@login_required
+@require_POST
+def order_item_refund_account_view(request, number: str, item_id: int):
+    """A failed Cash on Delivery payout: the buyer names another account, and staff pay it again."""
+    item = selectors.buyer_order_item_get(buyer=request.user, number=number, item_id=item_id)
+    form = RefundAccountForm(request.POST, auto_id=f"account-{item.pk}-%s")
+    if form.is_valid():
+        try:
+            payout = payout_account_replace(item_id=item.pk, buyer=request.user, refund_to=form.refund_account)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Thank you. Your refund will be paid to {payout.refund_to_masked}.")
+            return redirect("orders:detail", number=number)
+    return _form_errors_page(request, number, "account", item, form)

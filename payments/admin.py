@@ -1,7 +1,8 @@
 """Payments, captures, refunds and gateway webhooks for staff: read-only, because money moves only through the
 services (orders.services.lifecycle, payments.services). The writes are actions that call them: retrying failed
-refunds, and refunding or resolving captures flagged for review."""
+refunds, refunding or resolving captures flagged for review, and marking return payouts paid or failed."""
 
+import csv
 import json
 from collections.abc import Callable
 
@@ -9,13 +10,28 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html
 
+from joycart.crypto import InvalidToken
 from joycart.errors import DomainError
-from payments.models import CaptureOutcome, GatewayCapture, Payment, Refund, RefundStatus, WebhookEvent
+from joycart.spreadsheet import csv_cell
+from orders.models import RefundTo
+from payments.models import (
+    CaptureOutcome,
+    GatewayCapture,
+    Payment,
+    Payout,
+    PayoutStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+)
 from payments.services.captures import NOTE_LENGTH, capture_refund, capture_resolve, capture_review_allowed
 from payments.services.refunds import refund_retry
+from payments.services.returns import MAX_UTR_LENGTH, payout_account, payout_mark_failed, payout_mark_paid
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -355,3 +371,213 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     def payload_pretty(self, event: WebhookEvent) -> str:
         text = json.dumps(event.payload, indent=2, sort_keys=True, ensure_ascii=False)
         return format_html('<pre class="webhook-payload">{}</pre>', text)
+
+
+# --- Return payouts (Cash on Delivery) ---------------------------------------------------------------------
+
+# What a bank's bulk-upload template asks for, one payment a row; the reference comes back on the statement.
+BANK_EXPORT_COLUMNS = ["Payment mode", "Beneficiary name", "Account number or UPI id", "IFSC", "Amount", "Reference"]
+
+
+def payout_reference(payout: Payout) -> str:
+    """Short and alphanumeric with dashes, as banks accept it: the payout and its order."""
+    return f"PAYOUT-{payout.pk}-{payout.order_item.order.number}"
+
+
+def may_pay_payouts(user) -> bool:
+    """Staff who pay payouts, and only they, see a buyer's account in full."""
+    return user.is_staff and user.has_perm("payments.change_payout")
+
+
+class PayoutPaidForm(forms.Form):
+    """One UTR per payout: the bank's reference for each payment, as its statement shows it."""
+
+    def __init__(self, *args, payouts: list[Payout], **kwargs):
+        super().__init__(*args, **kwargs)
+        for payout in payouts:
+            self.fields[f"utr_{payout.pk}"] = forms.CharField(
+                label=f"UTR for {payout_reference(payout)} ({payout.amount} to {payout.refund_to_masked})",
+                max_length=MAX_UTR_LENGTH,
+            )
+
+
+class PayoutFailedForm(forms.Form):
+    reason = forms.CharField(
+        label="Why did the bank refuse it? (the buyer reads it, and is asked for new details)",
+        max_length=Payout._meta.get_field("failure_reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    """The money of returned Cash on Delivery items, which staff pay from the bank (payments.services.returns).
+
+    The list shows the account masked; the payout's own page and the bank export show it in full, only to
+    staff who may pay payouts (`payments.change_payout`).
+    """
+
+    list_display = [
+        "id",
+        "order_number",
+        "item",
+        "amount",
+        "status",
+        "age",
+        "refund_to_masked",
+        "utr",
+        "failure_reason",
+        "created_at",
+        "paid_at",
+    ]
+    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["order_item__order"]
+    search_fields = ["order_item__order__number", "utr", "order_item__order__buyer__email"]
+    ordering = ["created_at", "id"]  # the oldest waits longest
+    fields = [
+        "order_item",
+        "amount",
+        "status",
+        "refund_to_kind",
+        "refund_to_masked",
+        "utr",
+        "failure_reason",
+        "paid_at",
+        "paid_by",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    actions = ["mark_paid", "mark_failed", "export_for_bank"]
+
+    def get_fields(self, request, obj=None):
+        return [*self.fields, "account_in_full"] if may_pay_payouts(request.user) else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description="account in full")
+    def account_in_full(self, payout: Payout) -> str:
+        try:
+            account = payout_account(payout)
+        except InvalidToken:
+            return "Cannot be decrypted: a key in FIELD_ENCRYPTION_KEYS is missing."
+        return ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in account.items())
+
+    @admin.display(description="order", ordering="order_item__order__number")
+    def order_number(self, payout: Payout) -> str:
+        return payout.order_item.order.number
+
+    @admin.display(description="item")
+    def item(self, payout: Payout) -> str:
+        return payout.order_item.name
+
+    @admin.display(description="age (days)", ordering="created_at")
+    def age(self, payout: Payout) -> int:
+        """Days since the item was received back; how long the buyer has been waiting for the money."""
+        return (timezone.now() - payout.created_at).days
+
+    def has_pay_permission(self, request) -> bool:
+        return may_pay_payouts(request.user)
+
+    @admin.action(description="Mark paid (with each payment's UTR)", permissions=["pay"])
+    def mark_paid(self, request, queryset: QuerySet[Payout]):
+        """First a page that asks for each pending payout's UTR; then each is marked paid through the service."""
+        payouts = list(queryset.filter(status=PayoutStatus.PENDING).select_related("order_item__order").order_by("pk"))
+        if not payouts:
+            self.message_user(request, "None of the selected payouts is waiting to be paid.", messages.WARNING)
+            return None
+        form = PayoutPaidForm(request.POST if "apply" in request.POST else None, payouts=payouts)
+        if form.is_bound and form.is_valid():
+            self._each(
+                request,
+                payouts,
+                done_message="Marked {count} payout{s} paid; the items are returned.",
+                act=lambda payout: self._pay_one(request, payout, form.cleaned_data[f"utr_{payout.pk}"]),
+            )
+            return None
+        return self._confirmation(request, payouts, form=form, action="mark_paid", title="Mark payouts paid")
+
+    @admin.action(description="Mark failed (the buyer is asked for new details)", permissions=["pay"])
+    def mark_failed(self, request, queryset: QuerySet[Payout]):
+        payouts = list(queryset.filter(status=PayoutStatus.PENDING).select_related("order_item__order").order_by("pk"))
+        if not payouts:
+            self.message_user(request, "None of the selected payouts is waiting to be paid.", messages.WARNING)
+            return None
+        form = PayoutFailedForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._each(
+                request,
+                payouts,
+                done_message="Marked {count} payout{s} failed; the buyers are asked for new details.",
+                act=lambda payout: self._fail_one(request, payout, reason),
+            )
+            return None
+        return self._confirmation(request, payouts, form=form, action="mark_failed", title="Mark payouts failed")
+
+    @admin.action(description="Export pending payouts for bank bulk upload", permissions=["pay"])
+    def export_for_bank(self, request, queryset: QuerySet[Payout]) -> HttpResponse:
+        """A CSV of the selected payouts still to pay, accounts in full, text escaped against formula injection."""
+        payouts = queryset.filter(status=PayoutStatus.PENDING).select_related("order_item__order__buyer")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="joycart-payouts-{timezone.localdate():%Y%m%d}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(BANK_EXPORT_COLUMNS)
+        unreadable = []
+        for payout in payouts.order_by("created_at", "pk"):
+            try:
+                account = payout_account(payout)
+            except InvalidToken:
+                unreadable.append(payout_reference(payout))
+                continue
+            if payout.refund_to_kind == RefundTo.UPI:
+                mode, name, number, ifsc = "UPI", payout.order_item.order.buyer.display_name, account["upi_id"], ""
+            else:
+                mode, name, number, ifsc = "NEFT", account["account_name"], account["account_number"], account["ifsc"]
+            writer.writerow(
+                [*map(csv_cell, [mode, name, number, ifsc]), f"{payout.amount:.2f}", csv_cell(payout_reference(payout))]
+            )
+            self.log_change(request, payout, "Exported for bank bulk upload")
+        if unreadable:
+            self.message_user(
+                request,
+                "Left out (the account cannot be decrypted: restore its key): " + ", ".join(unreadable) + ".",
+                messages.ERROR,
+            )
+        return response
+
+    def _pay_one(self, request, payout: Payout, utr: str) -> None:
+        payout_mark_paid(payout_id=payout.pk, utr=utr, staff=request.user)
+        self.log_change(request, payout, f"Marked paid, UTR {utr}")
+
+    def _fail_one(self, request, payout: Payout, reason: str) -> None:
+        payout_mark_failed(payout_id=payout.pk, reason=reason, staff=request.user)
+        self.log_change(request, payout, f"Marked failed: {reason}")
+
+    def _confirmation(self, request, payouts: list[Payout], *, form, action: str, title: str):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "opts": self.model._meta,
+            "form": form,
+            "payouts": payouts,
+            "selected_ids": [payout.pk for payout in payouts],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": action,
+        }
+        return TemplateResponse(request, f"admin/payments/payout/{action}.html", context)
+
+    def _each(self, request, payouts: list[Payout], *, done_message: str, act: Callable[[Payout], None]) -> None:
+        """`act` on each payout through its service; one refused (a UTR already used, paid meanwhile) changes nothing."""
+        done = 0
+        for payout in payouts:
+            try:
+                act(payout)
+            except DomainError as exc:
+                self.message_user(request, f"{payout_reference(payout)}: {exc.message}", messages.ERROR)
+                continue
+            done += 1
+        if done:
+            self.message_user(request, done_message.format(count=done, s="s" if done != 1 else ""), messages.SUCCESS)

@@ -72,3 +72,26 @@ class CaptureNotFlagged(Conflict):
 class ResolutionNoteRequired(DomainError):
     code = "resolution_note_required"
     message = "Say in a note (at most 2000 characters) how the capture was settled."
+
+
+# --- Cash on Delivery payouts of returns -----------------------------------------------------
+
+
+class InvalidUtr(DomainError):
+    code = "invalid_utr"
+    message = "Enter the bank's UTR reference: letters and digits, up to 30."
+
+
+class DuplicateUtr(Conflict):
+    code = "duplicate_utr"
+    message = "This UTR is already recorded for another payout. Check the bank statement."
+
+
+class PayoutNotPending(Conflict):
+    code = "payout_not_pending"
+    message = "This payout is not waiting to be paid."
+
+
+class ItemAlreadyRefunded(Conflict):
+    code = "item_already_refunded"
+    message = "This item has been refunded already, so receiving it back refunds nothing more. Ask JoyCart support."

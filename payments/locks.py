@@ -11,7 +11,7 @@ The global order, across apps, is in docs/architecture.md.
 
 from orders.locks import order_items_lock, order_lock
 from orders.models import Order, OrderItem
-from payments.models import GatewayCapture, Payment, Refund, WebhookEvent, WebhookOutcome
+from payments.models import GatewayCapture, Payment, Payout, Refund, WebhookEvent, WebhookOutcome
 
 
 def order_payment_lock(*, order_id: int) -> tuple[Order, Payment, list[OrderItem]]:
@@ -60,3 +60,22 @@ def oldest_pending_webhook_event_lock() -> WebhookEvent | None:
     """Lock the oldest event still to process that no other drain holds; None when there is none."""
     pending = WebhookEvent.objects.filter(outcome=WebhookOutcome.PENDING).order_by("received_at", "pk")
     return pending.select_for_update(skip_locked=True).first()
+
+
+def payout_lock(
+    *, payout_id: int | None = None, item_id: int | None = None, buyer_id: int | None = None
+) -> Payout | None:
+    """Lock a payout, by its id or its item's (and, for a buyer, only their own); None if there is none.
+
+    Taken under the item's order lock when the item moves with it (paid), else alone (failed, new account).
+    """
+    if payout_id is None and item_id is None:
+        raise ValueError("payout_lock needs a payout or an item")
+    payouts = Payout.objects.select_for_update(of=("self",))
+    if payout_id is not None:
+        payouts = payouts.filter(pk=payout_id)
+    if item_id is not None:
+        payouts = payouts.filter(order_item_id=item_id)
+    if buyer_id is not None:
+        payouts = payouts.filter(order_item__order__buyer_id=buyer_id)
+    return payouts.first()

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from catalog.models import MONEY
-from orders.models import Order, OrderItem, PaymentMethod
+from orders.models import Order, OrderItem, PaymentMethod, RefundTo
 
 
 class PaymentStatus(models.TextChoices):
@@ -190,6 +190,48 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund of ₹{self.amount} for {self.payment.order}: {self.get_status_display()}"
+
+
+class PayoutStatus(models.TextChoices):
+    PENDING = "PENDING", "To pay"  # staff pay it from the bank, outside JoyCart
+    PAID = "PAID", "Paid"  # with the bank's UTR reference
+    FAILED = "FAILED", "Failed"  # the bank refused the account; the buyer is asked for new details
+
+
+class Payout(models.Model):
+    """The money of a returned Cash on Delivery item, paid by staff to the account the buyer named.
+
+    The account is copied, still encrypted, from the return request; a FAILED payout takes the buyer's
+    new details and is PENDING again. The item becomes RETURNED when its payout is PAID.
+    """
+
+    order_item = models.OneToOneField(OrderItem, on_delete=models.PROTECT, related_name="payout")
+    amount = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=10, choices=PayoutStatus.choices, default=PayoutStatus.PENDING)
+    refund_to_kind = models.CharField(max_length=4, choices=RefundTo.choices)
+    refund_to_encrypted = models.TextField(editable=False)
+    refund_to_masked = models.CharField(max_length=80)
+    utr = models.CharField("UTR", max_length=30, unique=True, null=True, blank=True)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payments_payout_amount_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(status="PAID") | models.Q(utr__isnull=False),
+                name="payments_payout_paid_has_utr",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout of ₹{self.amount} for {self.order_item}: {self.get_status_display()}"
 
 
 class WebhookOutcome(models.TextChoices):

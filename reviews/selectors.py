@@ -7,12 +7,13 @@ from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
-from orders.models import OrderItem, OrderItemStatus
+from orders.models import DELIVERED_STATUSES, OrderItem
 from reviews.models import MAX_RATING, MIN_RATING, Review
 
 REVIEWS_PER_PAGE = 10
-# A buyer may review a product once an item of it reached them.
-REVIEWABLE_STATUS = OrderItemStatus.DELIVERED
+# A buyer may review a product once an item of it reached them, whatever became of it since: a returned
+# item was still received, and a return is often what a review is about.
+REVIEWABLE_STATUSES = DELIVERED_STATUSES
 
 
 def product_reviews(*, product_id: int) -> QuerySet[Review]:
@@ -48,12 +49,12 @@ def rating_distribution(*, product_id: int) -> list[RatingBar]:
 
 def review_is_eligible(*, user: User, product_id: int) -> bool:
     """Has the user received at least one item of this product?"""
-    return OrderItem.objects.filter(order__buyer=user, product_id=product_id, status=REVIEWABLE_STATUS).exists()
+    return OrderItem.objects.filter(order__buyer=user, product_id=product_id, status__in=REVIEWABLE_STATUSES).exists()
 
 
 def item_invites_review(item: OrderItem) -> bool:
     """Whether the buyer's order page offers a review of this item's product."""
-    return item.status == REVIEWABLE_STATUS
+    return item.status in REVIEWABLE_STATUSES
 
 
 @dataclass(frozen=True)

@@ -210,12 +210,19 @@ def product_set_active(*, product: Product, is_active: bool) -> Product:
     return product_update(product=product, is_active=is_active)
 
 
+# Order items that need nothing more from the seller: a rejected return waits on the buyer alone, like a
+# delivery; an escalation reopens it.
+SETTLED_ITEM_STATUSES = frozenset(
+    {OrderItemStatus.CANCELLED, OrderItemStatus.DELIVERED, OrderItemStatus.RETURN_REJECTED, OrderItemStatus.RETURNED}
+)
+
+
 def product_delete(*, product: Product) -> bool:
     """Delete a product that never sold; one whose sales are all settled is deactivated instead.
 
-    A product with an open order item (neither cancelled nor delivered) is refused with
-    `ProductHasOpenOrders` (409): those orders still need it, and the seller should not
-    lose sight of them. Otherwise sales protect their product (order lines point at it
+    A product with an open order item (on its way, or a return the seller or staff must still act on
+    or refund) is refused with `ProductHasOpenOrders` (409): those orders still need it, and the
+    seller should not lose sight of them. Otherwise sales protect their product (order lines point at it
     with on_delete=PROTECT), so the database itself says whether a product has sold.
     The product row is locked first, so a checkout of it either finishes before (and its
     items count as open) or finds the product gone. Returns True when it was deleted.
@@ -225,9 +232,7 @@ def product_delete(*, product: Product) -> bool:
     try:
         with transaction.atomic():
             product_lock(product_id=product_id)
-            open_items = OrderItem.objects.filter(product_id=product_id).exclude(
-                status__in=[OrderItemStatus.CANCELLED, OrderItemStatus.DELIVERED]
-            )
+            open_items = OrderItem.objects.filter(product_id=product_id).exclude(status__in=SETTLED_ITEM_STATUSES)
             if open_items.exists():
                 raise ProductHasOpenOrders()
             product.delete()

@@ -381,6 +381,7 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
                 sku=line.variant.sku,
                 options=variant_label(option_names=option_names.get(line.product.pk, []), variant=line.variant),
                 unit_price=line.variant.price,
+                return_window_days=line.product.category.effective_return_window_days,
                 quantity=line.quantity,
                 status=item_status,
             )

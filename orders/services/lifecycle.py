@@ -16,7 +16,7 @@ Who may act:
   shipped item) gets 409 (`invalid_transition`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from django.db import transaction
@@ -30,7 +30,16 @@ from joycart.ids import is_valid_id
 from orders import notifications
 from orders.errors import InvalidShipment, InvalidTransition, ReasonRequired, TransitionNotAllowed
 from orders.locks import order_items_lock, order_lock
-from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, OrderStatus, PaymentMethod
+from orders.models import (
+    DELIVERED_STATUSES,
+    ActorRole,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderItemStatus,
+    OrderStatus,
+    PaymentMethod,
+)
 from orders.transitions import REASON_REQUIRED, RESTORES_STOCK, role_may_reach, transition_allowed
 from payments.locks import payment_lock
 from payments.models import Payment, PaymentStatus
@@ -47,6 +56,12 @@ _VERBS = {
     OrderItemStatus.CONFIRMED: "confirmed",
     OrderItemStatus.SHIPPED: "shipped",
     OrderItemStatus.DELIVERED: "marked delivered",
+    OrderItemStatus.RETURN_REQUESTED: "returned",
+    OrderItemStatus.RETURN_APPROVED: "approved for return",
+    OrderItemStatus.RETURN_REJECTED: "refused a return",
+    OrderItemStatus.RETURN_ESCALATED: "escalated",
+    OrderItemStatus.RETURN_RECEIVED: "received back",
+    OrderItemStatus.RETURNED: "marked returned",
     OrderItemStatus.CANCELLED: "cancelled",
 }
 
@@ -56,7 +71,7 @@ def order_status_derive(statuses: Iterable[str]) -> str:
 
     - PENDING_PAYMENT while any item awaits payment (an online order's items move together);
     - CANCELLED when every item is cancelled;
-    - COMPLETED when every item that is not cancelled is delivered (at least one is);
+    - COMPLETED when every item that is not cancelled was delivered (at least one was), returns included;
     - PARTIALLY_CANCELLED when some items are cancelled and the rest are not all delivered yet;
     - PLACED otherwise: nothing cancelled, something still on its way.
     """
@@ -66,7 +81,7 @@ def order_status_derive(statuses: Iterable[str]) -> str:
     live = [status for status in statuses if status != OrderItemStatus.CANCELLED]
     if not live:
         return OrderStatus.CANCELLED
-    if all(status == OrderItemStatus.DELIVERED for status in live):
+    if all(status in DELIVERED_STATUSES for status in live):
         return OrderStatus.COMPLETED
     if len(live) < len(statuses):
         return OrderStatus.PARTIALLY_CANCELLED
@@ -77,7 +92,8 @@ def order_payment_recompute(*, order: Order, items: list[OrderItem]) -> Payment:
     """Cash on Delivery is settled per order, never flipped by a single item.
 
     The courier collects the sum of the items that are not cancelled; the payment is
-    COLLECTED once the last of them is delivered, and NOT_REQUIRED when all are cancelled.
+    COLLECTED once the last of them is delivered, and NOT_REQUIRED when all are cancelled. A
+    return does not undo a collection: its money goes back by a payout (`payments.models.Payout`).
     Online payments are settled by the gateway and its webhooks, and are left alone here.
     """
     payment = Payment.objects.get(order=order)
@@ -87,7 +103,7 @@ def order_payment_recompute(*, order: Order, items: list[OrderItem]) -> Payment:
     payment.amount = sum((item.line_total for item in live), Decimal("0.00"))
     if not live:
         payment.status, payment.collected_at = PaymentStatus.NOT_REQUIRED, None
-    elif all(item.status == OrderItemStatus.DELIVERED for item in live):
+    elif all(item.status in DELIVERED_STATUSES for item in live):
         payment.status, payment.collected_at = PaymentStatus.COLLECTED, payment.collected_at or timezone.now()
     else:
         payment.status, payment.collected_at = PaymentStatus.PENDING, None
@@ -160,11 +176,14 @@ def order_item_transition(
     reason: str = "",
     carrier: str = "",
     tracking_number: str = "",
+    effect: Callable[[Order, OrderItem], None] | None = None,
 ) -> OrderItem:
     """Move one item to `to_status` if the table allows it for the actor's role.
 
     `role` says in which capacity the actor acts (the seller API passes SELLER); left out,
     it is worked out from the actor's relation to the item. `actor=None` is the system.
+    `effect(order, item)` runs under the order and item locks once the move is allowed, before it
+    is saved: it may refuse the move by raising (nothing is written) or write what goes with it.
     Returns the item, its `order` updated with the derived status.
     """
     if to_status not in OrderItemStatus.values:
@@ -199,11 +218,16 @@ def order_item_transition(
                 f"“{item.title}” is {item.get_status_display().lower()} and cannot be {_VERBS[to_status]} now."
             )
 
+        if effect is not None:
+            effect(order, item)
         item.status = to_status
         fields = ["status", "updated_at"]
         if to_status == OrderItemStatus.SHIPPED:
             item.carrier, item.tracking_number = carrier, tracking_number
             fields += ["carrier", "tracking_number"]
+        if from_status == OrderItemStatus.SHIPPED and to_status == OrderItemStatus.DELIVERED:
+            item.delivered_at = timezone.now()
+            fields.append("delivered_at")
         item.save(update_fields=fields)
         event = OrderEvent.objects.create(
             order=order,

@@ -38,6 +38,11 @@ DEFAULT_DAYS = 2
 Outcome = CaptureOutcome
 Status = RefundStatus
 
+# A returned item's refund starts when the seller receives it back; RETURNED says it was REFUNDED.
+RETURN_REFUNDED = frozenset({OrderItemStatus.RETURN_RECEIVED, OrderItemStatus.RETURNED})
+# The item statuses a refund of one item may pay back: a cancellation's, or a return's.
+REFUNDED_ITEM_STATUSES = RETURN_REFUNDED | {OrderItemStatus.CANCELLED}
+
 
 class Standing(StrEnum):
     """Where a capture's money is, as the audit reports it (the summary counts them in this order)."""
@@ -204,7 +209,8 @@ def _refund_problems(capture: GatewayCapture, refunds: list[Refund]) -> Iterator
 
 
 def _paid_problems(capture: GatewayCapture, refunds: list[Refund], payment: Payment) -> Iterator[str]:
-    """A capture that paid the order is the payment's own, and each item is placed, or cancelled and refunded."""
+    """A capture that paid the order is the payment's own, and each item is placed, or cancelled or returned and
+    refunded."""
     if payment.status != PaymentStatus.CAPTURED or payment.gateway_payment_id != capture.gateway_payment_id:
         yield f"it paid the order, but the payment is {payment.status} as {payment.gateway_payment_id or 'nothing'}"
     if any(refund.order_item_id is None for refund in refunds):
@@ -216,8 +222,12 @@ def _paid_problems(capture: GatewayCapture, refunds: list[Refund], payment: Paym
             yield f"item {item.pk} still awaits payment although this capture paid the order"
         elif item.status == OrderItemStatus.CANCELLED and refund is None:
             yield f"item {item.pk} is cancelled and nothing refunds its {format_inr(item.line_total)}"
-        elif refund is not None and item.status != OrderItemStatus.CANCELLED:
+        elif item.status in RETURN_REFUNDED and refund is None:
+            yield f"item {item.pk} is {item.status} and nothing refunds its {format_inr(item.line_total)}"
+        elif refund is not None and item.status not in REFUNDED_ITEM_STATUSES:
             yield f"item {item.pk} is {item.status} but refund #{refund.pk} pays it back"
+        elif item.status == OrderItemStatus.RETURNED and refund.status != Status.REFUNDED:
+            yield f"item {item.pk} is RETURNED but its refund #{refund.pk} is {refund.status}"
         elif refund is not None and refund.amount != item.line_total:
             yield f"item {item.pk} cost {format_inr(item.line_total)}; refund #{refund.pk} is {format_inr(refund.amount)}"
 

@@ -162,6 +162,14 @@ def _submit_enqueue(*, refund_id: int) -> None:
     enqueue_with_transaction(refund_submit_task, refund_id=refund_id)
 
 
+def _return_complete_enqueue(*, item_id: int) -> None:
+    """After commit, in its own transaction: the item's move takes its order's lock, which must come
+    before the Payment and Refund locks held here."""
+    from orders.tasks import return_complete as return_complete_task
+
+    enqueue_with_transaction(return_complete_task, item_id=item_id)
+
+
 def _advance(*, refund: Refund, to_status: str, failure_reason: str = "") -> set[str]:
     """Move the locked refund forward to `to_status` in memory; the fields that changed, none if not forward."""
     if _RANK[to_status] <= _RANK[refund.status]:
@@ -188,6 +196,8 @@ def _save(*, refund: Refund, payment: Payment, capture: GatewayCapture, fields: 
     if not fields:
         return
     refund.save(update_fields=[*sorted(fields), "updated_at"])
+    if "status" in fields and refund.status == RefundStatus.REFUNDED and refund.order_item_id is not None:
+        _return_complete_enqueue(item_id=refund.order_item_id)  # a returned item waits for this refund
     if "status" in fields and refund.status == RefundStatus.FAILED:
         _refunded_sync(capture=capture, payment=payment)  # a failed refund no longer commits its amount
         staff_alerts.refund_failed_notify(refund=refund)  # it waits for a person now: never silently

@@ -123,7 +123,7 @@ class TestPage:
                 UserFactory()
                 place(shop.buyer, [(product, 1, OrderItemStatus.SHIPPED)], placed_at=at(days_ago, 10))
 
-        assert_flat_query_count(lambda: staff_client.get(URL), more, max_queries=10)
+        assert_flat_query_count(lambda: staff_client.get(URL), more, max_queries=11)
 
 
 class TestCsvExport:

@@ -96,7 +96,7 @@ class TestSellerDashboardPage:
                 product = ProductFactory(store=shop.store, stock=days_ago % 7)
                 place(shop.buyer, [(product, 2, OrderItemStatus.DELIVERED)], placed_at=at(days_ago, 14))
 
-        assert_flat_query_count(lambda: client.get("/seller/"), more, max_queries=9)
+        assert_flat_query_count(lambda: client.get("/seller/"), more, max_queries=10)
 
 
 def test_staff_without_a_store_are_not_sellers(client):

@@ -12,14 +12,22 @@ from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserF
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The three apps' schemas before and after variants; every other app stays at its latest migration.
-BEFORE = [("catalog", "0003_product_price_sku_validators"), ("cart", "0001_initial"), ("orders", "0001_initial")]
+# The three apps' schemas before and after variants; every other app stays at its latest migration, but
+# payments, held where it was before returns (its payouts need the orders of returns).
+PAYMENTS_BEFORE_RETURNS = ("payments", "0007_refund_capture_required")
+BEFORE = [
+    ("catalog", "0003_product_price_sku_validators"),
+    ("cart", "0001_initial"),
+    ("orders", "0001_initial"),
+    PAYMENTS_BEFORE_RETURNS,
+]
 AFTER = [
     ("catalog", "0006_variants_finish"),
     ("cart", "0003_cartitem_variant_finish"),
     ("orders", "0003_orderitem_variant_finish"),
+    PAYMENTS_BEFORE_RETURNS,
 ]
-MIGRATED_APPS = {"catalog", "cart", "orders"}
+MIGRATED_APPS = {"catalog", "cart", "orders", "payments"}
 
 
 @pytest.fixture

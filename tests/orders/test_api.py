@@ -22,6 +22,7 @@ from tests.orders.helpers import (
     put_in_cart,
     stock_of,
 )
+from tests.returns.helpers import deliver, received_with_payout
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,12 @@ class TestCheckout:
                 "carrier": "",
                 "tracking_number": "",
                 "can_cancel": True,
+                "can_withdraw_return": False,
+                "can_escalate_return": False,
                 "refund": None,
+                "return_window_ends_at": None,
+                "can_return": False,
+                "return": None,
             }
         ]
         assert body["address"] == {
@@ -509,7 +515,8 @@ def test_deleting_a_product_with_open_orders_is_409(seller_api, buyer, product):
 def test_the_order_list_query_count_does_not_grow(buyer_api, buyer, assert_flat_query_count):
     def grow():
         for _ in range(4):
-            order_of(buyer, {ProductFactory(): 1, ProductFactory(): 2})
+            order = order_of(buyer, {ProductFactory(): 1, ProductFactory(): 2})
+            received_with_payout(deliver(items_of(order)[0]), buyer)  # a return and its payout shown too
 
     order_of(buyer, {ProductFactory(): 1})
     assert_flat_query_count(lambda: buyer_api.get(ORDERS), grow, max_queries=4)
@@ -522,7 +529,9 @@ def test_the_order_detail_query_count_does_not_grow(buyer_api, buyer, assert_fla
         # More items and more events on the same order.
         extra = order_of(buyer, {ProductFactory(): 1, ProductFactory(): 1, ProductFactory(): 1})
         OrderItem.objects.filter(order=extra).update(order=order)
-        for item in items_of(order):
+        first, *others = items_of(order)
+        received_with_payout(deliver(first), buyer)
+        for item in others:
             order_item_confirm(item_id=item.pk, actor=item.seller.user)
 
     assert_flat_query_count(lambda: buyer_api.get(f"{ORDERS}{order.pk}/"), grow, max_queries=4)
@@ -531,7 +540,9 @@ def test_the_order_detail_query_count_does_not_grow(buyer_api, buyer, assert_fla
 def test_the_seller_item_list_query_count_does_not_grow(seller_api, store, assert_flat_query_count):
     def grow():
         for _ in range(4):
-            order_of(make_buyer(), {ProductFactory(store=store): 1})
+            buyer = make_buyer()
+            order = order_of(buyer, {ProductFactory(store=store): 1, ProductFactory(store=store): 1})
+            received_with_payout(deliver(items_of(order)[0]), buyer)
 
     order_of(make_buyer(), {ProductFactory(store=store): 1})
     assert_flat_query_count(lambda: seller_api.get(SELLER_ITEMS), grow, max_queries=4)

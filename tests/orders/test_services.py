@@ -436,10 +436,17 @@ class TestWhoMayAct:
     def test_a_buyer_cannot_confirm_ship_or_deliver_their_own_item(self, item, buyer):
         for status in (S.PLACED, S.CONFIRMED, S.SHIPPED):
             set_status(item, status)
-            for move in (order_item_confirm, order_item_ship, order_item_deliver):
+            for move in (order_item_confirm, order_item_ship):
                 with pytest.raises(TransitionNotAllowed) as refused:
                     move(item_id=item.pk, actor=buyer)
                 assert refused.value.status_code == 403
+            # A buyer does move an item back to DELIVERED (withdrawing a return request), so
+            # delivering it is "not now" (409) rather than "never yours" (403).
+            with pytest.raises(InvalidTransition) as refused:
+                order_item_deliver(item_id=item.pk, actor=buyer)
+            assert refused.value.status_code == 409
+            item.refresh_from_db()
+            assert item.status == status
 
     def test_another_seller_cannot_touch_the_item_and_learns_nothing(self, item):
         stranger = StoreFactory().user
@@ -495,6 +502,20 @@ ALLOWED = {
     (S.SHIPPED, S.DELIVERED, ActorRole.SELLER),
     (S.SHIPPED, S.DELIVERED, ActorRole.STAFF),
     *{(source, S.CANCELLED, role) for source in (S.PLACED, S.CONFIRMED) for role in ("BUYER", "SELLER", "STAFF")},
+    # Returns: the buyer asks within the window, or takes the request back before a decision.
+    (S.DELIVERED, S.RETURN_REQUESTED, ActorRole.BUYER),
+    (S.RETURN_REQUESTED, S.DELIVERED, ActorRole.BUYER),
+    # The seller or staff decide; the system approves what the seller left unanswered.
+    *{(S.RETURN_REQUESTED, S.RETURN_APPROVED, role) for role in ("SELLER", "STAFF", "SYSTEM")},
+    *{(S.RETURN_REQUESTED, S.RETURN_REJECTED, role) for role in ("SELLER", "STAFF")},
+    # A refusal: the buyer escalates it once; staff overturn or uphold it.
+    (S.RETURN_REJECTED, S.RETURN_ESCALATED, ActorRole.BUYER),
+    (S.RETURN_REJECTED, S.RETURN_APPROVED, ActorRole.STAFF),
+    (S.RETURN_ESCALATED, S.RETURN_APPROVED, ActorRole.STAFF),
+    (S.RETURN_ESCALATED, S.RETURN_REJECTED, ActorRole.STAFF),
+    # The item comes back; it is RETURNED when its money is (the refund's webhook, or staff paying a payout).
+    *{(S.RETURN_APPROVED, S.RETURN_RECEIVED, role) for role in ("SELLER", "STAFF")},
+    *{(S.RETURN_RECEIVED, S.RETURNED, role) for role in ("SYSTEM", "STAFF")},
 }
 
 

@@ -12,7 +12,14 @@ from catalog.models import MAX_AMOUNT, ProductImage
 from catalog.validators import MAX_PRICE
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus
 from orders.services.lifecycle import order_item_cancel, order_item_confirm, order_item_deliver, order_item_ship
-from payments.models import PaymentStatus
+from orders.services.returns import (
+    order_item_return_approve,
+    order_item_return_receive,
+    order_item_return_reject,
+    order_item_return_request,
+)
+from payments.models import PaymentStatus, Payout
+from payments.services.returns import payout_mark_paid
 from tests.factories import (
     TEST_PASSWORD,
     AddressFactory,
@@ -23,6 +30,7 @@ from tests.factories import (
     variant_update,
 )
 from tests.orders.helpers import buy_now, items_of, make_buyer, order_of, put_in_cart, stock_of
+from tests.returns.helpers import UPI
 
 pytestmark = pytest.mark.django_db
 
@@ -546,11 +554,21 @@ class TestBuyerQueryCounts:
         url = [f"/orders/{order_of(buyer, {ProductFactory(): 1}).number}/"]
 
         def grow():
-            order = order_of(buyer, {ProductFactory(): 1 for _ in range(6)})
-            for item in items_of(order)[:3]:
+            order = order_of(buyer, {ProductFactory(): 1 for _ in range(8)})
+            items = items_of(order)
+            for item in items[:5]:
                 order_item_confirm(item_id=item.pk, actor=item.seller.user)
                 order_item_ship(item_id=item.pk, actor=item.seller.user, carrier="India Post", tracking_number="EE1IN")
                 order_item_deliver(item_id=item.pk, actor=item.seller.user)
+            # Returns at every stage: asked, refused, received with a payout, paid.
+            for item in items[1:5]:
+                order_item_return_request(item_id=item.pk, buyer=buyer, reason="damaged", refund_to=UPI)
+            order_item_return_reject(item_id=items[2].pk, actor=items[2].seller.user, reason="Worn")
+            for item in items[3:5]:
+                order_item_return_approve(item_id=item.pk, actor=item.seller.user)
+                order_item_return_receive(item_id=item.pk, actor=item.seller.user, resellable=True)
+            staff = UserFactory(is_staff=True)
+            payout_mark_paid(payout_id=Payout.objects.get(order_item=items[4]).pk, utr="UTR42", staff=staff)
             url[0] = f"/orders/{order.number}/"
 
         assert_flat_query_count(lambda: shopper.get(url[0]), grow, max_queries=6)
