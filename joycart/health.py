@@ -4,6 +4,11 @@ The database is the only one the shop cannot serve without. A dead Redis only sl
 cache reader falls back to the database), and a backed-up task queue only delays mail, refunds and
 webhook processing: both report `degraded`, which monitoring should see, but a load balancer must
 not take a working process out of rotation for them.
+
+Read replicas (when DATABASE_REPLICA_URLS names some) are reported one by one. One that does not
+answer fails the catalog reads sent to it, and one that lags by more than the sticky seconds lets a
+client miss its own write: both are `degraded`, for an operator to take the replica out. Every
+instance reads through the same replicas, so failing readiness for them would empty the rotation.
 """
 
 import logging
@@ -12,7 +17,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections
 from django.db.models import Case, Count, F, Min, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -59,6 +64,44 @@ def cache_answers() -> bool:
     return answered
 
 
+# How far the replica's replay is behind the primary's last commit, in seconds: 0 when it has replayed
+# all it received (an idle primary commits nothing, and the last replay time would otherwise keep ageing);
+# NULL on a server that is not a standby.
+_POSTGRES_REPLICA_LAG = """
+    SELECT CASE
+        WHEN NOT pg_is_in_recovery() THEN NULL
+        WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+        ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())
+    END
+"""
+
+
+def replica_lag_seconds(alias: str) -> float | None:
+    """The replica's replication lag; None where the database cannot tell (not a standby, or SQLite).
+    Raises DatabaseError when the replica does not answer."""
+    replica = connections[alias]
+    with replica.cursor() as cursor:
+        if replica.vendor != "postgresql":
+            cursor.execute("SELECT 1")
+            return None
+        cursor.execute(_POSTGRES_REPLICA_LAG)
+        lag = cursor.fetchone()[0]
+    return None if lag is None else round(float(lag), 1)
+
+
+def _replica_report(alias: str) -> dict:
+    max_lag = settings.DATABASE_REPLICA_STICKY_SECONDS
+    try:
+        lag = replica_lag_seconds(alias)
+    except DatabaseError:
+        logger.exception("Readiness: the read replica %s does not answer", alias)
+        return {"status": DOWN, "max_lag_seconds": max_lag}
+    late = lag is not None and lag > max_lag
+    if late:
+        logger.warning("Readiness: the read replica %s lags %.1f s, above %d s", alias, lag, max_lag)
+    return {"status": DEGRADED if late else OK, "lag_seconds": lag, "max_lag_seconds": max_lag}
+
+
 def task_queue_backlog(*, now: datetime | None = None) -> QueueBacklog:
     """The database queue's due tasks, in one query. A deferred task has waited since its `run_after`,
     not since it was queued; django-tasks-db stores "no run_after" as a far-future date."""
@@ -92,19 +135,24 @@ def _queue_report(database_ok: bool) -> dict:
 
 
 def readiness_report() -> dict:
-    """`status` is `down` only when the database does not answer; `degraded` when Redis or the queue lag."""
+    """`status` is `down` only when the database does not answer; `degraded` when Redis, the queue or a
+    read replica is down or lags."""
     database_ok = database_answers()
     cache_ok = cache_answers()
     queue = _queue_report(database_ok)
+    replicas = {alias: _replica_report(alias) for alias in settings.DATABASE_REPLICAS}
     if not database_ok:
         status = DOWN
-    elif not cache_ok or queue["status"] != OK:
+    elif not cache_ok or queue["status"] != OK or any(each["status"] != OK for each in replicas.values()):
         status = DEGRADED
     else:
         status = OK
-    return {
+    report = {
         "status": status,
         "database": OK if database_ok else DOWN,
         "cache": OK if cache_ok else DOWN,
         "queue": queue,
     }
+    if replicas:
+        report["replicas"] = replicas
+    return report

@@ -33,8 +33,8 @@ def healthz(request):
 
 @never_cache
 def readyz(request):
-    """Readiness, for deploys and monitoring: 503 only when the database does not answer; Redis and
-    the task queue can only make it `degraded` (joycart.health)."""
+    """Readiness, for deploys and monitoring: 503 only when the database does not answer; Redis,
+    the task queue and read replicas can only make it `degraded` (joycart.health)."""
     report = readiness_report()
     return JsonResponse(report, status=503 if report["status"] == DOWN else 200)
 

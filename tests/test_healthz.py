@@ -5,12 +5,13 @@ import socket
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from joycart import health
+from tests.conftest import TEST_REPLICA
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +174,60 @@ def test_api_root_and_docs_are_served(client):
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+# --- /readyz with read replicas ---------------------------------------------------------
+
+
+@pytest.fixture
+def replica(settings):
+    """`replica_1` mirroring the test database (tests/conftest.py), configured as DATABASE_REPLICA_URLS does."""
+    settings.DATABASE_REPLICAS = [TEST_REPLICA]
+    yield connections[TEST_REPLICA]
+    connections[TEST_REPLICA].close()  # its own connection, which would keep the test database from being dropped
+
+
+@pytest.mark.django_db(databases=["default", TEST_REPLICA])
+def test_readyz_reports_each_replica_that_answers(client, replica):
+    body = client.get("/readyz").json()
+    assert body["status"] == "ok"
+    # The mirror is the primary itself, not a standby: PostgreSQL reports no lag for it, SQLite cannot tell.
+    assert body["replicas"] == {TEST_REPLICA: {"status": "ok", "lag_seconds": None, "max_lag_seconds": 5}}
+
+
+@pytest.mark.django_db(databases=["default", TEST_REPLICA])
+def test_a_replica_that_does_not_answer_makes_readyz_degraded_but_200(client, replica, monkeypatch):
+    """Its catalog reads fail, so monitoring must see it; every instance shares it, so none leaves rotation."""
+
+    def refused(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(replica, "cursor", refused)
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["database"] == "ok"
+    assert body["replicas"][TEST_REPLICA] == {"status": "down", "max_lag_seconds": 5}
+
+
+@pytest.mark.django_db(databases=["default", TEST_REPLICA])
+@pytest.mark.parametrize(("lag", "status"), [(5.0, "ok"), (5.1, "degraded")])
+def test_a_replica_lagging_beyond_the_sticky_seconds_is_degraded(client, replica, monkeypatch, settings, lag, status):
+    """Past the sticky seconds a client that has just written may read the replica without its own write."""
+    settings.DATABASE_REPLICA_STICKY_SECONDS = 5
+    monkeypatch.setattr(health, "replica_lag_seconds", lambda alias: lag)
+    body = client.get("/readyz").json()
+    assert body["status"] == status
+    assert body["replicas"][TEST_REPLICA] == {"status": status, "lag_seconds": lag, "max_lag_seconds": 5}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["default", TEST_REPLICA])
+def test_the_lag_query_runs_on_postgresql_and_reads_no_lag_on_a_primary(replica):
+    """The standby functions exist and answer on any PostgreSQL; a server that is not a standby has no lag."""
+    assert health.replica_lag_seconds(TEST_REPLICA) is None
+
+
+def test_without_replicas_readyz_has_no_replica_section(client):
+    assert "replicas" not in client.get("/readyz").json()
