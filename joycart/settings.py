@@ -127,6 +127,10 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 # DATABASE_URL selects PostgreSQL in production; the default is a git-ignored SQLite file.
 DATABASE_CONN_MAX_AGE = int(os.environ.get("DATABASE_CONN_MAX_AGE", "600"))
+# Behind PgBouncer in transaction pooling, consecutive transactions of one connection may run on
+# different server connections, so a server-side cursor (what `.iterator()` opens on PostgreSQL
+# outside a transaction) could vanish between two fetches: rows are then fetched client-side.
+DATABASE_TRANSACTION_POOLING = env_bool("DATABASE_TRANSACTION_POOLING", False)
 
 
 def _database(url: str) -> dict:
@@ -136,6 +140,8 @@ def _database(url: str) -> dict:
         # Persistent connections buy nothing on SQLite and keep files locked.
         database["CONN_MAX_AGE"] = 0
         database.setdefault("OPTIONS", {}).update({"timeout": 20})
+    elif DATABASE_TRANSACTION_POOLING:
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
     return database
 
 

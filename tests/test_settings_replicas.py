@@ -71,3 +71,23 @@ def test_a_bad_replica_setting_stops_start_up_naming_the_variable(env, message):
     result = manage("check", **env)
     assert result.returncode != 0
     assert result.stderr.strip() == message
+
+
+@pytest.mark.parametrize(("pooling", "disabled"), [("", False), ("1", True)])
+def test_transaction_pooling_turns_off_server_side_cursors_on_every_alias(pooling, disabled):
+    """Behind PgBouncer's transaction pooling a server-side cursor can vanish between two fetches."""
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        SHOW_DATABASES,
+        DATABASE_URL="postgres://joycart@pgbouncer.internal:6432/joycart",
+        DATABASE_REPLICA_URLS="postgres://ro@pgbouncer-replica.internal:6432/joycart",
+        DATABASE_TRANSACTION_POOLING=pooling,
+    )
+    assert result.returncode == 0, result.stderr
+    databases = json.loads(result.stdout)["databases"]
+    assert [databases[alias].get("DISABLE_SERVER_SIDE_CURSORS", False) for alias in ("default", "replica_1")] == [
+        disabled,
+        disabled,
+    ]
