@@ -150,11 +150,10 @@ def seller_products(*, store: Store, search: str = "", status: str = "") -> Quer
     """A seller's own products, any status. `status`: one of `SELLER_PRODUCT_FILTERS`, else all."""
     products = _with_seller_variants(Product.objects.filter(store=store)).order_by("-updated_at", "-id")
     if search:
-        products = products.filter(
-            Q(title__icontains=search)
-            | Q(brand__icontains=search)
-            | Exists(ProductVariant.objects.filter(product_id=OuterRef("pk"), sku__icontains=search))
-        )
+        # The SKU match looks only at this store's variants: a correlated EXISTS under the OR would be
+        # planned as one pass over every seller's variants.
+        sku_matches = ProductVariant.objects.filter(product__store=store, sku__icontains=search).values("product_id")
+        products = products.filter(Q(title__icontains=search) | Q(brand__icontains=search) | Q(pk__in=sku_matches))
     if status in SELLER_PRODUCT_FILTERS:
         products = products.filter(SELLER_PRODUCT_FILTERS[status])
     return products

@@ -8,7 +8,7 @@ from django.db import connection
 from catalog.models import Product
 from catalog.services.products import product_update, search_vector_refresh
 from catalog.services.summary import product_summary_refresh
-from tests.catalog.variant_helpers import variant_product
+from tests.catalog.variant_helpers import kurta, variant_product
 from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -263,6 +263,19 @@ class TestSearchOptionValues:
         # Olive is the scarf's inactive variant: nobody can buy it, so it finds nothing.
         assert set(api_slugs(client, search=search)) == found
         assert set(page_slugs(client, search=search)) == found
+
+    def test_a_size_that_is_an_english_stop_word_is_found(self, client):
+        # "S" is dropped by the english full-text configuration: the variants' words are indexed as written.
+        kurta(category=CategoryFactory())
+        search_vector_refresh(Product.objects.all())
+        assert api_slugs(client, search="S") == ["kurta"]
+
+    def test_a_sku_of_an_active_variant_is_found(self, client, rack):
+        VariantFactory(product=rack["mug"], sku="MUG-STEEL-350", option1="350 ml")
+        VariantFactory(product=rack["scarf"], sku="SCARF-OLD-9", option1="Ochre", is_active=False)
+        search_vector_refresh(Product.objects.all())
+        assert api_slugs(client, search="MUG-STEEL-350") == ["mug"]
+        assert api_slugs(client, search="SCARF-OLD-9") == []
 
     def test_a_product_matching_by_title_and_several_options_is_listed_once(self, client, rack):
         VariantFactory(product=rack["shirt"], option1="XXL", price=Decimal("1900.00"))
