@@ -16,6 +16,8 @@ ORDERING_CHOICES = [
     ("-rating_avg", "Customer rating"),
 ]
 MAX_SEARCH_LENGTH = 100
+# pg_trgm indexes runs of three characters.
+TRIGRAM_LENGTH = 3
 
 
 def _has_variant_like(value: str) -> Exists:
@@ -87,15 +89,20 @@ class ProductFilter(django_filters.FilterSet):
         """Full text (the GIN index on `search_vector`), or part of a title (the GIN trigram index on it).
 
         The document holds option values and SKUs word for word (`simple`), so the query is tried under
-        both configurations: "S" is a stop word in english. A term of one or two letters has no trigram:
-        its title match cannot use the index, and as such a term is in most titles, PostgreSQL reads the table.
+        both configurations: "S" is a stop word in english. A term shorter than a trigram cannot be looked
+        up in the title's trigrams, and one or two letters are inside nearly every title: such a term
+        matches the words that start with it instead ("s" finds "Silk" and a size "S", not "Glass").
         """
         query = SearchQuery(value, search_type="websearch", config="english") | SearchQuery(
             value, search_type="websearch", config="simple"
         )
-        return queryset.filter(Q(search_vector=query) | Q(title__icontains=value)).annotate(
-            rank=SearchRank(F("search_vector"), query)
-        )
+        prefix = "".join(character for character in value if character.isalnum())
+        if len(value) >= TRIGRAM_LENGTH or not prefix:
+            found = Q(search_vector=query) | Q(title__icontains=value)
+        else:
+            query |= SearchQuery(f"{prefix}:*", search_type="raw", config="simple")
+            found = Q(search_vector=query)
+        return queryset.filter(found).annotate(rank=SearchRank(F("search_vector"), query))
 
     def filter_category(self, queryset, name, value):
         # A parent category lists its sub-categories' products too. Their ids come first (a few rows), so

@@ -109,6 +109,15 @@ class TestSearch:
         # "silk" is in the saree's title and only in the earbuds' description.
         assert api_slugs(client, search="silk")[:2] == ["silk", "buds"]
 
+    @pytest.mark.postgres
+    def test_postgres_matches_a_one_or_two_letter_term_at_the_start_of_words(self, client, shelf):
+        # No trigram index can find two letters inside titles, and they are inside nearly all of them.
+        ProductFactory(title="Glass vase", slug="vase")
+        search_vector_refresh(Product.objects.all())
+        assert api_slugs(client, search="Li") == ["kurta"]  # Linen
+        assert api_slugs(client, search="va") == ["vase"]  # not the "va" inside "Kanjivaram"
+        assert api_slugs(client, search="oo") == []  # inside "Handloom" and "Bluetooth" only
+
     def test_edits_are_searchable_at_once(self, client, shelf):
         product_update(product=shelf["kurta"], title="Linen kurta with block print")
         assert api_slugs(client, search="block print") == ["kurta"]

@@ -214,7 +214,7 @@ def test_search_in_a_category_and_price_range(large_catalog, client):
     assert_indexed(queries, uses=(("catalog_prod_active_cat_price", "catalog_product_search_gin"),))
 
 
-@pytest.mark.parametrize("term", ["Chikankari dupatta", "SCALE-4242-2", "earbu"])
+@pytest.mark.parametrize("term", ["Chikankari dupatta", "SCALE-4242-2", "earbu", "Ik"])
 def test_search_by_words_sku_or_part_of_a_title(large_catalog, client, term):
     response = client.get("/api/v1/products/", {"search": term})
     assert response.json()["count"] > 0
