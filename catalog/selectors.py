@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Store
-from catalog.cache import cached
+from catalog.cache import cached, listing_version
 from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage, ProductOption, ProductVariant
 from joycart.ids import is_valid_id
 
@@ -114,7 +114,12 @@ def top_categories() -> QuerySet[Category]:
 
 
 def brands() -> list[str]:
-    return list(visible_products().exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct())
+    """The brand filter's choices, cached per listing version: reading them walks an index of every product."""
+    version = listing_version()
+    return cached(
+        None if version is None else f"catalog:brands:{version}",
+        lambda: list(visible_products().exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct()),
+    )
 
 
 def sku_taken(sku: str, *, exclude_variant: ProductVariant | None = None) -> bool:
