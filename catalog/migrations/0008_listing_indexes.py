@@ -13,10 +13,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='product',
-            index=models.Index(condition=models.Q(('is_active', True)), fields=['created_at', 'id'], name='catalog_prod_newest'),
-        ),
-        migrations.AddIndex(
-            model_name='product',
             index=models.Index(condition=models.Q(('is_active', True)), fields=['price', 'id'], name='catalog_prod_by_price'),
         ),
         migrations.AddIndex(
