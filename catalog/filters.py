@@ -6,7 +6,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 
-from catalog.models import Product, ProductVariant
+from catalog.models import Category, Product, ProductVariant
 
 ORDERING_CHOICES = [
     ("relevance", "Relevance"),
@@ -16,17 +16,21 @@ ORDERING_CHOICES = [
     ("-rating_avg", "Customer rating"),
 ]
 MAX_SEARCH_LENGTH = 100
+# pg_trgm indexes runs of three characters.
+TRIGRAM_LENGTH = 3
 
 
-def _has_option_value_like(value: str) -> Exists:
-    """A search for "XL" or "Peacock Blue" finds the products with an active variant of that option value."""
+def _has_variant_like(value: str) -> Exists:
+    """A search for "XL", "Peacock Blue" or a SKU finds the products with an active variant of that option
+    value or SKU (SQLite; PostgreSQL finds them in the search document)."""
     return Exists(
         ProductVariant.objects.filter(
-            Q(option1__icontains=value) | Q(option2__icontains=value) | Q(option3__icontains=value),
+            Q(option1__icontains=value) | Q(option2__icontains=value) | Q(option3__icontains=value)
+            | Q(sku__icontains=value),
             product_id=OuterRef("pk"),
             is_active=True,
         )
-    )
+    )  # fmt: skip
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -72,21 +76,39 @@ class ProductFilter(django_filters.FilterSet):
         if not value:
             return queryset
         if connection.vendor == "postgresql":
-            query = SearchQuery(value, search_type="websearch", config="english")
-            # The option match also covers values the english stemmer mangles or drops ("XL", "M").
-            return queryset.filter(
-                Q(search_vector=query) | Q(title__icontains=value) | _has_option_value_like(value)
-            ).annotate(rank=SearchRank(F("search_vector"), query))
+            return self._search_postgres(queryset, value)
         return queryset.filter(
             Q(title__icontains=value)
             | Q(brand__icontains=value)
             | Q(description__icontains=value)
-            | _has_option_value_like(value)
+            | _has_variant_like(value)
         )
 
+    @staticmethod
+    def _search_postgres(queryset, value):
+        """Full text (the GIN index on `search_vector`), or part of a title (the GIN trigram index on it).
+
+        The document holds option values and SKUs word for word (`simple`), so the query is tried under
+        both configurations: "S" is a stop word in english. A term shorter than a trigram cannot be looked
+        up in the title's trigrams, and one or two letters are inside nearly every title: such a term
+        matches the words that start with it instead ("s" finds "Silk" and a size "S", not "Glass").
+        """
+        query = SearchQuery(value, search_type="websearch", config="english") | SearchQuery(
+            value, search_type="websearch", config="simple"
+        )
+        prefix = "".join(character for character in value if character.isalnum())
+        if len(value) >= TRIGRAM_LENGTH or not prefix:
+            found = Q(search_vector=query) | Q(title__icontains=value)
+        else:
+            query |= SearchQuery(f"{prefix}:*", search_type="raw", config="simple")
+            found = Q(search_vector=query)
+        return queryset.filter(found).annotate(rank=SearchRank(F("search_vector"), query))
+
     def filter_category(self, queryset, name, value):
-        # A parent category lists its sub-categories' products too.
-        return queryset.filter(Q(category__slug=value) | Q(category__parent__slug=value))
+        # A parent category lists its sub-categories' products too. Their ids come first (a few rows), so
+        # the products are found through `category_id` and its indexes, not by joining every product's category.
+        shelves = Category.objects.filter(Q(slug=value) | Q(parent__slug=value)).values("pk")
+        return queryset.filter(category__in=shelves)
 
     def filter_in_stock(self, queryset, name, value):
         return queryset.filter(stock__gt=0) if value else queryset

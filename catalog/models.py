@@ -115,9 +115,20 @@ class Product(StockAndPrice, models.Model):
             ),
             models.CheckConstraint(condition=models.Q(stock__gte=0), name="catalog_product_stock_not_negative"),
         ]
+        # Each shopper listing walks an index in its sort order and stops after a page (newest first walks
+        # `created_at`'s). Shoppers see only active products: the partial indexes leave the others out.
+        # The search's GIN indexes (full text; trigrams of titles and SKUs) are made on PostgreSQL only,
+        # by migrations.
         indexes = [
             models.Index(fields=["is_active", "category", "price"], name="catalog_prod_active_cat_price"),
             models.Index(fields=["store", "is_active"], name="catalog_prod_store_active"),
+            models.Index(fields=["price", "id"], condition=models.Q(is_active=True), name="catalog_prod_by_price"),
+            # The brands filter reads this index alone, in brand order, never the table.
+            models.Index(
+                fields=["brand", "store"], condition=models.Q(is_active=True), name="catalog_prod_brand_store"
+            ),
+            # The seller's list: their products, last edited first.
+            models.Index(fields=["store", "updated_at", "id"], name="catalog_prod_store_updated"),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Store
-from catalog.cache import cached
+from catalog.cache import cached, listing_version
 from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage, ProductOption, ProductVariant
 from joycart.ids import is_valid_id
 
@@ -114,7 +114,12 @@ def top_categories() -> QuerySet[Category]:
 
 
 def brands() -> list[str]:
-    return list(visible_products().exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct())
+    """The brand filter's choices, cached per listing version: reading them walks an index of every product."""
+    version = listing_version()
+    return cached(
+        None if version is None else f"catalog:brands:{version}",
+        lambda: list(visible_products().exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct()),
+    )
 
 
 def sku_taken(sku: str, *, exclude_variant: ProductVariant | None = None) -> bool:
@@ -150,11 +155,10 @@ def seller_products(*, store: Store, search: str = "", status: str = "") -> Quer
     """A seller's own products, any status. `status`: one of `SELLER_PRODUCT_FILTERS`, else all."""
     products = _with_seller_variants(Product.objects.filter(store=store)).order_by("-updated_at", "-id")
     if search:
-        products = products.filter(
-            Q(title__icontains=search)
-            | Q(brand__icontains=search)
-            | Exists(ProductVariant.objects.filter(product_id=OuterRef("pk"), sku__icontains=search))
-        )
+        # The SKU match looks only at this store's variants: a correlated EXISTS under the OR would be
+        # planned as one pass over every seller's variants.
+        sku_matches = ProductVariant.objects.filter(product__store=store, sku__icontains=search).values("product_id")
+        products = products.filter(Q(title__icontains=search) | Q(brand__icontains=search) | Q(pk__in=sku_matches))
     if status in SELLER_PRODUCT_FILTERS:
         products = products.filter(SELLER_PRODUCT_FILTERS[status])
     return products

@@ -691,7 +691,6 @@ class _Writes:
     deltas: list[_Row] = field(default_factory=list)
     # Existing products the file changes, and those of them whose words the search reads.
     touched: set[int] = field(default_factory=set)
-    texts_changed: set[int] = field(default_factory=set)
 
 
 def _plan_writes(products: list[_Product]) -> _Writes:
@@ -717,8 +716,6 @@ def _plan_writes(products: list[_Product]) -> _Writes:
         if changes:
             writes.product_changes.append((existing, changes))
             changed = True
-            if set(changes) & set(PRODUCT_TEXT_COLUMNS):
-                writes.texts_changed.add(existing.pk)
         if product.new_options is not None:
             writes.options.append(product)
             changed = True
@@ -783,7 +780,8 @@ def _write(*, store: Store, products: list[_Product]) -> ImportSummary:
             touched = created + sorted(writes.touched)
             if touched:
                 product_summary_refresh(product_ids=touched)
-                search_vector_refresh(Product.objects.filter(pk__in=created + sorted(writes.texts_changed)))
+                # The search document holds the variants' option values and SKUs as well as the texts.
+                search_vector_refresh(Product.objects.filter(pk__in=touched))
                 bump_after_commit(product_ids=touched, listing=True)
     except IntegrityError as exc:
         # Validation saw every row; only a concurrent change can collide now.

@@ -45,28 +45,30 @@ VARIANT_FIELDS = ("sku", "price", "mrp")
 EDITABLE_FIELDS = PRODUCT_FIELDS + VARIANT_FIELDS
 
 
-def _active_option_values() -> Subquery:
-    """The option values of a product's active variants as one text ("M Blue L Blue"), for its search document."""
-    values = Concat("option1", Value(" "), "option2", Value(" "), "option3")
+def _active_variant_words() -> Subquery:
+    """The option values and SKUs of a product's active variants as one text ("M Blue KUR-M L Blue KUR-L")."""
+    words = Concat("option1", Value(" "), "option2", Value(" "), "option3", Value(" "), "sku")
     return Subquery(
         ProductVariant.objects.filter(product_id=OuterRef("pk"), is_active=True)
         .order_by()
         .values("product_id")
-        .annotate(text=StringAgg(values, delimiter=Value(" ")))
+        .annotate(text=StringAgg(words, delimiter=Value(" ")))
         .values("text")[:1]
     )
 
 
 def search_vector_refresh(products: QuerySet[Product]) -> None:
-    """Weighted full-text document: title outranks brand and option values ("XL"), which outrank description.
+    """Weighted full-text document: title outranks brand and the variants' words, which outrank description.
 
+    Option values and SKUs go in under the `simple` configuration, word for word: the english one would
+    drop sizes such as "S" as stop words and stem codes. `catalog.filters` searches both configurations.
     The variant services call it whenever a variant's values or active flag change."""
     if connection.vendor != "postgresql":
         return
     products.update(
         search_vector=SearchVector("title", weight="A", config="english")
         + SearchVector("brand", weight="B", config="english")
-        + SearchVector(_active_option_values(), weight="B", config="english")
+        + SearchVector(_active_variant_words(), weight="B", config="simple")
         + SearchVector("description", weight="C", config="english")
     )
 

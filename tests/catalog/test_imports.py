@@ -723,3 +723,20 @@ def test_concurrent_imports_and_sales_all_count_without_deadlock():
         "VASE-1": 10 + 4 * 2 - 4,
     }
     assert dict(Product.objects.values_list("pk", "stock")) == {lamp.pk: 18, vase.pk: 14}
+
+
+@pytest.mark.postgres
+def test_a_variant_an_import_adds_to_an_existing_product_is_searchable(store, kurta):
+    """The search document holds the variants' option values and SKUs: an import that only adds a variant
+    refreshes it too."""
+    from django.contrib.postgres.search import SearchQuery
+
+    products_import_csv(
+        store=store,
+        file=csv_bytes(
+            "handle,title,category,option1_name,option1_value,option2_name,option2_value,sku,price,stock",
+            "cotton-kurta,Cotton kurta,sarees,Size,L,Colour,Saffron,KURTA-L-SAFFRON,649,2",
+        ),
+    )
+    for word in ("saffron", "KURTA-L-SAFFRON"):
+        assert Product.objects.filter(search_vector=SearchQuery(word, config="simple")).get() == kurta

@@ -8,7 +8,7 @@ from django.db import connection
 from catalog.models import Product
 from catalog.services.products import product_update, search_vector_refresh
 from catalog.services.summary import product_summary_refresh
-from tests.catalog.variant_helpers import variant_product
+from tests.catalog.variant_helpers import kurta, variant_product
 from tests.factories import CategoryFactory, ProductFactory, StoreFactory, UserFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +108,15 @@ class TestSearch:
     def test_postgres_ranks_title_matches_above_description_matches(self, client, shelf):
         # "silk" is in the saree's title and only in the earbuds' description.
         assert api_slugs(client, search="silk")[:2] == ["silk", "buds"]
+
+    @pytest.mark.postgres
+    def test_postgres_matches_a_one_or_two_letter_term_at_the_start_of_words(self, client, shelf):
+        # No trigram index can find two letters inside titles, and they are inside nearly all of them.
+        ProductFactory(title="Glass vase", slug="vase")
+        search_vector_refresh(Product.objects.all())
+        assert api_slugs(client, search="Li") == ["kurta"]  # Linen
+        assert api_slugs(client, search="va") == ["vase"]  # not the "va" inside "Kanjivaram"
+        assert api_slugs(client, search="oo") == []  # inside "Handloom" and "Bluetooth" only
 
     def test_edits_are_searchable_at_once(self, client, shelf):
         product_update(product=shelf["kurta"], title="Linen kurta with block print")
@@ -263,6 +272,19 @@ class TestSearchOptionValues:
         # Olive is the scarf's inactive variant: nobody can buy it, so it finds nothing.
         assert set(api_slugs(client, search=search)) == found
         assert set(page_slugs(client, search=search)) == found
+
+    def test_a_size_that_is_an_english_stop_word_is_found(self, client):
+        # "S" is dropped by the english full-text configuration: the variants' words are indexed as written.
+        kurta(category=CategoryFactory())
+        search_vector_refresh(Product.objects.all())
+        assert api_slugs(client, search="S") == ["kurta"]
+
+    def test_a_sku_of_an_active_variant_is_found(self, client, rack):
+        VariantFactory(product=rack["mug"], sku="MUG-STEEL-350", option1="350 ml")
+        VariantFactory(product=rack["scarf"], sku="SCARF-OLD-9", option1="Ochre", is_active=False)
+        search_vector_refresh(Product.objects.all())
+        assert api_slugs(client, search="MUG-STEEL-350") == ["mug"]
+        assert api_slugs(client, search="SCARF-OLD-9") == []
 
     def test_a_product_matching_by_title_and_several_options_is_listed_once(self, client, rack):
         VariantFactory(product=rack["shirt"], option1="XXL", price=Decimal("1900.00"))
