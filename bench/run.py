@@ -218,10 +218,9 @@ def manage(env: dict[str, str], *args: str) -> str:
 # Also the logged-in rows' Cookie header, which run.py keeps out of results.json.
 SEED_CODE = """\
 import json, sys
-from bench.seed import BENCH_SELLER, bench_seed, bench_shopper_cookie
-from catalog.models import Product
+from bench.seed import bench_products, bench_seed, bench_shopper_cookie
 report = bench_seed(products={products})
-visible = Product.objects.filter(store__user__username=BENCH_SELLER, is_active=True).exclude(brand="")
+visible = bench_products().filter(is_active=True).exclude(brand="")
 report["search_terms"] = sorted(set(visible.values_list("brand", flat=True)))
 report["shopper_cookie"] = bench_shopper_cookie()
 sys.stdout.write(json.dumps(report) + "\\n")
@@ -1016,7 +1015,10 @@ def main(argv: list[str] | None = None) -> int:
         say(f"seeding {args.products} products ...")
         seeded = seed(env, args.products)
         settings["products"] = seeded["products"]
-        say(f"  {seeded['created']} created in {seeded['seconds']} s; {seeded['products']} visible in Bench Store")
+        say(
+            f"  {seeded['created']} created in {seeded['seconds']} s ({seeded['phase_seconds']}); "
+            f"{seeded['products']} visible with {seeded['variants']} variants over {seeded['stores']} bench stores"
+        )
         search = args.search or seeded["search"]
         search_terms = [args.search] if args.search else seeded["search_terms"] or [search]
         shopper_cookie = seeded.pop("shopper_cookie")
