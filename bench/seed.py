@@ -40,6 +40,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import Address, Store, User
 from accounts.services.stores import store_create
 from bench.webhooks import KIND_EVENTS, PLACING_KINDS, WARMUP_DELIVERIES, expected_counts, webhook_mix
+from cart.models import CartItem
 from cart.services import cart_item_add
 from catalog.cache import bump_after_commit
 from catalog.demo import (
@@ -77,6 +78,7 @@ SOLD_OUT_SHARE = 0.05  # of variants
 INACTIVE_VARIANT_SHARE = 0.05  # of products with 3 variants or more: the last is switched off
 CHUNK_SIZE = 10_000  # products generated and loaded at a time, so memory stays flat
 CENT = Decimal("0.01")
+CATALOGUE_MODELS = (Product, ProductOption, ProductVariant, ProductImage)
 # A brand on two shelves (mobile accessories and audio): about one product in fifteen.
 SEARCH_TERM = "Zentra"
 BATCH_SIZE = 500
@@ -364,7 +366,7 @@ def _numbers_present() -> set[int]:
 
 def _analyze() -> None:
     """Fresh planner statistics: a plan made for the empty tables would scan 100,000 rows as if 10."""
-    tables = [model._meta.db_table for model in (Product, ProductOption, ProductVariant, ProductImage)]
+    tables = [model._meta.db_table for model in CATALOGUE_MODELS]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
@@ -438,16 +440,52 @@ def bench_seed(*, products: int) -> dict:
     return report
 
 
-def bench_shopper_cookie() -> str:
-    """The Cookie header of a logged-in shopper, minted rather than logged in (no login throttle).
+def bench_trim(*, products: int) -> dict:
+    """Delete the bench products numbered above `products` with their rows (PostgreSQL only), so the
+    tables hold what a shop of that size holds: hidden rows would still be scanned and indexed.
+
+    Bench products are never ordered or reviewed; if one were, its order item protects it and this
+    fails rather than delete a sale. Then VACUUM ANALYZE, so neither dead rows nor the statistics
+    of the bigger catalogue stay behind.
+    """
+    started = time.perf_counter()
+    doomed = list(_numbered_beyond(products).values_list("pk", flat=True))
+    tables = {model: connection.ops.quote_name(model._meta.db_table) for model in (CartItem, *CATALOGUE_MODELS)}
+    # Table names come from the models; the ids are bound parameters.
+    with transaction.atomic(), connection.cursor() as cursor:
+        variants = f"SELECT id FROM {tables[ProductVariant]} WHERE product_id = ANY(%s)"  # noqa: S608
+        cursor.execute(f"DELETE FROM {tables[CartItem]} WHERE variant_id IN ({variants})", [doomed])  # noqa: S608
+        for model in (ProductVariant, ProductOption, ProductImage):
+            cursor.execute(f"DELETE FROM {tables[model]} WHERE product_id = ANY(%s)", [doomed])  # noqa: S608
+        cursor.execute(f"DELETE FROM {tables[Product]} WHERE id = ANY(%s)", [doomed])  # noqa: S608
+        bump_after_commit()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE " + ", ".join(tables[model] for model in CATALOGUE_MODELS))
+    report = {"deleted": len(doomed), "seconds": round(time.perf_counter() - started, 2)}
+    sys.stdout.write(json.dumps(report) + "\n")
+    return report
+
+
+def _cookie_for(user: User) -> str:
+    """The Cookie header of `user` logged in, minted rather than logged in (no login throttle).
 
     The token outlives any run, so it never expires mid-round; it dies with the run anyway,
     signed with the run's fresh secret key. It is never printed.
     """
-    [shopper] = _buyers(1, prefix=SHOPPER_PREFIX)
-    token = AccessToken.for_user(shopper)
+    token = AccessToken.for_user(user)
     token.set_exp(lifetime=SHOPPER_TOKEN_LIFETIME)
     return f"{settings.JWT_ACCESS_COOKIE}={token}"
+
+
+def bench_shopper_cookie() -> str:
+    """The logged-in rows' shopper, `bench_shopper_01`."""
+    [shopper] = _buyers(1, prefix=SHOPPER_PREFIX)
+    return _cookie_for(shopper)
+
+
+def bench_seller_cookie() -> str:
+    """The first bench seller's, for the seller portal's pages."""
+    return _cookie_for(bench_stores()[0].user)
 
 
 # --- The checkout scenario ----------------------------------------------------------------
