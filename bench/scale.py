@@ -198,46 +198,52 @@ def _tool(bench, args: argparse.Namespace) -> str:
     return "wrk" if args.tool != "python" and bench.loadgen.wrk_path() else "python"
 
 
+def _shop_load(bench, server, args: argparse.Namespace, path: str, *, connections: int) -> dict:
+    """One page under load for --scale-duration seconds, every request a new ceiling (a cache miss)."""
+    loadgen = bench.loadgen
+    meter = bench.CpuMeter(server)
+    meter.start()
+    paths = loadgen.UncachedPaths((path,))
+    if _tool(bench, args) == "wrk":
+        result = loadgen.wrk_load(
+            server.base_url + "/", connections=connections, seconds=args.scale_duration, paths=paths
+        )
+    else:
+        result = loadgen.python_load(
+            server.base_url + "/", connections=connections, seconds=args.scale_duration, paths=paths
+        )
+    cores = meter.cores() or {}
+    return {**asdict(result), "services_cpu": cores.get("services"), "other_cpu": cores.get("other")}
+
+
 def _shop_measure(bench, env: dict, args: argparse.Namespace, *, connections: int) -> dict[str, dict]:
-    """Each page under load for --scale-duration seconds, every request a new ceiling (a cache miss)."""
+    """Each page, `--rounds` times round-robin; a page keeps its best round (the lowest p50), as the
+    read endpoints do: other processes on the machine can only slow a round down."""
     loadgen = bench.loadgen
     server = bench.Gunicorn(env, workers=args.workers, threads=1)
-    rows = {}
+    rows: dict[str, dict] = {}
     try:
         server.start()
         for name, path in shop_paths().items():
             warm = loadgen.python_load(
-                server.base_url + "/",
-                connections=1,
-                requests=WARMUP_REQUESTS,
-                paths=loadgen.UncachedPaths((path,)),
+                server.base_url + "/", connections=1, requests=WARMUP_REQUESTS, paths=loadgen.UncachedPaths((path,))
             )
-            meter = bench.CpuMeter(server)
-            meter.start()
-            paths = loadgen.UncachedPaths((path,))
-            if _tool(bench, args) == "wrk":
-                result = loadgen.wrk_load(
-                    server.base_url + "/", connections=connections, seconds=args.scale_duration, paths=paths
+            rows[name] = {"path": path, "warmup_statuses": warm.statuses, "warmup_non_2xx": warm.non_2xx + warm.errors}
+            rows[name]["rounds"] = []
+        for number in range(1, args.rounds + 1):
+            for name, row in rows.items():
+                result = _shop_load(bench, server, args, row["path"], connections=connections)
+                row["rounds"].append(result)
+                bench.say(
+                    f"    round {number} {name:<20} p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
+                    f"{result['rps']:6.1f} req/s  other {_cell(result['other_cpu'], '.2f')} cores"
                 )
-            else:
-                result = loadgen.python_load(
-                    server.base_url + "/", connections=connections, seconds=args.scale_duration, paths=paths
-                )
-            cores = meter.cores() or {}
-            rows[name] = {
-                **asdict(result),
-                "path": path,
-                "warmup_statuses": warm.statuses,
-                "warmup_non_2xx": warm.non_2xx + warm.errors,
-                "services_cpu": cores.get("services"),
-                "other_cpu": cores.get("other"),
-            }
-            bench.say(
-                f"    {name:<20} p50 {result.p50_ms:7.1f} ms  p99 {result.p99_ms:7.1f} ms  {result.rps:6.1f} req/s  "
-                f"other {_cell(cores.get('other'), '.2f')} cores"
-            )
     finally:
         server.stop()
+    for row in rows.values():
+        row.update(min(row["rounds"], key=lambda result: result["p50_ms"] or float("inf")))
+        row["non_2xx"] = sum(result["non_2xx"] for result in row["rounds"])
+        row["errors"] = sum(result["errors"] for result in row["rounds"])
     return rows
 
 

@@ -139,3 +139,23 @@ def test_product_n_is_the_same_however_many_came_before_it(capsys):
     assert by_sku.items() <= after.items()
     assert Category.objects.count() == len(DEMO_CATEGORIES)
     capsys.readouterr()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # VACUUM cannot run inside the test's transaction
+def test_trimming_deletes_the_products_beyond_n_with_their_rows_and_keeps_the_rest_as_they_were(capsys):
+    from bench.seed import bench_trim
+
+    bench_seed(products=40)
+    kept = ProductVariant.objects.filter(position=0, sku__lte="BENCH-000025").values_list("product_id", flat=True)
+    before = {pk: row for pk, row in _stored().items() if pk in set(kept)}
+
+    trimmed = bench_trim(products=25)
+
+    assert trimmed["deleted"] == 15
+    assert Product.objects.count() == ProductImage.objects.count() == 25
+    assert set(ProductVariant.objects.values_list("product_id", flat=True)) == set(before)
+    assert set(ProductOption.objects.values_list("product_id", flat=True)) <= set(before)
+    assert _stored() == before
+    assert bench_seed(products=25)["created"] == 0
+    capsys.readouterr()
