@@ -175,8 +175,12 @@ sys.stdout.write(json.dumps({{"trimmed": trimmed, "seeded": seeded}}) + "\\n")
 """
 EXPLAIN_CODE = """\
 import json, sys
-from bench.scale import plans_explain
-sys.stdout.write(json.dumps(plans_explain({paths!r})) + "\\n")
+from bench.scale import plans_explain, seller_paths
+from bench.seed import bench_seller_cookie
+plans = plans_explain({paths!r})
+seller = seller_paths(last_page=1)
+plans.update(plans_explain({{"seller list, first page": seller["seller list, first page"]}}, cookie=bench_seller_cookie()))
+sys.stdout.write(json.dumps(plans) + "\\n")
 """
 SELLER_CODE = """\
 import json, sys
@@ -350,9 +354,10 @@ def run_scale(env: dict, args: argparse.Namespace, bench) -> dict:
 # --- Inside Django (manage.py shell) ---------------------------------------------------------
 
 
-def plans_explain(paths: dict[str, str], *, slowest: int = SLOWEST_EXPLAINED) -> dict[str, dict]:
-    """Request each page once, anonymously and missing the cache, and run its slowest SQL statements
-    again under EXPLAIN (ANALYZE, BUFFERS): name -> the page's query count, its SQL time and those plans."""
+def plans_explain(paths: dict[str, str], *, cookie: str = "", slowest: int = SLOWEST_EXPLAINED) -> dict[str, dict]:
+    """Request each page once, missing the cache, and run its slowest SQL statements again under
+    EXPLAIN (ANALYZE, BUFFERS): name -> the page's query count, its SQL time and those plans.
+    `cookie`: the Cookie header to send (a seller's, for the portal); anonymous without."""
     import secrets
 
     from django.db import connection
@@ -365,7 +370,9 @@ def plans_explain(paths: dict[str, str], *, slowest: int = SLOWEST_EXPLAINED) ->
         separator = "&" if "?" in path else "?"
         ceiling = f"1{secrets.randbelow(10**8):08d}"  # above every price, new each time: a cache miss
         with CaptureQueriesContext(connection) as captured:
-            response = client.get(f"{path}{separator}max_price={ceiling}", headers={"host": "127.0.0.1"})
+            response = client.get(
+                f"{path}{separator}max_price={ceiling}", headers={"host": "127.0.0.1", "cookie": cookie}
+            )
         statements = sorted(captured.captured_queries, key=lambda query: float(query["time"]), reverse=True)
         explained[name] = {
             "status": response.status_code,
