@@ -3,9 +3,9 @@
 Steps: collectstatic and migrate, seed N products (bench/seed.py), start gunicorn on a free
 port of 127.0.0.1, warm up and load each endpoint in turn, read each worker's peak memory, stop
 gunicorn. Then, on PostgreSQL only, the checkout scenario (bench/checkout.py), the webhook
-scenario (bench/webhooks.py) and the scale scenario (bench/scale.py), each with a gunicorn of its own. Print the tables and the
-targets, write bench/results.json. A measuring tool: a missed target is reported, never an
-error exit.
+scenario (bench/webhooks.py) and the scale scenario (bench/scale.py), each with a gunicorn of
+its own. Print the tables and the targets, write bench/results.json. A measuring tool: a
+missed target is reported, never an error exit.
 
 Database: DATABASE_URL as given, else bench/bench.sqlite3. Cache: REDIS_URL if set, else local
 memory (one cache per worker, so each worker warms its own).
@@ -1073,12 +1073,7 @@ def main(argv: list[str] | None = None) -> int:
         say()
         scale.report_scale(scale_result, say)
         targets += scale_result["targets"]
-        disturbed += [
-            f"scale, {name} at {size}"
-            for name, sizes in scale_result["shop"].items()
-            for size, row in sizes.items()
-            if (row["other_cpu"] or 0) > DISTURBED_CORES
-        ]
+        disturbed += scale.disturbed(scale_result, above=DISTURBED_CORES)
     say()
     for target in targets:
         if target.get("info"):

@@ -125,6 +125,16 @@ def scale_targets(*, shop: dict[str, dict], seller: dict | None, small: int, lar
     return targets
 
 
+def disturbed(result: dict, *, above: float) -> list[str]:
+    """The page loads during which other processes used more than `above` cores."""
+    return [
+        f"scale, {name} at {result[size]:,}"
+        for name, sizes in result["shop"].items()
+        for size, row in sizes.items()
+        if (row.get("other_cpu") or 0) > above
+    ]
+
+
 def _cell(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 

@@ -196,3 +196,13 @@ def bench_run(monkeypatch):
     import run
 
     return run
+
+
+def test_a_page_load_is_disturbed_when_other_processes_took_more_than_the_limit():
+    result = {
+        "small": 1000,
+        "large": 100_000,
+        "shop": {"listing page": {"small": {"other_cpu": 0.1}, "large": {"other_cpu": 0.5}}},
+    }
+
+    assert scale.disturbed(result, above=0.2) == ["scale, listing page at 100,000"]
