@@ -333,7 +333,7 @@ def run_scale(env: dict, args: argparse.Namespace, bench) -> dict:
     connections = args.workers
     sizes = {"small": args.scale_small, "large": args.scale_large}
     shop: dict[str, dict] = {name: {} for name in shop_paths()}
-    fixtures, plans = {}, {}
+    fixtures: dict[str, dict] = {}
     for size, products in sizes.items():
         bench.say(f"scale: the bench catalogue at exactly {products:,} products ...")
         fixtures[size] = bench.shell_json(env, SIZE_CODE.format(products=products))
