@@ -2,10 +2,10 @@
 
 Steps: collectstatic and migrate, seed N products (bench/seed.py), start gunicorn on a free
 port of 127.0.0.1, warm up and load each endpoint in turn, read each worker's peak memory, stop
-gunicorn. Then, on PostgreSQL only, the checkout scenario (bench/checkout.py) and the webhook
-scenario (bench/webhooks.py), each with a gunicorn of its own. Print the tables and the
-targets, write bench/results.json. A measuring tool: a missed target is reported, never an
-error exit.
+gunicorn. Then, on PostgreSQL only, the checkout scenario (bench/checkout.py), the webhook
+scenario (bench/webhooks.py) and the scale scenario (bench/scale.py), each with a gunicorn of
+its own. Print the tables and the targets, write bench/results.json. A measuring tool: a
+missed target is reported, never an error exit.
 
 Database: DATABASE_URL as given, else bench/bench.sqlite3. Cache: REDIS_URL if set, else local
 memory (one cache per worker, so each worker warms its own).
@@ -33,6 +33,7 @@ from urllib.parse import quote
 # Run as `python bench/run.py`, so bench/ itself is on sys.path: these are sibling modules.
 import checkout
 import loadgen
+import scale
 import webhooks
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -128,9 +129,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=RESULTS_PATH, help="where to write the JSON results")
     parser.add_argument(
         "--only",
-        choices=["all", "reads", "checkout", "webhooks"],
+        choices=["all", "reads", "checkout", "webhooks", "scale"],
         default="all",
-        help="run only the read endpoints, or only the checkout or the webhook scenario (PostgreSQL only)",
+        help="run only the read endpoints, or only the checkout, webhook or scale scenario (PostgreSQL only)",
     )
     checkout_group = parser.add_argument_group("checkout scenario (PostgreSQL only)")
     checkout_group.add_argument(
@@ -154,6 +155,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     webhook_group.add_argument(
         "--webhook-concurrency", type=int, default=webhooks.CONCURRENCY, help="concurrent webhook connections"
     )
+    scale.add_arguments(parser)
     args = parser.parse_args(argv)
     args.checkout_workers = args.checkout_workers or args.workers
     counts = (args.products, args.workers, args.threads, args.connections, args.rounds)
@@ -218,10 +220,9 @@ def manage(env: dict[str, str], *args: str) -> str:
 # Also the logged-in rows' Cookie header, which run.py keeps out of results.json.
 SEED_CODE = """\
 import json, sys
-from bench.seed import BENCH_SELLER, bench_seed, bench_shopper_cookie
-from catalog.models import Product
+from bench.seed import bench_products, bench_seed, bench_shopper_cookie
 report = bench_seed(products={products})
-visible = Product.objects.filter(store__user__username=BENCH_SELLER, is_active=True).exclude(brand="")
+visible = bench_products().filter(is_active=True).exclude(brand="")
 report["search_terms"] = sorted(set(visible.values_list("brand", flat=True)))
 report["shopper_cookie"] = bench_shopper_cookie()
 sys.stdout.write(json.dumps(report) + "\\n")
@@ -981,6 +982,7 @@ def main(argv: list[str] | None = None) -> int:
     env = bench_environment()
     run_reads, run_checkout_scenario = args.only in ("all", "reads"), args.only in ("all", "checkout")
     run_webhook_scenario = args.only in ("all", "webhooks")
+    run_scale_scenario = args.only in ("all", "scale")
     settings = {
         "only": args.only,
         "database": database_vendor(env["DATABASE_URL"]),
@@ -1016,7 +1018,10 @@ def main(argv: list[str] | None = None) -> int:
         say(f"seeding {args.products} products ...")
         seeded = seed(env, args.products)
         settings["products"] = seeded["products"]
-        say(f"  {seeded['created']} created in {seeded['seconds']} s; {seeded['products']} visible in Bench Store")
+        say(
+            f"  {seeded['created']} created in {seeded['seconds']} s ({seeded['phase_seconds']}); "
+            f"{seeded['products']} visible with {seeded['variants']} variants over {seeded['stores']} bench stores"
+        )
         search = args.search or seeded["search"]
         search_terms = [args.search] if args.search else seeded["search_terms"] or [search]
         shopper_cookie = seeded.pop("shopper_cookie")
@@ -1037,6 +1042,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
     checkout_result = run_checkout(env, args) if run_checkout_scenario else None
     webhook_result = run_webhooks(env, args) if run_webhook_scenario else None
+    scale_result = scale.run_scale(env, args, sys.modules[__name__]) if run_scale_scenario else None
 
     targets: list[dict] = []
     disturbed: list[str] = []
@@ -1063,6 +1069,11 @@ def main(argv: list[str] | None = None) -> int:
         targets += webhook_result["targets"]
         if (webhook_result["load"]["other_cpu"] or 0) > DISTURBED_CORES:
             disturbed.append("webhooks")
+    if scale_result and "skipped" not in scale_result:
+        say()
+        scale.report_scale(scale_result, say)
+        targets += scale_result["targets"]
+        disturbed += scale.disturbed(scale_result, above=DISTURBED_CORES)
     say()
     for target in targets:
         if target.get("info"):
@@ -1074,6 +1085,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"  SKIP  checkout scenario: {checkout_result['skipped']}")
     if webhook_result and "skipped" in webhook_result:
         say(f"  SKIP  webhook scenario: {webhook_result['skipped']}")
+    if scale_result and "skipped" in scale_result:
+        say(f"  SKIP  scale scenario: {scale_result['skipped']}")
     if disturbed:
         say(f"\nWARNING: other processes were busy during {', '.join(disturbed)}; rerun on a quiet machine.")
     results = {
@@ -1085,6 +1098,7 @@ def main(argv: list[str] | None = None) -> int:
         "worker_peak_rss_mb": {str(pid): mb for pid, mb in rss.items()},
         "checkout": checkout_result,
         "webhooks": webhook_result,
+        "scale": scale_result,
         "targets": targets,
         "disturbed": disturbed,
     }

@@ -1,6 +1,6 @@
-"""The benchmark's fixtures, created fast and idempotently: N products in a "Bench Store" for
-the read endpoints, and buyers with addresses and a "Bench Checkout Store" for the checkout
-scenario.
+"""The benchmark's fixtures, created fast and idempotently: N products with their variants over ten
+"Bench Store" sellers for the read endpoints, and buyers with addresses and a "Bench Checkout Store"
+for the checkout scenario.
 
 Run inside Django by bench/run.py:
     manage.py shell --no-imports -c "from bench.seed import bench_seed; bench_seed(products=5000)"
@@ -8,27 +8,31 @@ It writes one JSON line (what it made, a product slug, a search term) for run.py
 `bench_checkout_seed` and `bench_checkout_count` work the same way for the checkout scenario,
 and `bench_webhook_seed`, `bench_webhook_drain` and `bench_webhook_count` for the webhook one.
 
-Unlike the demo catalog this skips `product_create`: 5,000 rows one by one would take minutes,
-so it bulk-inserts each product with its one variant and then does in bulk what the services do
-per row (slugs, the summary of the variants, the search vector, a listing-cache bump). That is
-acceptable for a benchmark fixture only; shop code creates products through the service.
+Unlike the demo catalog this skips the services: 100,000 products one by one would take hours,
+so it loads the rows with COPY (PostgreSQL) or bulk inserts (SQLite) and then does set-wise what
+the services do per product (the summary of the variants, the search document, a listing-cache
+bump). That is acceptable for a benchmark fixture only; shop code creates products through the
+services. tests/test_bench_seed.py checks the result against the services on both databases.
 """
 
+import itertools
 import json
 import random
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import BigIntegerField, Count, Max, Min, QuerySet, Sum
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Count, JSONField, Max, Min, QuerySet, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
+from django.utils import timezone
 from django.utils.text import slugify
 from django_tasks_db.models import DBTaskResult
 from rest_framework_simplejwt.tokens import AccessToken
@@ -36,11 +40,21 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import Address, Store, User
 from accounts.services.stores import store_create
 from bench.webhooks import KIND_EVENTS, PLACING_KINDS, WARMUP_DELIVERIES, expected_counts, webhook_mix
+from cart.models import CartItem
 from cart.services import cart_item_add
 from catalog.cache import bump_after_commit
-from catalog.demo import CATEGORY_COLOURS, DEMO_SHELVES, demo_categories_ensure, placeholder_image
+from catalog.demo import (
+    CATEGORY_COLOURS,
+    COLOUR_GADGET,
+    DEMO_SHELVES,
+    PACK,
+    DemoOption,
+    DemoShelf,
+    demo_categories_ensure,
+    placeholder_image,
+)
 from catalog.images import image_process
-from catalog.models import Product, ProductImage, ProductVariant
+from catalog.models import Product, ProductImage, ProductOption, ProductVariant
 from catalog.services.products import search_vector_refresh
 from catalog.services.summary import product_summary_refresh
 from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus, OrderStatus
@@ -53,6 +67,18 @@ from payments.services.webhooks import DRAIN_TASK_PATH
 
 BENCH_SELLER = "bench_seller"
 BENCH_STORE = "Bench Store"
+# Product N belongs to seller (N - 1) mod 10: at 100,000 products, each store has 10,000.
+BENCH_SELLERS = (BENCH_SELLER, *(f"{BENCH_SELLER}_{number:02d}" for number in range(2, 11)))
+# The variant mix: about 40% of products have one variant; the others one or two options (Size x
+# Colour) and 2 to 6 variants, about 2.5 a product overall. A few are sold out or switched off.
+SINGLE_VARIANT_SHARE = 0.4
+VARIANT_COUNTS = (2, 2, 2, 3, 3, 3, 4, 5, 6)
+ONE_OPTION_SHARE = 0.5  # of the products whose first option alone could give an even count
+SOLD_OUT_SHARE = 0.05  # of variants
+INACTIVE_VARIANT_SHARE = 0.05  # of products with 3 variants or more: the last is switched off
+CHUNK_SIZE = 10_000  # products generated and loaded at a time, so memory stays flat
+CENT = Decimal("0.01")
+CATALOGUE_MODELS = (Product, ProductOption, ProductVariant, ProductImage)
 # A brand on two shelves (mobile accessories and audio): about one product in fifteen.
 SEARCH_TERM = "Zentra"
 BATCH_SIZE = 500
@@ -105,43 +131,6 @@ def _placeholder_files() -> tuple[str, str]:
     return IMAGE_NAME, THUMBNAIL_NAME
 
 
-def _product_rows(store: Store, numbers: list[int], categories: dict) -> list[tuple[Product, ProductVariant]]:
-    """Each product with its one variant (not saved); the product's summary is already its variant's."""
-    rows = []
-    for number in numbers:
-        # Seeded per number: product N looks the same however many were seeded before it.
-        rng = random.Random(f"bench-{number}")  # noqa: S311 - fixture data, not secrets
-        shelf = rng.choice(DEMO_SHELVES)
-        line = rng.choice(shelf.lines)
-        brand = rng.choice(shelf.brands)
-        title = f"{brand} {line.noun}" if shelf.brand_in_title else line.noun
-        price = Decimal(rng.randrange(line.low, line.high + 1)).quantize(Decimal("0.01"))
-        mrp = (
-            (price * Decimal(rng.choice(("1.20", "1.35", "1.50")))).quantize(Decimal("1"))
-            if rng.random() < 0.6
-            else None
-        )
-        stock = rng.randint(0, 60)
-        product = Product(
-            store=store,
-            title=title,
-            slug=f"{slugify(title)[:150]}-{slugify(_sku(number))}",
-            description=(
-                f"{line.blurb} By {brand}. Dispatched within two working days; "
-                "easy seven-day returns. Sold by Bench Store."
-            ),
-            category=categories[shelf.category],
-            brand=brand,
-            price=price,
-            price_max=price,
-            mrp=mrp,
-            stock=stock,
-            is_active=True,
-        )
-        rows.append((product, ProductVariant(sku=_sku(number), price=price, mrp=mrp, stock=stock)))
-    return rows
-
-
 def _products_with_variant_create(rows: list[tuple[Product, ProductVariant]]) -> list[Product]:
     """Insert the products, then their variants, a batch at a time."""
     created = Product.objects.bulk_create([product for product, _variant in rows], batch_size=BATCH_SIZE)
@@ -155,59 +144,349 @@ def _store_skus(store: Store) -> set[str]:
     return set(ProductVariant.objects.filter(product__store=store).values_list("sku", flat=True))
 
 
+# --- The read endpoints' catalogue ----------------------------------------------------------
+
+
+@dataclass
+class _Planned:
+    """One bench product as it will be stored: the columns (by attribute name) of the product, its
+    options and its variants. Plain dicts, not model instances: building 600,000 of those took
+    most of the load's time."""
+
+    product: dict
+    options: list[dict]
+    variants: list[dict]
+
+
+def _values_offered(rng: random.Random, option: DemoOption, count: int) -> tuple[str, ...]:
+    """`count` of the option's values, in its order: a run of sizes, or any few colours."""
+    count = min(count, len(option.values))
+    if option.contiguous:
+        start = rng.randint(0, len(option.values) - count)
+        return option.values[start : start + count]
+    chosen = set(rng.sample(option.values, count))
+    return tuple(value for value in option.values if value in chosen)
+
+
+def _options_offered(rng: random.Random, shelf: DemoShelf) -> list[tuple[DemoOption, tuple[str, ...]]]:
+    """What a product varies in: nothing (about 40%), or one or two options giving 2 to 6 variants."""
+    if rng.random() < SINGLE_VARIANT_SHARE:
+        return []
+    own = shelf.options or (COLOUR_GADGET,)
+    first, second = own[0], own[1] if len(own) > 1 else (PACK if own[0] != PACK else COLOUR_GADGET)
+    wanted = rng.choice(VARIANT_COUNTS)
+    if wanted <= len(first.values) and (wanted % 2 or rng.random() < ONE_OPTION_SHARE):
+        return [(first, _values_offered(rng, first, wanted))]
+    across = min(len(first.values), max(2, wanted // 2))
+    down = min(len(second.values), max(2, round(wanted / across)))
+    return [(first, _values_offered(rng, first, across)), (second, _values_offered(rng, second, down))]
+
+
+def _product_plan(number: int, *, stores: list[Store], categories: dict, created_at: datetime) -> _Planned:
+    """Bench product `number`, the same however many were seeded before it (its own seeded generator).
+
+    Its first variant's SKU is `_sku(number)`; the others add their option codes. The summary
+    columns are left at the first variant's values: `_summaries_write` computes them afterwards.
+    """
+    rng = random.Random(f"bench-{number}")  # noqa: S311 - fixture data, not secrets
+    shelf = rng.choice(DEMO_SHELVES)
+    line = rng.choice(shelf.lines)
+    brand = rng.choice(shelf.brands)
+    store = stores[(number - 1) % len(stores)]
+    title = f"{brand} {line.noun}" if shelf.brand_in_title else line.noun
+    base = rng.randrange(line.low, line.high + 1)
+    markup = Decimal(rng.choice(("1.20", "1.35", "1.50"))) if rng.random() < 0.6 else None
+    offered = _options_offered(rng, shelf)
+    variants = []
+    for position, values in enumerate(itertools.product(*(values for _option, values in offered))):
+        factor, codes = 1.0, []
+        for (option, _values), value in zip(offered, values, strict=True):
+            factor *= option.factor(value)
+            codes.append(option.codes[option.values.index(value)])
+        price = Decimal(round(base * factor)).quantize(CENT)
+        variants.append(
+            {
+                "sku": "-".join([_sku(number), *codes]) if position else _sku(number),
+                "option1": values[0] if values else "",
+                "option2": values[1] if len(values) > 1 else "",
+                "price": price,
+                "mrp": (price * markup).quantize(Decimal("1")) if markup else None,
+                "stock": 0 if rng.random() < SOLD_OUT_SHARE else rng.randint(1, 60),
+                "is_active": True,
+                "position": position,
+                "created_at": created_at,
+                "updated_at": created_at,
+            }
+        )
+    if len(variants) >= 3 and rng.random() < INACTIVE_VARIANT_SHARE:
+        variants[-1]["is_active"] = False  # never the first: it names the product
+    first = variants[0]
+    product = {
+        "store_id": store.pk,
+        "title": title,
+        "slug": f"{slugify(title)[:150]}-{slugify(_sku(number))}",
+        "description": (
+            f"{line.blurb} By {brand}. Dispatched within two working days; easy seven-day returns. "
+            f"Sold by {store.name}."
+        ),
+        "category_id": categories[shelf.category].pk,
+        "brand": brand,
+        "price": first["price"],
+        "price_max": first["price"],
+        "mrp": first["mrp"],
+        "stock": first["stock"],
+        "is_active": True,
+        "created_at": created_at,
+        "updated_at": created_at,
+    }
+    options = [
+        {"position": position, "name": option.name, "values": list(values)}
+        for position, (option, values) in enumerate(offered, start=1)
+    ]
+    return _Planned(product, options, variants)
+
+
+def _copy(cursor, model, rows: list[dict], *, with_pk: bool = False) -> None:
+    """COPY `rows` into `model`'s table, PostgreSQL's fastest way in: one statement a table.
+
+    A column a row does not give gets the field's default, as the model would; JSON is written as text."""
+    fields = [field for field in model._meta.concrete_fields if with_pk or not field.primary_key]
+    defaults = {field.attname: field.get_default() for field in fields}
+    as_json = {field.attname for field in fields if isinstance(field, JSONField)}
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    with cursor.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            values = [row.get(name, defaults[name]) for name in defaults]
+            copy.write_row(
+                [json.dumps(value) if name in as_json else value for name, value in zip(defaults, values, strict=True)]
+            )
+
+
+def _product_ids_reserve(count: int) -> list[int]:
+    """Ids from the product table's own sequence, so the variants can point at products COPY has not written yet."""
+    table = Product._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _plans_insert(plans: list[_Planned], *, image_name: str, thumbnail_name: str) -> list[int]:
+    """Store the planned products with their options, variants and picture; return their ids.
+
+    PostgreSQL gets one COPY per table; SQLite, which has no COPY, bulk inserts."""
+    products = [plan.product for plan in plans]
+    if connection.vendor == "postgresql":
+        ids = _product_ids_reserve(len(products))
+        for product, product_id in zip(products, ids, strict=True):
+            product["id"] = product_id
+    else:
+        created = Product.objects.bulk_create([Product(**product) for product in products], batch_size=BATCH_SIZE)
+        ids = [product.pk for product in created]
+    options, variants, images = [], [], []
+    for plan, product_id in zip(plans, ids, strict=True):
+        options += [{**option, "product_id": product_id} for option in plan.options]
+        variants += [{**variant, "product_id": product_id} for variant in plan.variants]
+        images.append(
+            {
+                "product_id": product_id,
+                "image": image_name,
+                "thumbnail": thumbnail_name,
+                "alt": plan.product["title"],
+                "position": 0,
+                "created_at": plan.product["created_at"],
+            }
+        )
+    children = ((ProductOption, options), (ProductVariant, variants), (ProductImage, images))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+            _copy(raw, Product, products, with_pk=True)
+            for model, rows in children:
+                _copy(raw, model, rows)
+    else:
+        for model, rows in children:
+            model.objects.bulk_create([model(**row) for row in rows], batch_size=BATCH_SIZE)
+    return ids
+
+
+# The summary `catalog.services.summary.product_summary_refresh` writes, for many products in one
+# statement: the cheapest active variant's price and MRP (ties: position, then id), the dearest
+# one's price, the active variants' stock. Every bench product has an active variant (its first).
+SUMMARIES_SQL = """
+UPDATE {product} SET price = summary.price, price_max = summary.price_max, mrp = summary.mrp,
+    stock = summary.stock
+FROM (
+    SELECT product_id, MIN(price) AS price, MAX(price) AS price_max, MAX(cheapest_mrp) AS mrp,
+        SUM(stock) AS stock
+    FROM (
+        SELECT product_id, price, stock,
+            FIRST_VALUE(mrp) OVER (PARTITION BY product_id ORDER BY price, position, id) AS cheapest_mrp
+        FROM {variant}
+        WHERE is_active AND product_id BETWEEN %s AND %s
+    ) AS active
+    GROUP BY product_id
+) AS summary
+WHERE {product}.id = summary.product_id
+"""
+
+
+def _summaries_write(first_id: int, last_id: int) -> None:
+    """Each product's summary of its variants, set-wise over an id range (what the service writes per product)."""
+    sql = SUMMARIES_SQL.format(
+        product=connection.ops.quote_name(Product._meta.db_table),
+        variant=connection.ops.quote_name(ProductVariant._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [first_id, last_id])
+
+
+def bench_stores() -> list[Store]:
+    """The read endpoints' sellers: "Bench Store" and nine more, each selling every tenth product."""
+    return [
+        _bench_store(username, BENCH_STORE if number == 1 else f"{BENCH_STORE} {number:02d}")
+        for number, username in enumerate(BENCH_SELLERS, start=1)
+    ]
+
+
+def bench_products() -> QuerySet:
+    """Every product of the read endpoints' sellers, shown or hidden."""
+    return Product.objects.filter(store__user__username__in=BENCH_SELLERS)
+
+
+def _numbered_beyond(products: int) -> QuerySet:
+    """The bench products numbered above `products` (their first variant's SKU says the number)."""
+    return bench_products().filter(variants__position=0, variants__sku__gt=_sku(products))
+
+
+def _numbers_present() -> set[int]:
+    skus = ProductVariant.objects.filter(
+        product__in=bench_products(), position=0, sku__regex=r"^BENCH-[0-9]{6}$"
+    ).values_list("sku", flat=True)
+    return {int(sku.removeprefix("BENCH-")) for sku in skus}
+
+
+def _analyze() -> None:
+    """Fresh planner statistics: a plan made for the empty tables would scan 100,000 rows as if 10."""
+    tables = [model._meta.db_table for model in CATALOGUE_MODELS]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
+        else:
+            cursor.execute("ANALYZE")
+
+
 def bench_seed(*, products: int) -> dict:
+    """N products (with about 2.5 variants each) over the bench sellers; exactly N shown.
+
+    Products a bigger earlier run made are hidden, not deleted; a rerun at a size already
+    present only flips visibility. PostgreSQL loads with COPY, SQLite with bulk inserts; then
+    the summaries and search documents are written set-wise, and the planner's statistics refreshed.
+    """
     started = time.perf_counter()
     categories = demo_categories_ensure()
-    store = _bench_store()
-    existing = _store_skus(store)
-    missing = [number for number in range(1, products + 1) if _sku(number) not in existing]
+    stores = bench_stores()
+    present = _numbers_present()
+    missing = [number for number in range(1, products + 1) if number not in present]
     image_name, thumbnail_name = _placeholder_files()
+    seconds = dict.fromkeys(("load", "summaries", "search", "analyze"), 0.0)
+    # Product N was "created" N minutes after product 1, so newest-first is an order of real dates.
+    epoch = timezone.now() - timedelta(minutes=products)
     with transaction.atomic():
-        for start in range(0, len(missing), BATCH_SIZE):
-            created = _products_with_variant_create(
-                _product_rows(store, missing[start : start + BATCH_SIZE], categories)
-            )
-            ProductImage.objects.bulk_create(
-                [
-                    ProductImage(product=product, image=image_name, thumbnail=thumbnail_name, alt=product.title)
-                    for product in created
-                ],
-                batch_size=BATCH_SIZE,
-            )
+        first_id = last_id = None
+        for start in range(0, len(missing), CHUNK_SIZE):
+            plans = [
+                _product_plan(
+                    number, stores=stores, categories=categories, created_at=epoch + timedelta(minutes=number)
+                )
+                for number in missing[start : start + CHUNK_SIZE]
+            ]
+            ids = _plans_insert(plans, image_name=image_name, thumbnail_name=thumbnail_name)
+            first_id = min(ids) if first_id is None else min(first_id, *ids)
+            last_id = max(ids) if last_id is None else max(last_id, *ids)
+        seconds["load"] = time.perf_counter() - started
+        if missing:
+            mark = time.perf_counter()
+            _summaries_write(first_id, last_id)
+            seconds["summaries"] = time.perf_counter() - mark
+            mark = time.perf_counter()
+            search_vector_refresh(bench_products().filter(pk__range=(first_id, last_id)))
+            seconds["search"] = time.perf_counter() - mark
         # Exactly N visible: products beyond N (from an earlier, bigger run) are hidden, not deleted.
-        mine = Product.objects.filter(store=store)
-        mine.filter(variants__sku__gt=_sku(products), is_active=True).update(is_active=False)
-        mine.filter(variants__sku__lte=_sku(products), is_active=False).update(is_active=True)
+        beyond = _numbered_beyond(products)
+        bench_products().filter(pk__in=beyond.filter(is_active=True).values("pk")).update(is_active=False)
+        bench_products().filter(is_active=False).exclude(pk__in=beyond.values("pk")).update(is_active=True)
         # The checkout and webhook scenarios' products are shown only while they run (their seeds).
         Product.objects.filter(store__user__username__in=[CHECKOUT_SELLER, WEBHOOK_SELLER], is_active=True).update(
             is_active=False
         )
-        if missing:
-            search_vector_refresh(mine)
         bump_after_commit()
-    first = Product.objects.filter(store=store, variants__sku=_sku(1)).values_list("slug", flat=True).first()
+    if missing:
+        mark = time.perf_counter()
+        _analyze()
+        seconds["analyze"] = time.perf_counter() - mark
+    visible = bench_products().filter(is_active=True)
+    first = visible.filter(variants__sku=_sku(1)).values_list("slug", flat=True).first()
     report = {
-        "products": mine.filter(is_active=True).count(),
+        "products": visible.count(),
+        "variants": ProductVariant.objects.filter(product__in=visible).count(),
+        "stores": len(stores),
         "created": len(missing),
         "slug": first,
         "search": SEARCH_TERM,
-        "search_matches": mine.filter(is_active=True, brand__iexact=SEARCH_TERM).count(),
+        "search_matches": visible.filter(brand__iexact=SEARCH_TERM).count(),
         "seconds": round(time.perf_counter() - started, 2),
+        "phase_seconds": {phase: round(value, 2) for phase, value in seconds.items()},
     }
     sys.stdout.write(json.dumps(report) + "\n")
     return report
 
 
-def bench_shopper_cookie() -> str:
-    """The Cookie header of a logged-in shopper, minted rather than logged in (no login throttle).
+def bench_trim(*, products: int) -> dict:
+    """Delete the bench products numbered above `products` with their rows (PostgreSQL only), so the
+    tables hold what a shop of that size holds: hidden rows would still be scanned and indexed.
+
+    Bench products are never ordered or reviewed; if one were, its order item protects it and this
+    fails rather than delete a sale. Then VACUUM ANALYZE, so neither dead rows nor the statistics
+    of the bigger catalogue stay behind.
+    """
+    started = time.perf_counter()
+    doomed = list(_numbered_beyond(products).values_list("pk", flat=True))
+    tables = {model: connection.ops.quote_name(model._meta.db_table) for model in (CartItem, *CATALOGUE_MODELS)}
+    # Table names come from the models; the ids are bound parameters.
+    with transaction.atomic(), connection.cursor() as cursor:
+        variants = f"SELECT id FROM {tables[ProductVariant]} WHERE product_id = ANY(%s)"  # noqa: S608
+        cursor.execute(f"DELETE FROM {tables[CartItem]} WHERE variant_id IN ({variants})", [doomed])  # noqa: S608
+        for model in (ProductVariant, ProductOption, ProductImage):
+            cursor.execute(f"DELETE FROM {tables[model]} WHERE product_id = ANY(%s)", [doomed])  # noqa: S608
+        cursor.execute(f"DELETE FROM {tables[Product]} WHERE id = ANY(%s)", [doomed])  # noqa: S608
+        bump_after_commit()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE " + ", ".join(tables[model] for model in CATALOGUE_MODELS))
+    report = {"deleted": len(doomed), "seconds": round(time.perf_counter() - started, 2)}
+    sys.stdout.write(json.dumps(report) + "\n")
+    return report
+
+
+def _cookie_for(user: User) -> str:
+    """The Cookie header of `user` logged in, minted rather than logged in (no login throttle).
 
     The token outlives any run, so it never expires mid-round; it dies with the run anyway,
     signed with the run's fresh secret key. It is never printed.
     """
-    [shopper] = _buyers(1, prefix=SHOPPER_PREFIX)
-    token = AccessToken.for_user(shopper)
+    token = AccessToken.for_user(user)
     token.set_exp(lifetime=SHOPPER_TOKEN_LIFETIME)
     return f"{settings.JWT_ACCESS_COOKIE}={token}"
+
+
+def bench_shopper_cookie() -> str:
+    """The logged-in rows' shopper, `bench_shopper_01`."""
+    [shopper] = _buyers(1, prefix=SHOPPER_PREFIX)
+    return _cookie_for(shopper)
+
+
+def bench_seller_cookie() -> str:
+    """The first bench seller's, for the seller portal's pages."""
+    return _cookie_for(bench_stores()[0].user)
 
 
 # --- The checkout scenario ----------------------------------------------------------------

@@ -624,32 +624,6 @@ def _summaries_are_their_variants() -> bool:
 
 
 @pytest.mark.django_db
-def test_bench_seed_writes_each_product_with_one_variant_and_shows_exactly_n(capsys):
-    from bench.seed import bench_seed
-    from catalog.models import Product, ProductVariant
-
-    first = bench_seed(products=30)
-
-    assert (first["products"], first["created"]) == (30, 30)
-    skus = {f"BENCH-{number:06d}" for number in range(1, 31)}
-    assert set(ProductVariant.objects.values_list("sku", flat=True)) == skus
-    assert set(ProductVariant.objects.values_list("product_id", flat=True)) == set(
-        Product.objects.values_list("pk", flat=True)
-    ), "one variant per product"
-    assert _summaries_are_their_variants()
-    assert Product.objects.filter(mrp__isnull=False).exists() and Product.objects.filter(mrp__isnull=True).exists()
-    assert first["slug"] == ProductVariant.objects.get(sku="BENCH-000001").product.slug
-
-    fewer = bench_seed(products=20)
-
-    assert (fewer["products"], fewer["created"]) == (20, 0)
-    hidden = set(Product.objects.filter(is_active=False).values_list("variants__sku", flat=True))
-    assert hidden == {f"BENCH-{number:06d}" for number in range(21, 31)}
-    assert bench_seed(products=30)["products"] == ProductVariant.objects.count() == 30
-    capsys.readouterr()  # the JSON lines for run.py
-
-
-@pytest.mark.django_db
 def test_checkout_seed_sets_the_stock_of_the_variants_and_their_products_alike(capsys):
     from bench.seed import CHECKOUT_STOCK, HOT_SKU, bench_checkout_count, bench_checkout_seed
     from catalog.models import Product, ProductVariant

@@ -15,7 +15,10 @@ UPDATE catalog_product AS product SET search_vector =
     setweight(to_tsvector('english'::regconfig, product.title), 'A')
     || setweight(to_tsvector('english'::regconfig, product.brand), 'B')
     || setweight(to_tsvector('simple'::regconfig, COALESCE((
-        SELECT string_agg(concat_ws(' ', variant.option1, variant.option2, variant.option3, variant.sku), ' ')
+        SELECT string_agg(
+            concat_ws(' ', variant.option1, variant.option2, variant.option3, variant.sku), ' '
+            ORDER BY variant.position, variant.id
+        )
         FROM catalog_productvariant AS variant
         WHERE variant.product_id = product.id AND variant.is_active
     ), '')), 'B')

@@ -52,7 +52,8 @@ def _active_variant_words() -> Subquery:
         ProductVariant.objects.filter(product_id=OuterRef("pk"), is_active=True)
         .order_by()
         .values("product_id")
-        .annotate(text=StringAgg(words, delimiter=Value(" ")))
+        # In variant order: unordered, the words' positions in the document would follow the query plan.
+        .annotate(text=StringAgg(words, delimiter=Value(" "), order_by=("position", "id")))
         .values("text")[:1]
     )
 
