@@ -33,6 +33,7 @@ from urllib.parse import quote
 # Run as `python bench/run.py`, so bench/ itself is on sys.path: these are sibling modules.
 import checkout
 import loadgen
+import mixed_run
 import webhooks
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -128,9 +129,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=RESULTS_PATH, help="where to write the JSON results")
     parser.add_argument(
         "--only",
-        choices=["all", "reads", "checkout", "webhooks"],
+        choices=["all", "reads", "checkout", "webhooks", "mixed"],
         default="all",
-        help="run only the read endpoints, or only the checkout or the webhook scenario (PostgreSQL only)",
+        help="run only the read endpoints, or only the checkout, the webhook or the mixed scenario (PostgreSQL only)",
     )
     checkout_group = parser.add_argument_group("checkout scenario (PostgreSQL only)")
     checkout_group.add_argument(
@@ -154,7 +155,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     webhook_group.add_argument(
         "--webhook-concurrency", type=int, default=webhooks.CONCURRENCY, help="concurrent webhook connections"
     )
+    mixed_run.add_arguments(parser)
     args = parser.parse_args(argv)
+    mixed_run.check_arguments(parser, args)
     args.checkout_workers = args.checkout_workers or args.workers
     counts = (args.products, args.workers, args.threads, args.connections, args.rounds)
     checkout_counts = (args.checkout_workers, args.buyers, args.checkout_products, args.hot_stock)
@@ -1037,6 +1040,8 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
     checkout_result = run_checkout(env, args) if run_checkout_scenario else None
     webhook_result = run_webhooks(env, args) if run_webhook_scenario else None
+    bench = sys.modules[__name__]
+    mixed_result = mixed_run.run(env, args, bench=bench, rows=rows) if args.only in ("all", "mixed") else None
 
     targets: list[dict] = []
     disturbed: list[str] = []
@@ -1063,6 +1068,11 @@ def main(argv: list[str] | None = None) -> int:
         targets += webhook_result["targets"]
         if (webhook_result["load"]["other_cpu"] or 0) > DISTURBED_CORES:
             disturbed.append("webhooks")
+    if mixed_result and "skipped" not in mixed_result:
+        say()
+        targets += mixed_run.report(mixed_result, bench=bench)
+        if (mixed_result["other_cpu"] or 0) > DISTURBED_CORES:
+            disturbed.append("mixed")
     say()
     for target in targets:
         if target.get("info"):
@@ -1074,6 +1084,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"  SKIP  checkout scenario: {checkout_result['skipped']}")
     if webhook_result and "skipped" in webhook_result:
         say(f"  SKIP  webhook scenario: {webhook_result['skipped']}")
+    if mixed_result and "skipped" in mixed_result:
+        say(f"  SKIP  mixed scenario: {mixed_result['skipped']}")
     if disturbed:
         say(f"\nWARNING: other processes were busy during {', '.join(disturbed)}; rerun on a quiet machine.")
     results = {
@@ -1085,6 +1097,7 @@ def main(argv: list[str] | None = None) -> int:
         "worker_peak_rss_mb": {str(pid): mb for pid, mb in rss.items()},
         "checkout": checkout_result,
         "webhooks": webhook_result,
+        "mixed": mixed_result,
         "targets": targets,
         "disturbed": disturbed,
     }
