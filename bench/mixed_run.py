@@ -25,7 +25,8 @@ bench_seed(products={products})
 bench_mixed_seed(products={mixed_products}, shoppers={shoppers})
 """
 COUNT_CODE = """\
-from bench.mixed_seed import bench_mixed_count
+from bench.mixed_seed import bench_mixed_count, bench_mixed_mail_drop
+bench_mixed_mail_drop()
 bench_mixed_count(variant_ids={variant_ids!r})
 """
 
@@ -168,6 +169,9 @@ def run(env: dict[str, str], args: argparse.Namespace, *, bench, rows: list[dict
         "cpus": os.cpu_count(),
         "connections": connections,
         "duration_s": round(seconds, 2),
+        "baseline_s": args.mixed_baseline,
+        "variants": len(variants),
+        "low_stock_variants": len(low),
         "mix": mixed.MIX,
         "requests": total,
         "per_s": round(total / seconds, 1) if seconds else 0.0,

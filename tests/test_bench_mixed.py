@@ -8,6 +8,7 @@ import socket
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -413,9 +414,7 @@ def _closed_port() -> int:
 @pytest.fixture
 def bench_run(monkeypatch):
     """bench/run.py, a script whose siblings import as top-level modules."""
-    from tests.test_bench import BENCH_DIR
-
-    monkeypatch.syspath_prepend(str(BENCH_DIR))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "bench"))
     import run  # only importable with bench/ on the path
 
     return run
@@ -528,4 +527,32 @@ def test_the_read_seed_hides_the_mixed_store_again(capsys):
 
     assert Product.objects.filter(is_active=True).count() == 5
     assert not Product.objects.filter(is_active=True, store__user__username="bench_mixed_seller").exists()
+    capsys.readouterr()
+
+
+@pytest.mark.django_db
+def test_the_mail_the_shoppers_orders_queued_is_dropped_and_nobody_elses(settings, capsys):
+    from django_tasks_db.models import DBTaskResult
+
+    from bench.mixed_seed import bench_mixed_mail_drop, bench_mixed_seed
+    from bench.seed import ORDER_PLACED_TASK
+    from tests.factories import ProductFactory
+    from tests.orders.helpers import buy_now, make_buyer
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # as the bench runs
+    fixture = bench_mixed_seed(products=3, shoppers=1)
+    [shopper] = fixture["shoppers"]
+    body = {"source": "buy_now", "variant_id": fixture["variants"][0]["id"], "quantity": 1}
+    response = _api(shopper["token"]).post(
+        CHECKOUT_PATH,
+        {**body, "address_id": shopper["address_id"], "payment_method": "COD"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="m-1",
+    )
+    assert response.status_code == 201, response.content
+    outsider = buy_now(make_buyer(), ProductFactory(stock=5), 1)
+
+    assert bench_mixed_mail_drop() == 1
+    [left] = DBTaskResult.objects.filter(task_path=ORDER_PLACED_TASK)
+    assert left.args_kwargs["kwargs"] == {"order_id": outsider.pk}
     capsys.readouterr()
