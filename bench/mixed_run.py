@@ -251,6 +251,11 @@ def report(result: dict, *, bench) -> list[dict]:
         f"{cell(result['gunicorn_cpu_ms_per_request'], '.2f')} ms, load generator "
         f"{cell(result['load_generator_cpu_ms_per_request'], '.2f')} ms"
     )
+    if (result["services_cpu"] or 0) < 0:
+        say(
+            "  (services below 0: PostgreSQL processes that exited during the load, e.g. another database's, took "
+            "their CPU time with them; other is too high by as much)"
+        )
     pure, mix = result["baseline"]["gunicorn_cpu_ms_per_request"], result["gunicorn_cpu_ms_per_request"]
     if pure and mix:
         say(
