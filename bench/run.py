@@ -33,6 +33,7 @@ from urllib.parse import quote
 # Run as `python bench/run.py`, so bench/ itself is on sys.path: these are sibling modules.
 import checkout
 import loadgen
+import mixed_run
 import scale
 import webhooks
 
@@ -129,9 +130,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=RESULTS_PATH, help="where to write the JSON results")
     parser.add_argument(
         "--only",
-        choices=["all", "reads", "checkout", "webhooks", "scale"],
+        choices=["all", "reads", "checkout", "webhooks", "mixed", "scale"],
         default="all",
-        help="run only the read endpoints, or only the checkout, webhook or scale scenario (PostgreSQL only)",
+        help="run only the read endpoints, or only the checkout, webhook, mixed or scale scenario (PostgreSQL only)",
     )
     checkout_group = parser.add_argument_group("checkout scenario (PostgreSQL only)")
     checkout_group.add_argument(
@@ -156,7 +157,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--webhook-concurrency", type=int, default=webhooks.CONCURRENCY, help="concurrent webhook connections"
     )
     scale.add_arguments(parser)
+    mixed_run.add_arguments(parser)
     args = parser.parse_args(argv)
+    mixed_run.check_arguments(parser, args)
     args.checkout_workers = args.checkout_workers or args.workers
     counts = (args.products, args.workers, args.threads, args.connections, args.rounds)
     checkout_counts = (args.checkout_workers, args.buyers, args.checkout_products, args.hot_stock)
@@ -1042,6 +1045,8 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
     checkout_result = run_checkout(env, args) if run_checkout_scenario else None
     webhook_result = run_webhooks(env, args) if run_webhook_scenario else None
+    bench = sys.modules[__name__]
+    mixed_result = mixed_run.run(env, args, bench=bench, rows=rows) if args.only in ("all", "mixed") else None
     scale_result = scale.run_scale(env, args, sys.modules[__name__]) if run_scale_scenario else None
 
     targets: list[dict] = []
@@ -1074,6 +1079,11 @@ def main(argv: list[str] | None = None) -> int:
         scale.report_scale(scale_result, say)
         targets += scale_result["targets"]
         disturbed += scale.disturbed(scale_result, above=DISTURBED_CORES)
+    if mixed_result and "skipped" not in mixed_result:
+        say()
+        targets += mixed_run.report(mixed_result, bench=bench)
+        if (mixed_result["other_cpu"] or 0) > DISTURBED_CORES:
+            disturbed.append("mixed")
     say()
     for target in targets:
         if target.get("info"):
@@ -1087,6 +1097,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"  SKIP  webhook scenario: {webhook_result['skipped']}")
     if scale_result and "skipped" in scale_result:
         say(f"  SKIP  scale scenario: {scale_result['skipped']}")
+    if mixed_result and "skipped" in mixed_result:
+        say(f"  SKIP  mixed scenario: {mixed_result['skipped']}")
     if disturbed:
         say(f"\nWARNING: other processes were busy during {', '.join(disturbed)}; rerun on a quiet machine.")
     results = {
@@ -1099,6 +1111,7 @@ def main(argv: list[str] | None = None) -> int:
         "checkout": checkout_result,
         "webhooks": webhook_result,
         "scale": scale_result,
+        "mixed": mixed_result,
         "targets": targets,
         "disturbed": disturbed,
     }

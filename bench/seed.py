@@ -98,6 +98,8 @@ CHECKOUT_PRICE = Decimal("499.00")
 ORDER_PLACED_TASK = "orders.tasks.order_placed_email_send"
 # The webhook scenario's store: like the checkout store, shown only while its scenario runs.
 WEBHOOK_SELLER = "bench_webhook_seller"
+# The mixed scenario's store (bench/mixed_seed.py): likewise shown only while it runs.
+MIXED_SELLER = "bench_mixed_seller"
 # The read endpoints' logged-in rows: one shopper, whose access cookie run.py sends with each request.
 SHOPPER_PREFIX = "bench_shopper_"
 SHOPPER_TOKEN_LIFETIME = timedelta(days=1)
@@ -415,10 +417,10 @@ def bench_seed(*, products: int) -> dict:
         beyond = _numbered_beyond(products)
         bench_products().filter(pk__in=beyond.filter(is_active=True).values("pk")).update(is_active=False)
         bench_products().filter(is_active=False).exclude(pk__in=beyond.values("pk")).update(is_active=True)
-        # The checkout and webhook scenarios' products are shown only while they run (their seeds).
-        Product.objects.filter(store__user__username__in=[CHECKOUT_SELLER, WEBHOOK_SELLER], is_active=True).update(
-            is_active=False
-        )
+        # The checkout, webhook and mixed scenarios' products are shown only while they run (their seeds).
+        Product.objects.filter(
+            store__user__username__in=[CHECKOUT_SELLER, WEBHOOK_SELLER, MIXED_SELLER], is_active=True
+        ).update(is_active=False)
         bump_after_commit()
     if missing:
         mark = time.perf_counter()

@@ -11,6 +11,9 @@ so made-up parameters neither mint new entries nor leak into a response others a
 
 The one per-visitor piece of such a page, the CSRF token of the add-to-cart form, is
 left as a slot (`{% csrf_slot %}`) and filled on every HTML response, hit or miss.
+
+Such a response says which it was in `X-Cache: hit` or `miss` (as CDNs do), so an operator or
+the benchmark can count the hit rate from outside; a personal response carries no such header.
 """
 
 import functools
@@ -47,6 +50,7 @@ PERSONAL_COOKIES = (
     "messages",
     "joycart_guest_cart",
 )
+CACHE_STATUS_HEADER = "X-Cache"
 
 
 @functools.cache
@@ -194,11 +198,20 @@ def shared_response_cache(key_for: Callable[..., str | None]):
                 content_type = response.get("Content-Type", "")
                 if response.status_code != 200 or response.cookies:
                     response.content = _fill_csrf_slot(request, response.content, content_type=content_type)
+                    response[CACHE_STATUS_HEADER] = "miss"
                     return response
-                hit = (response.content, content_type)
-                local_and_shared_set(key, hit)
+                local_and_shared_set(key, (response.content, content_type))
+                served = HttpResponse(
+                    _fill_csrf_slot(request, response.content, content_type=content_type), content_type=content_type
+                )
+                served[CACHE_STATUS_HEADER] = "miss"
+                return served
             content, content_type = hit
-            return HttpResponse(_fill_csrf_slot(request, content, content_type=content_type), content_type=content_type)
+            served = HttpResponse(
+                _fill_csrf_slot(request, content, content_type=content_type), content_type=content_type
+            )
+            served[CACHE_STATUS_HEADER] = "hit"
+            return served
 
         return wrapped
 

@@ -467,3 +467,18 @@ def test_picking_options_is_never_served_a_cached_redirect_to_a_stale_variant(cl
     variant_stock_adjust(variant=medium_blue, delta=5)
     assert client.get(pick)["Location"] == f"/products/kurta/?variant={medium_blue.pk}"
     assert "Only 5 left" in client.get(f"/products/kurta/?variant={medium_blue.pk}").content.decode()
+
+
+def test_a_shared_response_says_whether_it_came_from_the_cache_and_a_personal_one_says_nothing(product):
+    from django.test import Client
+
+    anonymous = Client()
+    for path in ("/", f"/products/{product.slug}/", "/api/v1/products/"):
+        assert anonymous.get(path)["X-Cache"] == "miss", path
+        assert anonymous.get(path)["X-Cache"] == "hit", path
+    product_stock_set(product=product, value=1, expected=3)  # a sale or a restock: the next visitor gets it fresh
+    assert anonymous.get(f"/products/{product.slug}/")["X-Cache"] == "miss"
+
+    shopper = Client()
+    shopper.force_login(UserFactory())
+    assert "X-Cache" not in shopper.get("/")
