@@ -133,7 +133,7 @@ def bench_mixed_seed(*, products: int, shoppers: int) -> dict:
         Product.objects.filter(store__user__username__in=[CHECKOUT_SELLER, WEBHOOK_SELLER], is_active=True).update(
             is_active=False
         )
-        bump_after_commit()
+        bump_after_commit(structure=True)
     addresses = dict(Address.objects.filter(user__in=users, is_default=True).values_list("user_id", "pk"))
     visible = Product.objects.filter(is_active=True)
     bench_products = visible.filter(store__user__username=BENCH_SELLER).order_by("pk")

@@ -421,7 +421,7 @@ def bench_seed(*, products: int) -> dict:
         Product.objects.filter(
             store__user__username__in=[CHECKOUT_SELLER, WEBHOOK_SELLER, MIXED_SELLER], is_active=True
         ).update(is_active=False)
-        bump_after_commit()
+        bump_after_commit(structure=True)
     if missing:
         mark = time.perf_counter()
         _analyze()
@@ -461,7 +461,7 @@ def bench_trim(*, products: int) -> dict:
         for model in (ProductVariant, ProductOption, ProductImage):
             cursor.execute(f"DELETE FROM {tables[model]} WHERE product_id = ANY(%s)", [doomed])  # noqa: S608
         cursor.execute(f"DELETE FROM {tables[Product]} WHERE id = ANY(%s)", [doomed])  # noqa: S608
-        bump_after_commit()
+        bump_after_commit(structure=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE " + ", ".join(tables[model] for model in CATALOGUE_MODELS))
     report = {"deleted": len(doomed), "seconds": round(time.perf_counter() - started, 2)}
@@ -605,7 +605,7 @@ def bench_checkout_seed(*, buyers: int, products: int, hot_stock: int) -> dict:
         hot = mine.filter(variants__sku=HOT_SKU)
         _variant_stock_set(hot, stock=hot_stock)
         hot.update(is_active=True)
-        bump_after_commit()
+        bump_after_commit(structure=True)
     addresses = dict(Address.objects.filter(user__in=users, is_default=True).values_list("user_id", "pk"))
     report = {
         "buyers": [
@@ -722,7 +722,7 @@ def _webhook_variants() -> list[int]:
     with transaction.atomic():
         _variant_stock_set(mine, stock=WEBHOOK_PRODUCT_STOCK)
         mine.update(is_active=True)
-        bump_after_commit()
+        bump_after_commit(structure=True)
     return list(ProductVariant.objects.filter(product__in=mine).order_by("sku").values_list("pk", flat=True))
 
 

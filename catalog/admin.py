@@ -18,9 +18,18 @@ class CategoryAdmin(admin.ModelAdmin):
             kwargs["queryset"] = Category.objects.filter(parent__isnull=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    # A category's name, parent and return window show on its products' pages and on the listings.
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        bump_after_commit(listing=True)
+        bump_after_commit(structure=True)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        bump_after_commit(structure=True)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        bump_after_commit(structure=True)
 
 
 class ProductImageInline(admin.TabularInline):
@@ -69,3 +78,14 @@ class ProductAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # The form has validated the constraints; the service saves, reindexes and refreshes caches.
         product_update(product=obj, **{name: form.cleaned_data[name] for name in form.changed_data})
+
+    # Only a product that never sold can be deleted (orders protect theirs); its web address is free then.
+    def delete_model(self, request, obj):
+        product_id = obj.pk
+        super().delete_model(request, obj)
+        bump_after_commit(product_ids=[product_id], structure=True)
+
+    def delete_queryset(self, request, queryset):
+        product_ids = list(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        bump_after_commit(product_ids=product_ids, structure=True)

@@ -6,7 +6,8 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        from accounts.signals import seller_visibility_changed
-        from catalog.cache import listing_changed
+        from accounts.signals import seller_visibility_changed, store_renamed
+        from catalog.cache import structure_changed
 
-        seller_visibility_changed.connect(listing_changed, dispatch_uid="catalog-seller-visibility")
+        seller_visibility_changed.connect(structure_changed, dispatch_uid="catalog-seller-visibility")
+        store_renamed.connect(structure_changed, dispatch_uid="catalog-store-renamed")

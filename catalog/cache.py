@@ -1,9 +1,17 @@
 """The catalog's read cache: versioned keys, so an edit is visible on the very next request.
 
 - The listing version covers everything a listing shows (titles, prices, in-stock state,
-  first images, which sellers are visible). Services bump it after commit.
-- Each product also has its own version, bumped on every change to it, stock included,
-  so a sale refreshes the product page without flushing every cached listing.
+  ratings, first images, which products and sellers are visible, categories, store names).
+- The structure version covers what every product page shares but no product owns: which product
+  a web address names and whether shoppers may see it (created, deleted, deactivated; its
+  seller blocked, its store closed), its store's name and its category's (breadcrumbs,
+  return window). Rare changes: a sale never bumps it.
+- Each product also has its own version, bumped on every change to it, stock included.
+- A listing is keyed on the listing version; a product page (its HTML, its API detail, its
+  reviews) on (structure version, its product version). So a sale, a sell-out, a restock or a
+  price change refreshes that product's page and the listings, never another product's page.
+- Callers say what changed (`bump_after_commit`, `structure_changed`); which versions that moves
+  is decided here alone. Services bump after commit.
 - What is stored under a version is read from the primary (joycart.db_router.primary_reads):
   a read replica may not have the rows of a version bumped a moment ago.
 - The TTL is only a backstop. Every cache call tolerates a dead or full Redis: django-redis
@@ -25,6 +33,7 @@ from catalog import version_feed
 from joycart.db_router import primary_reads
 
 LISTING_VERSION_KEY = "catalog:listing-version"
+STRUCTURE_VERSION_KEY = "catalog:structure-version"
 # With Redis, values stored under versioned keys are also kept in each process (settings
 # CACHES["local"], bounded): a hit then costs no round trip at all (see catalog.version_feed).
 local_cache = caches["local"]
@@ -52,22 +61,30 @@ def _fresh_version() -> int:
     return time.time_ns()
 
 
-def bump_after_commit(*, product_ids: Iterable[int] = (), listing: bool = True) -> None:
-    """Invalidate after the transaction commits, so no reader caches the old rows again."""
-    ids = list(product_ids)
+def bump_after_commit(*, product_ids: Iterable[int] = (), listing: bool = True, structure: bool = False) -> None:
+    """Invalidate after the transaction commits, so no reader caches the old rows again.
 
-    def bump() -> None:
-        if listing:
-            _bump(LISTING_VERSION_KEY)
-        for product_id in ids:
-            _bump(_product_version_key(product_id))
-
-    transaction.on_commit(bump)
+    What changed: the rows of `product_ids` (their pages); with `listing`, something a listing
+    shows (a title, a price, a first image, the in-stock state, a rating); with `structure`, something
+    every product page shares (see the module's docstring), which listings show as well.
+    """
+    keys = [*_keys_for(listing=listing, structure=structure), *map(_product_version_key, product_ids)]
+    transaction.on_commit(lambda: _bump_all(keys))
 
 
-def listing_changed(**_signal_kwargs) -> None:
-    """Receiver: something outside the catalog changed which products shoppers may see."""
-    _bump(LISTING_VERSION_KEY)
+def _keys_for(*, listing: bool, structure: bool) -> list[str]:
+    # Listings show everything the structure version covers: which products are visible, store and category names.
+    return [LISTING_VERSION_KEY, STRUCTURE_VERSION_KEY] if structure else [LISTING_VERSION_KEY] if listing else []
+
+
+def _bump_all(keys: list[str]) -> None:
+    for key in keys:
+        _bump(key)
+
+
+def structure_changed(**_signal_kwargs) -> None:
+    """Receiver: something outside the catalog changed which products shoppers may see, or a store's name."""
+    _bump_all(_keys_for(listing=True, structure=True))
 
 
 def _versions(keys: list[str]) -> list[int] | None:
@@ -94,9 +111,15 @@ def listing_version() -> int | None:
     return None if versions is None else versions[0]
 
 
+def structure_version() -> int | None:
+    """None when the cache is unreachable: callers then skip caching."""
+    versions = _versions([STRUCTURE_VERSION_KEY])
+    return None if versions is None else versions[0]
+
+
 def product_versions(product_id: int) -> tuple[int, int] | None:
-    """(listing version, product version); None when the cache is unreachable."""
-    versions = _versions([LISTING_VERSION_KEY, _product_version_key(product_id)])
+    """(structure version, product version): what a product page is keyed on; None when the cache is unreachable."""
+    versions = _versions([STRUCTURE_VERSION_KEY, _product_version_key(product_id)])
     return None if versions is None else (versions[0], versions[1])
 
 

@@ -40,6 +40,7 @@ from catalog.cache import (
     local_then_shared_get,
     params_digest,
     product_versions,
+    structure_version,
 )
 from joycart.db_router import primary_reads
 
@@ -232,7 +233,7 @@ def listing_response_key(request: HttpRequest, **kwargs) -> str | None:
 def product_response_key(request: HttpRequest, *, slug: str | None = None, pk: int | None = None) -> str | None:
     product_id = pk
     if product_id is None:
-        product_id = selectors.visible_product_id_for_slug(slug=slug, listing_version=listing_version())
+        product_id = selectors.visible_product_id_for_slug(slug=slug, structure_version=structure_version())
     versions = product_versions(product_id)
     if versions is None:
         return None

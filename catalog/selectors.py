@@ -87,13 +87,13 @@ def variant_with_options(variants: list[ProductVariant], values: list[str]) -> P
     return next((v for v in variants if (v.option1, v.option2, v.option3) == wanted), None)
 
 
-def visible_product_id_for_slug(*, slug: str, listing_version: int | None) -> int:
-    """The id of a visible product by slug (404 otherwise), cached per listing version.
+def visible_product_id_for_slug(*, slug: str, structure_version: int | None) -> int:
+    """The id of a visible product by slug (404 otherwise), cached per structure version.
 
-    Creating, deleting or hiding a product bumps the listing version, so a slug freed by a
+    Creating, deleting or hiding a product bumps the structure version, so a slug freed by a
     deleted product and taken by a new one can never point at the old id.
     """
-    key = None if listing_version is None else f"catalog:slug:{listing_version}:{slug}"
+    key = None if structure_version is None else f"catalog:slug:{structure_version}:{slug}"
     return cached(key, lambda: get_object_or_404(visible_products().values_list("pk", flat=True), slug=slug))
 
 

@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 
 from catalog import selectors
 from catalog.api import PRODUCTS_PER_PAGE
-from catalog.cache import cached, listing_version, params_digest, product_versions
+from catalog.cache import cached, listing_version, params_digest, product_versions, structure_version
 from catalog.filters import ORDERING_CHOICES, ProductFilter
 from catalog.models import MAX_OPTIONS, Category
 from catalog.response_cache import reads_query_params
@@ -226,7 +226,7 @@ def product_detail(request, slug: str):
     if request.user.is_authenticated:
         data = build()
     else:
-        product_id = selectors.visible_product_id_for_slug(slug=slug, listing_version=listing_version())
+        product_id = selectors.visible_product_id_for_slug(slug=slug, structure_version=structure_version())
         versions = product_versions(product_id)
         key = _fragment_key(request, f"product:{product_id}", versions and "-".join(map(str, versions)))
         data = cached(key, build)

@@ -6,7 +6,7 @@ from django.utils.text import slugify
 from accounts.errors import StoreAlreadyExists, StoreNameTaken
 from accounts.models import Store, User
 from accounts.selectors import store_name_taken, user_has_store
-from accounts.signals import seller_visibility_changed
+from accounts.signals import seller_visibility_changed, store_renamed
 
 
 def _unique_store_slug(name: str) -> str:
@@ -38,9 +38,11 @@ def store_create(*, user: User, name: str, description: str = "") -> Store:
 
 
 def store_save(*, store: Store, changed_fields: list[str]) -> Store:
-    """Save an edited store (the admin's form); opening or closing it changes what shoppers see."""
+    """Save an edited store (the admin's form); opening, closing or renaming it changes what shoppers see."""
     with transaction.atomic():
         store.save()
-        if "is_active" in changed_fields:
+        if {"is_active", "user"} & set(changed_fields):  # another owner may be blocked
             transaction.on_commit(lambda: seller_visibility_changed.send(sender=Store, user=store.user))
+        if {"name", "slug"} & set(changed_fields):
+            transaction.on_commit(lambda: store_renamed.send(sender=Store, store=store))
     return store

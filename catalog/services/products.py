@@ -158,6 +158,7 @@ def product_create(
             product.save()
             ProductVariant.objects.create(product=product, sku=sku, price=price, mrp=mrp, stock=stock)
             search_vector_refresh(Product.objects.filter(pk=product.pk))
+            # Listings only: no page showed it yet, and a web address naming nothing is never cached.
             bump_after_commit(product_ids=[product.pk])
     except IntegrityError as exc:
         # The only unique rule a valid product can break here is a concurrent twin SKU.
@@ -201,7 +202,8 @@ def product_update(*, product: Product, **changes) -> Product:
                 for name, value in summary.items():
                     setattr(product, name, value)
             search_vector_refresh(Product.objects.filter(pk=product.pk))
-            bump_after_commit(product_ids=[product.pk])
+            # Shown or hidden: whether its web address names a visible product.
+            bump_after_commit(product_ids=[product.pk], structure="is_active" in changes)
     except IntegrityError as exc:
         for name, value in previous.items():
             setattr(product, name, value)
@@ -239,7 +241,8 @@ def product_delete(*, product: Product) -> bool:
             if open_items.exists():
                 raise ProductHasOpenOrders()
             product.delete()
-            bump_after_commit(product_ids=[product_id])
+            # Its web address is free for another product now.
+            bump_after_commit(product_ids=[product_id], structure=True)
     except ProtectedError:
         product_set_active(product=product, is_active=False)
         return False

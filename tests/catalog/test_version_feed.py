@@ -32,7 +32,7 @@ def count_redis_reads(monkeypatch):
 
 def test_a_remembered_version_is_read_without_a_round_trip(count_redis_reads):
     worker = version_feed.VersionFeed()
-    catalog_cache.listing_changed()
+    catalog_cache.structure_changed()
     first = worker.read([KEY])
     assert worker.read([KEY]) == first
     assert count_redis_reads == [[KEY]]  # only the first read went to Redis
@@ -40,10 +40,10 @@ def test_a_remembered_version_is_read_without_a_round_trip(count_redis_reads):
 
 def test_a_bump_from_another_worker_is_seen_on_the_very_next_read():
     reader, writer = version_feed.VersionFeed(), version_feed.VersionFeed()
-    catalog_cache.listing_changed()
+    catalog_cache.structure_changed()
     before = reader.read([KEY])[KEY]
     writer.read([KEY])
-    catalog_cache.listing_changed()  # what a service's on-commit bump does
+    catalog_cache.structure_changed()  # what a service's on-commit bump does
     after = reader.read([KEY])[KEY]
     assert after > before
     assert writer.read([KEY])[KEY] == after
@@ -51,10 +51,10 @@ def test_a_bump_from_another_worker_is_seen_on_the_very_next_read():
 
 def test_a_broken_subscription_falls_back_to_reading_redis(count_redis_reads):
     worker = version_feed.VersionFeed()
-    catalog_cache.listing_changed()
+    catalog_cache.structure_changed()
     worker.read([KEY])
     worker._pubsub.connection.disconnect()  # Redis restarted, or the network dropped
-    catalog_cache.listing_changed()
+    catalog_cache.structure_changed()
     assert worker.read([KEY])[KEY] == cache.get(KEY)
     assert len(count_redis_reads) == 2
 

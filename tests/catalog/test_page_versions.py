@@ -1,0 +1,185 @@
+"""A cached product page depends only on what it shows.
+
+Another product's sale, sell-out, restock, price or rating never empties it; what every product page
+shares (whether its seller is shown, its store's name, its category, which product a web address
+names) still shows on every page, and on the listings, on the very next request.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from accounts.services.stores import store_save
+from accounts.services.users import user_block, user_unblock
+from catalog.services.products import product_create, product_delete, product_update
+from catalog.services.stock import product_stock_adjust, product_stock_set
+from reviews.services import product_rating_recompute
+from tests.factories import CategoryFactory, StoreFactory
+from tests.orders.helpers import buy_now, make_buyer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def category():
+    garden = CategoryFactory(name="Garden", slug="garden")
+    return CategoryFactory(name="Planters", slug="planters", parent=garden)
+
+
+def _product(title: str, sku: str, *, category, stock: int = 3, price: str = "650.00"):
+    return product_create(
+        store=StoreFactory(), title=title, category=category, sku=sku, price=Decimal(price), stock=stock
+    )
+
+
+@pytest.fixture
+def planter(category):
+    return _product("Terracotta planter", "TP-1", category=category)
+
+
+@pytest.fixture
+def lamp(category):
+    return _product("Brass lamp", "BL-1", category=category, stock=50)
+
+
+@pytest.fixture
+def anonymous():
+    return Client()
+
+
+def pages_of(product) -> list[str]:
+    """The responses cached under a product's versions: its page, its API detail and its reviews."""
+    return [f"/products/{product.slug}/", f"/api/v1/products/{product.pk}/", f"/api/v1/products/{product.pk}/reviews/"]
+
+
+def cached_now(client, paths: list[str]) -> None:
+    for path in paths:
+        client.get(path)
+        assert client.get(path)["X-Cache"] == "hit", path
+
+
+def sell_out_by_a_sale(planter):
+    buy_now(make_buyer(), planter, 3)
+
+
+def sell_out_by_the_seller(planter):
+    product_stock_set(product=planter, value=0, expected=3)
+
+
+def restock(planter):
+    product_stock_adjust(product=planter, delta=5)
+
+
+def reprice(planter):
+    product_update(product=planter, price=Decimal("599.00"))
+
+
+def rate(planter):
+    product_rating_recompute(product_id=planter.pk)  # what every review write ends with
+
+
+@pytest.mark.parametrize("change", [sell_out_by_a_sale, sell_out_by_the_seller, restock, reprice, rate])
+def test_a_change_to_one_product_leaves_every_other_product_page_cached(anonymous, planter, lamp, change):
+    if change is restock:
+        product_stock_set(product=planter, value=0, expected=3)
+    cached_now(anonymous, [*pages_of(planter), *pages_of(lamp), "/"])
+    change(planter)
+    for path in pages_of(lamp):
+        assert anonymous.get(path)["X-Cache"] == "hit", path
+    assert anonymous.get(f"/products/{planter.slug}/")["X-Cache"] == "miss"
+
+
+def test_a_sell_out_shows_on_its_page_and_the_listing_at_once(anonymous, planter, lamp):
+    cached_now(anonymous, [f"/products/{planter.slug}/", "/", "/categories/planters/"])
+    sell_out_by_a_sale(planter)
+    assert "Out of stock" in anonymous.get(f"/products/{planter.slug}/").content.decode()
+    for listing in ("/", "/categories/planters/"):
+        assert 'data-testid="out-of-stock"' in anonymous.get(listing).content.decode(), listing
+    restock(planter)
+    assert "Only 5 left" in anonymous.get(f"/products/{planter.slug}/").content.decode()
+    assert 'data-testid="out-of-stock"' not in anonymous.get("/").content.decode()
+
+
+def test_blocking_and_unblocking_a_seller_shows_on_the_next_request(anonymous, planter, lamp, admin_user):
+    cached_now(anonymous, [*pages_of(planter), "/"])
+    user_block(actor=admin_user, user=planter.store.user)
+    assert anonymous.get(f"/products/{planter.slug}/").status_code == 404
+    assert anonymous.get(f"/api/v1/products/{planter.pk}/").status_code == 404
+    assert planter.title not in anonymous.get("/").content.decode()
+    user_unblock(actor=admin_user, user=planter.store.user)
+    assert anonymous.get(f"/products/{planter.slug}/").status_code == 200
+    assert planter.title in anonymous.get("/").content.decode()
+
+
+def test_renaming_a_store_shows_on_its_product_pages_and_the_listing_at_once(anonymous, planter):
+    cached_now(anonymous, [*pages_of(planter), "/api/v1/products/"])
+    store = planter.store
+    store.name = "Clay Works"
+    store_save(store=store, changed_fields=["name"])
+    assert "Clay Works" in anonymous.get(f"/products/{planter.slug}/").content.decode()
+    assert anonymous.get(f"/api/v1/products/{planter.pk}/").json()["store"]["name"] == "Clay Works"
+    assert anonymous.get("/api/v1/products/").json()["results"][0]["store"]["name"] == "Clay Works"
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def _edit_category(admin_client, category, **changes) -> None:
+    form = {
+        "name": category.name,
+        "slug": category.slug,
+        "parent": category.parent_id or "",
+        "description": category.description,
+        "return_window_days": "" if category.return_window_days is None else category.return_window_days,
+        **changes,
+    }
+    response = admin_client.post(f"/admin/catalog/category/{category.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def test_editing_a_category_in_the_admin_shows_on_its_product_pages_at_once(anonymous, admin_client, planter):
+    page = f"/products/{planter.slug}/"
+    cached_now(anonymous, [page, "/categories/planters/"])
+    assert "7-day return" in anonymous.get(page).content.decode()
+    _edit_category(admin_client, planter.category, name="Pots")
+    assert ">Pots</a>" in anonymous.get(page).content.decode()
+    assert "Pots" in anonymous.get("/categories/planters/").content.decode()
+    _edit_category(admin_client, planter.category.parent, name="Outdoors", return_window_days=30)
+    html = anonymous.get(page).content.decode()
+    assert ">Outdoors</a>" in html and "30-day return" in html
+
+
+def test_deactivating_and_reactivating_a_product_shows_on_the_next_request(anonymous, planter):
+    cached_now(anonymous, [*pages_of(planter), "/"])
+    product_update(product=planter, is_active=False)
+    assert anonymous.get(f"/products/{planter.slug}/").status_code == 404
+    assert anonymous.get(f"/api/v1/products/{planter.pk}/").status_code == 404
+    assert planter.title not in anonymous.get("/").content.decode()
+    product_update(product=planter, is_active=True)
+    assert anonymous.get(f"/products/{planter.slug}/").status_code == 200
+    assert planter.title in anonymous.get("/").content.decode()
+
+
+def test_a_web_address_taken_over_by_a_new_product_shows_the_new_one_and_its_edits(anonymous, planter, category):
+    page = f"/products/{planter.slug}/"
+    cached_now(anonymous, [page])
+    assert product_delete(product=planter)
+    successor = _product("Terracotta planter", "TP-1", category=category, price="720.00")
+    assert successor.slug == planter.slug
+    assert "₹720.00" in anonymous.get(page).content.decode()
+    product_update(product=successor, price=Decimal("710.00"))
+    assert "₹710.00" in anonymous.get(page).content.decode()
+
+
+def test_a_product_deleted_in_the_admin_is_gone_from_its_page_and_the_listing_at_once(anonymous, admin_client, planter):
+    cached_now(anonymous, [*pages_of(planter), "/"])
+    response = admin_client.post(f"/admin/catalog/product/{planter.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert anonymous.get(f"/products/{planter.slug}/").status_code == 404
+    assert anonymous.get(f"/api/v1/products/{planter.pk}/").status_code == 404
+    assert planter.title not in anonymous.get("/").content.decode()
