@@ -11,6 +11,7 @@ from accounts.errors import AdminAccountProtected
 from accounts.models import Address, Store, User
 from accounts.services.stores import store_save
 from accounts.services.users import (
+    announce_user_renamed,
     user_block,
     user_demote_admin,
     user_is_admin_account,
@@ -73,6 +74,11 @@ class UserAdmin(DjangoUserAdmin):
             # Deactivating an admin would bypass the last-superuser rule: demote them first.
             readonly.append("is_active")
         return readonly
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"username", "first_name", "last_name"} & set(form.changed_data):
+            announce_user_renamed(obj)
 
     def has_change_permission(self, request, obj=None) -> bool:
         # Also guards the password form, which asks this with the account it would change.

@@ -63,6 +63,12 @@ def product_rating_recompute(*, product_id: int) -> None:
     bump_after_commit(product_ids=[product_id], listing=True)
 
 
+def author_renamed(*, user: User, **_signal_kwargs) -> None:
+    """Receiver: the pages of the products the user reviewed show their name."""
+    product_ids = list(Review.objects.filter(user=user).values_list("product_id", flat=True))
+    bump_after_commit(product_ids=product_ids, listing=False)
+
+
 def review_create(*, user: User, product_id: int, rating: object, comment: object = "") -> Review:
     rating, comment = rating_clean(rating), comment_clean(comment)
     if not review_is_eligible(user=user, product_id=product_id):

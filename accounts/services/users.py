@@ -11,7 +11,7 @@ from accounts.locks import admin_rights_lock
 from accounts.models import User
 from accounts.selectors import email_taken, username_taken
 from accounts.services.sessions import tokens_issue, tokens_revoke_all
-from accounts.signals import seller_visibility_changed
+from accounts.signals import seller_visibility_changed, user_renamed
 from joycart.errors import NotFound
 
 
@@ -48,12 +48,15 @@ def user_profile_update(*, user: User, first_name: str, last_name: str, email: s
     email = User.objects.normalize_email(email.strip())
     if email_taken(email, exclude_user=user):
         raise EmailTaken()
+    renamed = (user.first_name, user.last_name) != (first_name.strip(), last_name.strip())
     user.first_name = first_name.strip()
     user.last_name = last_name.strip()
     user.email = email
     try:
         with transaction.atomic():
             user.save(update_fields=["first_name", "last_name", "email", "updated_at"])
+            if renamed:
+                announce_user_renamed(user)
     except IntegrityError as exc:
         raise EmailTaken() from exc
     return user
@@ -169,6 +172,11 @@ def user_unblock(*, actor: User, user: User) -> User:
         user.save(update_fields=["is_blocked", "blocked_at", "updated_at"])
         _announce_seller_visibility(user)
     return user
+
+
+def announce_user_renamed(user: User) -> None:
+    """After commit: pages that show the user's name (their reviews) refresh."""
+    transaction.on_commit(lambda: user_renamed.send(sender=User, user=user))
 
 
 def _announce_seller_visibility(user: User) -> None:

@@ -11,11 +11,12 @@ import pytest
 from django.test import Client
 
 from accounts.services.stores import store_save
-from accounts.services.users import user_block, user_unblock
+from accounts.services.users import user_block, user_profile_update, user_unblock
 from catalog.services.products import product_create, product_delete, product_update
 from catalog.services.stock import product_stock_adjust, product_stock_set
+from reviews.models import Review
 from reviews.services import product_rating_recompute
-from tests.factories import CategoryFactory, StoreFactory
+from tests.factories import CategoryFactory, StoreFactory, UserFactory
 from tests.orders.helpers import buy_now, make_buyer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -183,3 +184,13 @@ def test_a_product_deleted_in_the_admin_is_gone_from_its_page_and_the_listing_at
     assert anonymous.get(f"/products/{planter.slug}/").status_code == 404
     assert anonymous.get(f"/api/v1/products/{planter.pk}/").status_code == 404
     assert planter.title not in anonymous.get("/").content.decode()
+
+
+def test_a_reviewer_renaming_themselves_shows_on_the_pages_of_what_they_reviewed(anonymous, planter):
+    reviewer = UserFactory(first_name="Asha", last_name="Rao")
+    Review.objects.create(user=reviewer, product=planter, rating=4, comment="Sturdy.")
+    cached_now(anonymous, pages_of(planter))
+    assert "Asha R." in anonymous.get(f"/products/{planter.slug}/").content.decode()
+    user_profile_update(user=reviewer, first_name="Asha", last_name="Iyer", email=reviewer.email)
+    assert "Asha I." in anonymous.get(f"/products/{planter.slug}/").content.decode()
+    assert anonymous.get(f"/api/v1/products/{planter.pk}/reviews/").json()["results"][0]["author"] == "Asha I."
