@@ -2,11 +2,13 @@
 
 - The listing version covers everything a listing shows (titles, prices, in-stock state,
   ratings, first images, which products and sellers are visible, categories, store names).
-- The structure version covers what every product page shares but no product owns: which product
-  a web address names and whether shoppers may see it (created, deleted, deactivated; its
-  seller blocked, its store closed), its store's name and its category's (breadcrumbs,
-  return window). Rare changes: a sale never bumps it.
-- Each product also has its own version, bumped on every change to it, stock included.
+- The structure version covers what a product page shows beyond its own product's rows:
+  which product a web address names and whether shoppers may see it (deleted, shown or hidden;
+  its seller blocked, its store closed), its store's name, its category's name and parent
+  (breadcrumbs) and return window. Rare changes: a sale never bumps it.
+  (A new product needs no bump: a web address that names nothing is never cached.)
+- Each product also has its own version, bumped on every change to it (stock included) and to
+  its reviews, their authors' names too.
 - A listing is keyed on the listing version; a product page (its HTML, its API detail, its
   reviews) on (structure version, its product version). So a sale, a sell-out, a restock or a
   price change refreshes that product's page and the listings, never another product's page.
@@ -73,8 +75,11 @@ def bump_after_commit(*, product_ids: Iterable[int] = (), listing: bool = True, 
 
 
 def _keys_for(*, listing: bool, structure: bool) -> list[str]:
-    # Listings show everything the structure version covers: which products are visible, store and category names.
-    return [LISTING_VERSION_KEY, STRUCTURE_VERSION_KEY] if structure else [LISTING_VERSION_KEY] if listing else []
+    """The one rule of which pages depend on what: see the module's docstring."""
+    if structure:
+        # Listings show what the structure version covers too: which products are visible, store and category names.
+        return [LISTING_VERSION_KEY, STRUCTURE_VERSION_KEY]
+    return [LISTING_VERSION_KEY] if listing else []
 
 
 def _bump_all(keys: list[str]) -> None:
