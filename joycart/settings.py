@@ -142,6 +142,15 @@ def _database(url: str) -> dict:
         database.setdefault("OPTIONS", {}).update({"timeout": 20})
     elif DATABASE_TRANSACTION_POOLING:
         database["DISABLE_SERVER_SIDE_CURSORS"] = True
+        # No startup options here: PgBouncer refuses a connection whose `options` set a parameter it does not
+        # track (or drops them, with `options` in ignore_startup_parameters). JIT is turned off on the role.
+    elif database["ENGINE"] == "django.db.backends.postgresql":
+        # PostgreSQL compiles a statement with LLVM (JIT) once its estimated cost passes jit_above_cost, which
+        # a search over a large catalogue does: 50 to 100 ms of compiling per statement, for queries that run in
+        # a few ms. The web's statements are short, so JIT is off on its connections. The URL's own `options`
+        # come after, so `?options=-c%20jit%3Don` turns it back on.
+        options = database.setdefault("OPTIONS", {})
+        options["options"] = " ".join(filter(None, ["-c jit=off", options.get("options")]))
     return database
 
 

@@ -140,6 +140,60 @@ class TestPagination:
         assert "brand=Acme&amp;page=2" in html
 
 
+class TestCappedCount:
+    """The pages count matches up to a cap (1,000; 48 here): past it they say "more than" and still page on."""
+
+    CAP = 48
+
+    @pytest.fixture(autouse=True)
+    def sixty(self, monkeypatch):
+        monkeypatch.setattr("catalog.views.LISTING_COUNT_CAP", self.CAP)
+        ProductFactory.create_batch(60, brand="Acme")
+
+    @staticmethod
+    def listing(client, path="/", **params) -> tuple[list, str]:
+        response = client.get(path, params)
+        assert response.status_code == 200
+        return list(response.context["products"]), response.content.decode()
+
+    def test_first_page_says_more_than_the_cap_and_links_to_the_next(self, client):
+        products, html = self.listing(client, brand="Acme")
+        assert len(products) == 24
+        assert "More than 48 products" in html
+        assert "Page 1 of 3+" in html
+        assert 'brand=Acme&amp;page=2" rel="next"' in html
+
+    def test_a_page_past_the_cap_is_whole_and_the_last_one_is_exact(self, client):
+        products, html = self.listing(client, page="2")
+        assert len(products) == 24 and "Page 2 of 3+" in html and 'page=3" rel="next"' in html
+        products, html = self.listing(client, page="3")
+        assert len(products) == 12
+        assert "60 products" in html and "Page 3 of 3<" in html
+        assert 'rel="next"' not in html and 'page=2" rel="prev"' in html
+
+    @pytest.mark.parametrize("page", ["99", "0"])
+    def test_a_page_past_the_end_shows_the_last_page(self, client, page):
+        products, html = self.listing(client, page=page)
+        assert len(products) == 12 and "Page 3 of 3<" in html
+
+    def test_under_the_cap_the_count_is_exact(self, client):
+        ProductFactory.create_batch(3, brand="Zeta")
+        _, html = self.listing(client, brand="Zeta")
+        assert "3 products" in html and "More than" not in html
+
+    def test_the_category_page_and_a_search_are_capped_too(self, client):
+        category = CategoryFactory(slug="acme-shelf")
+        Product.objects.update(category=category, title="Acme lamp")
+        search_vector_refresh(Product.objects.all())
+        _, html = self.listing(client, "/categories/acme-shelf/")
+        assert "More than 48 products" in html
+        _, html = self.listing(client, search="lamp")
+        assert "More than 48 products found" in html and "Page 1 of 3+" in html
+
+    def test_the_api_count_stays_exact(self, client):
+        assert client.get("/api/v1/products/").json()["count"] == 60
+
+
 class TestVisibility:
     def test_inactive_products_stores_and_blocked_sellers_are_hidden_everywhere(self, client, shelf):
         ProductFactory(slug="hidden-product", is_active=False)
