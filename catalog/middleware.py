@@ -102,10 +102,11 @@ class SharedResponseMiddleware:
         return self.replay(request)
 
     def _hit(self, request: HttpRequest):
-        if request.method not in ("GET", "HEAD") or outside_the_body_has_nul(request):
+        # Nothing is read before the NUL check; a logged-in page or a token's API call is not even resolved.
+        if request.method not in ("GET", "HEAD") or outside_the_body_has_nul(request) or not is_shareable(request):
             return None
         found = _shared_view_at(get_urlconf() or settings.ROOT_URLCONF, request.path_info)
-        if found is None or not is_shareable(request):
+        if found is None:
             return None
         shared, kwargs = found
         try:
