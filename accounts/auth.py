@@ -19,6 +19,8 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
+from cart.selectors import NAV_CART_COUNT, cart_item_count_of
+
 
 @dataclass(frozen=True)
 class TokenPair:
@@ -71,10 +73,22 @@ class _UsersWithStore:
     objects = get_user_model().objects.select_related("store")
 
 
-def user_from_access_token(token: Token):
+class _UsersWithStoreAndCart(_UsersWithStore):
+    """And the nav's cart badge, which every page shows, in the same query."""
+
+    objects = _UsersWithStore.objects.annotate(**{NAV_CART_COUNT: cart_item_count_of("pk")})
+
+
+def user_from_access_token(token: Token, *, with_cart_count: bool = False):
     """The token's user, by simplejwt's own checks (the user exists and is active, and the token is
-    not older than a password change: CHECK_REVOKE_TOKEN), and ours: a blocked user is refused."""
-    return JWTCookieAuthentication().get_user(token)
+    not older than a password change: CHECK_REVOKE_TOKEN), and ours: a blocked user is refused.
+
+    `with_cart_count` loads the nav's cart badge with the user; only for a request that cannot
+    change the cart, since the count is the one from before the view ran."""
+    authentication = JWTCookieAuthentication()
+    if with_cart_count:
+        authentication.user_model = _UsersWithStoreAndCart
+    return authentication.get_user(token)
 
 
 def access_token_or_none(raw: str | None) -> AccessToken | None:

@@ -39,7 +39,8 @@ class JWTCookieMiddleware:
         return response
 
     def _renew_or_drop_expired_access(self, request) -> None:
-        if access_token_or_none(request.COOKIES.get(settings.JWT_ACCESS_COOKIE)) is not None:
+        request.jwt_access_token = access_token_or_none(request.COOKIES.get(settings.JWT_ACCESS_COOKIE))
+        if request.jwt_access_token is not None:
             return
         if settings.JWT_REFRESH_COOKIE not in request.COOKIES:
             if request.COOKIES.pop(settings.JWT_ACCESS_COOKIE, None) is not None:
@@ -56,13 +57,16 @@ class JWTCookieMiddleware:
         request.COOKIES[settings.JWT_ACCESS_COOKIE] = pair.access
         request.COOKIES[settings.JWT_REFRESH_COOKIE] = pair.refresh
         request.jwt_rotated = pair
+        request.jwt_access_token = access_token_or_none(pair.access)
 
     def _cookie_user(self, request):
-        token = access_token_or_none(request.COOKIES.get(settings.JWT_ACCESS_COOKIE))
+        # Decoded once above: verifying the signature again would cost as much as the first time.
+        token = request.jwt_access_token
         if token is None:
             return AnonymousUser()
         try:
-            return user_from_access_token(token)
+            # A safe request changes no cart, so the nav's badge can come with the user's row.
+            return user_from_access_token(token, with_cart_count=request.method in ("GET", "HEAD"))
         except AuthenticationFailed as exc:
             request.jwt_clear = True
             if exc.get_codes() == "account_blocked":

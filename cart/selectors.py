@@ -7,7 +7,8 @@ whether it can still be bought right now (visible, enough stock) is worked out h
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -112,8 +113,27 @@ def cart_item_get(*, user: User, item_id: int) -> CartItem:
 
 
 def cart_item_count(*, user: User) -> int:
-    """The nav badge: one aggregate query."""
+    """The nav badge: one aggregate query, unless the user was loaded with it (NAV_CART_COUNT)."""
+    counted = getattr(user, NAV_CART_COUNT, None)
+    if counted is not None:
+        return counted
     return user_cart_items(user=user).aggregate(total=Sum("quantity"))["total"] or 0
+
+
+# The attribute a user row loaded with `cart_item_count_of` carries the nav badge in.
+NAV_CART_COUNT = "nav_cart_item_count"
+
+
+def cart_item_count_of(user_ref: str) -> Coalesce:
+    """The nav badge as a subquery on a user row (`user_ref` names its id), for a query that loads the
+    user anyway: annotate it as NAV_CART_COUNT and the page costs one round trip fewer."""
+    totals = (
+        CartItem.objects.filter(cart__user=OuterRef(user_ref))
+        .values("cart__user")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    return Coalesce(Subquery(totals), 0)
 
 
 def _visible(variant_ref: str) -> Exists:

@@ -14,16 +14,22 @@ left as a slot (`{% csrf_slot %}`) and filled on every HTML response, hit or mis
 
 Such a response says which it was in `X-Cache: hit` or `miss` (as CDNs do), so an operator or
 the benchmark can count the hit rate from outside; a personal response carries no such header.
+
+Hits are answered before most of the middleware by catalog.middleware.SharedResponseMiddleware;
+this module holds what it and the views share: which requests are shareable, the keys, what
+is stored and how a stored response is replayed.
 """
 
 import functools
 import hashlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
 from django.utils.html import format_html
@@ -73,8 +79,9 @@ def csrf_slot_marker() -> str:
 def _response_key_prefix() -> str:
     # Responses stored under another marker (an older release, another SECRET_KEY) would be
     # served with their slot unfilled, so the marker's fingerprint is part of every key.
+    # "v2": what is stored became (body, Content-Type, the view's headers).
     fingerprint = hashlib.sha256(csrf_slot_marker().encode()).hexdigest()[:12]
-    return f"catalog:response:{fingerprint}"
+    return f"catalog:response:v2:{fingerprint}"
 
 
 def is_shareable(request: HttpRequest) -> bool:
@@ -169,24 +176,74 @@ def _api_view_query_params(api_view) -> frozenset[str]:
     return frozenset(names)
 
 
+# What is stored for a response: its body (the CSRF slot unfilled), its Content-Type and the
+# other headers its view set (DRF's `Vary: Accept` and `Allow`), so a hit, early
+# (catalog.middleware) or in the view, answers exactly what the view answered.
+CachedResponse = tuple[bytes, str, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True)
+class SharedView:
+    """What a view cached by `shared_response_cache` needs to find its response for a request."""
+
+    key_for: Callable[..., str | None]
+    params_read: frozenset[str]
+
+    def key(self, request: HttpRequest, query: QueryDict, kwargs: dict) -> str | None:
+        """`query` is the request's canonical query (catalog.cache.canonical_query) for this view."""
+        return self.key_for(request, query, **kwargs)
+
+
+def _replayable(request: HttpRequest, response: HttpResponse) -> bool:
+    """Whether the stored body and headers, given to another visitor, are exactly what the view would
+    answer them: a 200 that set no cookie, whose body holds no CSP nonce (it would be this request's, and
+    the header of a later one names another), and that asks the middleware for nothing unusual."""
+    return (
+        response.status_code == 200
+        and not response.cookies
+        and not get_nonce(request)
+        and not any(hasattr(response, name) for name in ("_csp_config", "_csp_ro_config", "xframe_options_exempt"))
+    )
+
+
+def _cached_response(response: HttpResponse) -> CachedResponse:
+    headers = tuple(
+        (name, value) for name, value in response.items() if name.lower() not in ("content-type", "content-length")
+    )
+    return response.content, response.get("Content-Type", ""), headers
+
+
+def shared_response_replay(request: HttpRequest, hit: CachedResponse, *, cache_status: str = "hit") -> HttpResponse:
+    """The stored response, with this visitor's CSRF token in its slot; `cache_status` is "miss" when it
+    was stored by this very request."""
+    content, content_type, headers = hit
+    response = HttpResponse(_fill_csrf_slot(request, content, content_type=content_type), content_type=content_type)
+    for name, value in headers:
+        response[name] = value
+    response[CACHE_STATUS_HEADER] = cache_status
+    return response
+
+
 def shared_response_cache(key_for: Callable[..., str | None]):
-    """Cache a view's 200 responses for shareable requests under `key_for(request, **kwargs)`.
+    """Cache a view's 200 responses for shareable requests under `key_for(request, query, **kwargs)`.
 
     `key_for` returns None when the catalog version is unknown (cache down): no caching then.
     On a shareable request the view sees only the query parameters it reads, canonically
-    (see _show_only), and `key_for` keys on exactly those.
+    (see _show_only), and `key_for` keys on exactly those (`query`).
     The wrapped view must not set cookies or flash messages on a shareable request.
+    A hit is usually answered before the view, by catalog.middleware.SharedResponseMiddleware,
+    which finds the view's `shared_response`; the view answers the rest.
     """
 
     def decorator(view):
-        params_read = _query_params_read_by(view)
+        shared = SharedView(key_for=key_for, params_read=_query_params_read_by(view))
 
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs):
             if not is_shareable(request):
                 return view(request, *args, **kwargs)
-            _show_only(request, params_read)
-            key = key_for(request, **kwargs)
+            _show_only(request, shared.params_read)
+            key = shared.key(request, request.GET, kwargs)
             if key is None:
                 return view(request, *args, **kwargs)
             request.response_is_shared = True
@@ -196,45 +253,39 @@ def shared_response_cache(key_for: Callable[..., str | None]):
                     response = view(request, *args, **kwargs)
                 if hasattr(response, "render"):
                     response.render()
-                content_type = response.get("Content-Type", "")
-                if response.status_code != 200 or response.cookies:
+                if not _replayable(request, response):
+                    content_type = response.get("Content-Type", "")
                     response.content = _fill_csrf_slot(request, response.content, content_type=content_type)
                     response[CACHE_STATUS_HEADER] = "miss"
                     return response
-                local_and_shared_set(key, (response.content, content_type))
-                served = HttpResponse(
-                    _fill_csrf_slot(request, response.content, content_type=content_type), content_type=content_type
-                )
-                served[CACHE_STATUS_HEADER] = "miss"
-                return served
-            content, content_type = hit
-            served = HttpResponse(
-                _fill_csrf_slot(request, content, content_type=content_type), content_type=content_type
-            )
-            served[CACHE_STATUS_HEADER] = "hit"
-            return served
+                hit = _cached_response(response)
+                local_and_shared_set(key, hit)
+                return shared_response_replay(request, hit, cache_status="miss")
+            return shared_response_replay(request, hit)
 
+        wrapped.shared_response = shared
         return wrapped
 
     return decorator
 
 
-def _request_part(request: HttpRequest) -> str:
-    # The host is part of the key: API responses carry absolute URLs. request.GET is already
-    # the canonical query here (shared_response_cache).
-    return f"{request.get_host()}:{request.path}:{params_digest(request.GET)}"
+def _request_part(request: HttpRequest, query: QueryDict) -> str:
+    # The host is part of the key: API responses carry absolute URLs.
+    return f"{request.get_host()}:{request.path}:{params_digest(query)}"
 
 
-def listing_response_key(request: HttpRequest, **kwargs) -> str | None:
+def listing_response_key(request: HttpRequest, query: QueryDict, **kwargs) -> str | None:
     version = listing_version()
-    return None if version is None else f"{_response_key_prefix()}:{version}:{_request_part(request)}"
+    return None if version is None else f"{_response_key_prefix()}:{version}:{_request_part(request, query)}"
 
 
-def product_response_key(request: HttpRequest, *, slug: str | None = None, pk: int | None = None) -> str | None:
+def product_response_key(
+    request: HttpRequest, query: QueryDict, *, slug: str | None = None, pk: int | None = None
+) -> str | None:
     product_id = pk
     if product_id is None:
         product_id = selectors.visible_product_id_for_slug(slug=slug, structure_version=structure_version())
     versions = product_versions(product_id)
     if versions is None:
         return None
-    return f"{_response_key_prefix()}:{versions[0]}-{versions[1]}:{_request_part(request)}"
+    return f"{_response_key_prefix()}:{versions[0]}-{versions[1]}:{_request_part(request, query)}"

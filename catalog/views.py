@@ -1,8 +1,10 @@
 """Shop pages: the listing (home, search, category) and the product page.
 
-For anonymous visitors the product-dependent parts of each page are rendered once and
-cached under versioned keys (see catalog.cache); per-visitor parts (navigation, the
-add-to-cart form with its CSRF token) are rendered around them on every request.
+The product-dependent parts of each page are rendered once, without a request, and cached
+under versioned keys (see catalog.cache). They hold nothing about who asks, so anonymous and
+logged-in visitors share them; per-visitor parts (navigation, the cart badge, the add-to-cart
+form with its CSRF token, "your review", a seller's "this is your product") are rendered
+around them on every request.
 """
 
 from django.core.paginator import Paginator
@@ -35,7 +37,7 @@ LISTING_COUNT_CAP = 1_000
 
 def _fragment_key(request, kind: str, version: object) -> str | None:
     # A shared response is cached whole (catalog.response_cache): its fragment would be a second copy.
-    if request.user.is_authenticated or version is None or getattr(request, "response_is_shared", False):
+    if version is None or getattr(request, "response_is_shared", False):
         return None
     # request.GET holds only the parameters the view declared (reads_query_params), canonically.
     return f"catalog:page-{kind}:{version}:{params_digest(request.GET)}"
@@ -215,7 +217,7 @@ def _product_page_data(
 
 @reads_query_params("page", "variant", *OPTION_PARAMS)
 def product_detail(request, slug: str):
-    """Anonymous visitors are served from the cache without touching the database.
+    """Served from the cached fragments; an anonymous visitor's whole page is cached too.
 
     `?variant=<id>` is a variant's own, shareable URL. The picker's form, which works without
     JavaScript, sends option values instead (`?option1=M&option2=Blue`): they are redirected to
@@ -229,13 +231,10 @@ def product_detail(request, slug: str):
     def build() -> dict:
         return _product_page_data(slug, reviews_page=reviews_page, variant_param=variant_param, selection=selection)
 
-    if request.user.is_authenticated:
-        data = build()
-    else:
-        product_id = selectors.visible_product_id_for_slug(slug=slug, structure_version=structure_version())
-        versions = product_versions(product_id)
-        key = _fragment_key(request, f"product:{product_id}", versions and "-".join(map(str, versions)))
-        data = cached(key, build)
+    product_id = selectors.visible_product_id_for_slug(slug=slug, structure_version=structure_version())
+    versions = product_versions(product_id)
+    key = _fragment_key(request, f"product:{product_id}", versions and "-".join(map(str, versions)))
+    data = cached(key, build)
     if "redirect_to_variant" in data:
         return redirect(f"{reverse('product_detail', args=[slug])}?variant={data['redirect_to_variant']}")
     product = data["product"]

@@ -27,7 +27,7 @@ def _refused(request: HttpRequest) -> HttpResponse:
     return HttpResponseBadRequest(render_to_string("400.html", {"detail": InvalidText.message}))
 
 
-def _outside_the_body_has_nul(request: HttpRequest) -> bool:
+def outside_the_body_has_nul(request: HttpRequest) -> bool:
     meta = request.META
     # The raw query string holds a NUL once decoded exactly when it holds "%00" or a raw NUL.
     query = meta.get("QUERY_STRING", "")
@@ -49,7 +49,7 @@ class RefuseNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _outside_the_body_has_nul(request):
+        if outside_the_body_has_nul(request):
             return _refused(request)
         return self.get_response(request)
 

@@ -88,6 +88,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the request id covers every layer below, and the one log line per request times them all.
     "joycart.request_log.RequestLogMiddleware",
+    # A cached catalog response for a visitor who carries nothing personal is answered here, with the
+    # headers the layers below would set (catalog/middleware.py); everything else goes on unchanged.
+    "catalog.middleware.SharedResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads the path, the query string or a cookie: a NUL in them is a 400.

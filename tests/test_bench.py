@@ -828,3 +828,21 @@ def test_the_bench_shoppers_cookie_logs_in_on_the_home_page(client, bench_run):
     assert bench_shopper_cookie().split("=", 1)[0] == cookie.split("=", 1)[0]
     assert User.objects.filter(username__startswith=SHOPPER_PREFIX).count() == 1
     assert bench_run.LOGGED_IN_MARK not in client.get("/").content
+
+
+def test_the_middleware_cost_script_calls_the_wsgi_handler_as_a_server_would(bench_run, db):
+    import middleware_cost  # a sibling of run.py in bench/
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    # As Django's test client does: the test's own connection must outlive the requests.
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        handler = WSGIHandler()
+        assert middleware_cost.request_once(handler, "/", "") == 200
+        assert middleware_cost.request_once(handler, "/no-such-page/", "") == 404
+    finally:
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)

@@ -206,7 +206,7 @@ def test_a_page_showing_a_csrf_marker_in_user_text_gets_no_injected_input(client
 def test_the_csrf_slot_is_filled_only_in_html_responses(rf):
     marker = csrf_slot_marker()
 
-    @shared_response_cache(lambda request: f"test:slot:{request.path}")
+    @shared_response_cache(lambda request, query: f"test:slot:{request.path}")
     @reads_query_params()
     def view(request):
         content_type = "application/json" if request.path == "/json/" else "text/html; charset=utf-8"
@@ -333,7 +333,7 @@ def test_a_cached_view_whose_query_params_are_unknown_is_refused_at_start_up():
 
     for view in (SearchedApi.as_view(), undeclared_page):
         with pytest.raises(ImproperlyConfigured):
-            shared_response_cache(lambda request: "test:key")(view)
+            shared_response_cache(lambda request, query: "test:key")(view)
 
 
 # --- A full Redis: every write refused, every page still served ----------------------------
