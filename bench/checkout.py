@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 try:  # run by bench/run.py, whose directory is on sys.path
-    from loadgen import percentile
+    from loadgen import percentile, threads_run
 except ModuleNotFoundError:  # imported as bench.checkout (the tests)
-    from bench.loadgen import percentile
+    from bench.loadgen import percentile, threads_run
 
 CHECKOUT_PATH = "/api/v1/checkout/"
 OUT_OF_STOCK = "out_of_stock"
@@ -182,12 +182,7 @@ def checkout_load(
                 results.append((answers, errors))
 
     threads = [threading.Thread(target=worker, args=(buyer,), daemon=True) for buyer in buyers]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = threads_run(threads)
     return summarize_checkout(
         [answer for answers, _ in results for answer in answers],
         errors=sum(errors for _, errors in results),

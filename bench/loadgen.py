@@ -106,6 +106,16 @@ class UncachedPaths:
         return [self.ceiling, *self.paths]
 
 
+def threads_run(threads: Sequence[threading.Thread]) -> float:
+    """Start every thread, wait for all of them, and return the seconds that took."""
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def summarize(*, latencies: list[float], statuses: list[int], errors: int, seconds: float) -> LoadResult:
     """`latencies` in seconds, one per answered request, in the same order as `statuses`."""
     ordered = sorted(latencies)
@@ -209,12 +219,7 @@ def python_load(
                 results.append((latencies, statuses, errors))
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = threads_run(threads)
     return summarize(
         latencies=[value for latencies, _, _ in results for value in latencies],
         statuses=[value for _, statuses, _ in results for value in statuses],

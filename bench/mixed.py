@@ -28,10 +28,10 @@ from urllib.parse import quote, urlsplit
 
 try:  # run by bench/run.py, whose directory is on sys.path
     from checkout import CHECKOUT_PATH, Buyer, error_code
-    from loadgen import percentile
+    from loadgen import percentile, threads_run
 except ModuleNotFoundError:  # imported as bench.mixed (the tests)
     from bench.checkout import CHECKOUT_PATH, Buyer, error_code
-    from bench.loadgen import percentile
+    from bench.loadgen import percentile, threads_run
 
 CART_ITEMS_PATH = "/api/v1/cart/items/"
 LISTING = "listing"
@@ -253,12 +253,7 @@ def mixed_load(
     threads = [
         threading.Thread(target=worker, args=(number, shopper), daemon=True) for number, shopper in enumerate(shoppers)
     ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = threads_run(threads)
     merged = {kind: KindStats() for kind in KINDS}
     for stats in results:
         for kind, row in stats.items():

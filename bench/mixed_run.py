@@ -60,14 +60,13 @@ def run(env: dict[str, str], args: argparse.Namespace, *, bench, rows: list[dict
     row, when the same Python generator measured it, is the reference; otherwise the pure-read
     listing load measured here on the mix's own server is.
     """
-    vendor = bench.database_vendor(env["DATABASE_URL"])
-    if vendor != "postgresql":
-        reason = (
-            f"needs PostgreSQL, and DATABASE_URL is {vendor}: SQLite runs one write transaction at a "
-            "time, so checkouts beside browsing would measure its database lock"
-        )
-        bench.say(f"mixed scenario skipped: {reason}")
-        return {"skipped": reason}
+    skipped = bench.postgres_only_skip(
+        env,
+        scenario="mixed",
+        why="SQLite runs one write transaction at a time, so checkouts beside browsing would measure its database lock",
+    )
+    if skipped:
+        return skipped
     connections = args.mixed_connections
     bench.say(f"mixed: seeding {args.mixed_products} products to buy and {connections} shoppers ...")
     fixture = bench.shell_json(

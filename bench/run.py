@@ -210,6 +210,16 @@ def database_vendor(url: str) -> str:
     return scheme.split("+", 1)[0]
 
 
+def postgres_only_skip(env: dict[str, str], *, scenario: str, why: str) -> dict | None:
+    """A scenario that needs PostgreSQL: None on PostgreSQL, else the result that says it was skipped and why."""
+    vendor = database_vendor(env["DATABASE_URL"])
+    if vendor == "postgresql":
+        return None
+    reason = f"needs PostgreSQL, and DATABASE_URL is {vendor}: {why}"
+    say(f"{scenario} scenario skipped: {reason}")
+    return {"skipped": reason}
+
+
 def manage(env: dict[str, str], *args: str) -> str:
     command = [sys.executable, str(ROOT / "manage.py"), *args]
     completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
@@ -628,14 +638,14 @@ def run_checkout(env: dict[str, str], args: argparse.Namespace) -> dict:
     each order and sent later by `manage.py db_worker`, which the bench does not run: the
     database is asked whether every order queued exactly one.
     """
-    vendor = database_vendor(env["DATABASE_URL"])
-    if vendor != "postgresql":
-        reason = (
-            f"needs PostgreSQL, and DATABASE_URL is {vendor}: SQLite runs one write transaction at a "
-            "time, so concurrent checkouts would measure its database lock, not checkout"
-        )
-        say(f"checkout scenario skipped: {reason}")
-        return {"skipped": reason}
+    skipped = postgres_only_skip(
+        env,
+        scenario="checkout",
+        why="SQLite runs one write transaction at a time, so concurrent checkouts would measure its database "
+        "lock, not checkout",
+    )
+    if skipped:
+        return skipped
     say(
         f"checkout: seeding {args.buyers} buyers, {args.checkout_products} products, a hot product ({args.hot_stock}) ..."
     )
@@ -818,14 +828,14 @@ def run_webhooks(env: dict[str, str], args: argparse.Namespace) -> dict:
     queue beside it. Timed: each delivery's answer. Then the queue is drained and the database
     is asked whether every transition happened exactly once.
     """
-    vendor = database_vendor(env["DATABASE_URL"])
-    if vendor != "postgresql":
-        reason = (
-            f"needs PostgreSQL, and DATABASE_URL is {vendor}: SQLite runs one write transaction at a "
-            "time, so a worker beside concurrent deliveries would measure its database lock"
-        )
-        say(f"webhook scenario skipped: {reason}")
-        return {"skipped": reason}
+    skipped = postgres_only_skip(
+        env,
+        scenario="webhook",
+        why="SQLite runs one write transaction at a time, so a worker beside concurrent deliveries would "
+        "measure its database lock",
+    )
+    if skipped:
+        return skipped
     distinct = args.deliveries - args.duplicates
     say(f"webhooks: seeding online orders and {distinct} distinct signed events through checkout and the sandbox ...")
     fixture = shell_json(env, WEBHOOK_SEED_CODE.format(distinct=distinct))

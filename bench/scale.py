@@ -322,14 +322,14 @@ def _seller_measure(bench, env: dict, args: argparse.Namespace) -> dict:
 
 
 def run_scale(env: dict, args: argparse.Namespace, bench) -> dict:
-    vendor = bench.database_vendor(env["DATABASE_URL"])
-    if vendor != "postgresql":
-        reason = (
-            f"needs PostgreSQL, and DATABASE_URL is {vendor}: it loads 100,000 products with COPY, and "
-            "its question, how the shop's queries scale, is PostgreSQL's (production's) query plans"
-        )
-        bench.say(f"scale scenario skipped: {reason}")
-        return {"skipped": reason}
+    skipped = bench.postgres_only_skip(
+        env,
+        scenario="scale",
+        why="it loads 100,000 products with COPY, and its question, how the shop's queries scale, is "
+        "PostgreSQL's (production's) query plans",
+    )
+    if skipped:
+        return skipped
     connections = args.workers
     sizes = {"small": args.scale_small, "large": args.scale_large}
     shop: dict[str, dict] = {name: {} for name in shop_paths()}

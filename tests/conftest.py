@@ -3,6 +3,7 @@ import io
 import json
 import logging
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from logging.config import DictConfigurator
@@ -229,3 +230,19 @@ def sandbox_webhooks_to_live_server(sandbox_gateway, live_server):
     """The sandbox, delivering its signed webhooks to the app's endpoint on pytest-django's live server."""
     sandbox_gateway.webhook_url = live_server.url + RAZORPAY_WEBHOOK_PATH
     return sandbox_gateway
+
+
+@pytest.fixture
+def background_servers():
+    """Serves an HTTP server (a stand-in shop for the load generators' tests) in a thread of its own, stopped after the test."""
+    servers = []
+
+    def serve(httpd):
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(httpd)
+        return httpd
+
+    yield serve
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()

@@ -490,19 +490,8 @@ class _ShopHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def shop():
-    servers = []
-
-    def start(stock: int) -> _ShopServer:
-        httpd = _ShopServer(stock)
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(httpd)
-        return httpd
-
-    yield start
-    for httpd in servers:
-        httpd.shutdown()
-        httpd.server_close()
+def shop(background_servers):
+    return lambda stock: background_servers(_ShopServer(stock))
 
 
 BUYERS = [Buyer(token=f"token-{number}", address_id=100 + number) for number in range(4)]

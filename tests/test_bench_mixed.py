@@ -342,19 +342,8 @@ class _MixHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def mix_shop():
-    servers = []
-
-    def start(stock: int) -> _MixShop:
-        httpd = _MixShop(stock)
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(httpd)
-        return httpd
-
-    yield start
-    for httpd in servers:
-        httpd.shutdown()
-        httpd.server_close()
+def mix_shop(background_servers):
+    return lambda stock: background_servers(_MixShop(stock))
 
 
 SHOPPERS = [Buyer(token=f"token-{number}", address_id=100 + number) for number in range(4)]

@@ -27,18 +27,6 @@ from tests.factories import CategoryFactory, StoreFactory, UserFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def product():
-    return product_create(
-        store=StoreFactory(),
-        title="Terracotta planter",
-        category=CategoryFactory(),
-        sku="TP-1",
-        price=Decimal("650.00"),
-        stock=3,
-    )
-
-
 def queries_for(client, path: str) -> tuple[int, str]:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(path)

@@ -6,7 +6,6 @@ doubtful goes through the full stack.
 """
 
 import re
-from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
@@ -21,8 +20,6 @@ from django.utils.csp import LazyNonce
 
 from catalog.middleware import SharedResponseMiddleware
 from catalog.response_cache import reads_query_params, shared_response_cache
-from catalog.services.products import product_create
-from tests.factories import CategoryFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,18 +28,6 @@ EARLY = "catalog.middleware.SharedResponseMiddleware"
 PER_REQUEST_HEADERS = {"X-Request-ID"}
 PER_REQUEST_COOKIE_ATTRIBUTES = {"expires"}  # the time of the answer plus max-age
 TOKEN_IN_FORM = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-@pytest.fixture
-def product():
-    return product_create(
-        store=StoreFactory(),
-        title="Terracotta planter",
-        category=CategoryFactory(),
-        sku="TP-1",
-        price=Decimal("650.00"),
-        stock=3,
-    )
 
 
 def cached_paths(product) -> list[str]:
