@@ -8,12 +8,11 @@ statuses and snapshots are never edited by hand.
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from joycart.admin_actions import AskFirstActionsMixin, ReadOnlyAdmin
 from joycart.errors import DomainError
 from orders import selectors
 from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, ReturnRequest
@@ -92,7 +91,7 @@ class StaffCancelForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(AskFirstActionsMixin, ReadOnlyAdmin):
     list_display = [
         "number",
         "buyer",
@@ -156,15 +155,6 @@ class OrderAdmin(admin.ModelAdmin):
         payment = getattr(order, "payment", None)
         return payment.get_status_display() if payment else "—"
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     def has_cancel_items_permission(self, request) -> bool:
         return request.user.is_staff and request.user.has_perm("orders.change_order")
 
@@ -182,22 +172,19 @@ class OrderAdmin(admin.ModelAdmin):
                 request, "None of the selected orders has an item that can still be cancelled.", messages.WARNING
             )
             return None
-        form = StaffCancelForm(request.POST if "apply" in request.POST else None)
+        form = self.asking_form(request, StaffCancelForm)
         if form.is_bound and form.is_valid():
             self._cancel(request, items, reason=form.cleaned_data["reason"])
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Cancel open items",
-            "subtitle": None,
-            "opts": self.model._meta,
-            "form": form,
-            "items": items,
-            "selected_ids": order_ids,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action": "cancel_open_items",
-        }
-        return TemplateResponse(request, "admin/orders/order/cancel_items.html", context)
+        return self.asking_page(
+            request,
+            action="cancel_open_items",
+            title="Cancel open items",
+            template="admin/orders/order/cancel_items.html",
+            form=form,
+            rows={"items": items},
+            selected_ids=order_ids,
+        )
 
     def _cancel(self, request, items: list[OrderItem], *, reason: str) -> None:
         done = 0
@@ -261,7 +248,7 @@ class ReturnReceiveForm(forms.Form):
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(admin.ModelAdmin):
+class ReturnRequestAdmin(AskFirstActionsMixin, ReadOnlyAdmin):
     """One row per item a buyer asked to return. Staff decide it through `orders.services.returns` as STAFF;
     the refund account is shown masked here (the payout screen shows it in full to staff who pay it)."""
 
@@ -318,15 +305,6 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     def item_status(self, request: ReturnRequest) -> str:
         return request.item.get_status_display()
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     def has_decide_permission(self, request) -> bool:
         return request.user.is_staff and request.user.has_perm("orders.change_order")
 
@@ -345,7 +323,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     @admin.action(description="Refuse the selected returns (with a reason)", permissions=["decide"])
     def reject_returns(self, request, queryset: QuerySet[ReturnRequest]):
         """First a page that asks for the reason the buyer reads; then each request goes through the service."""
-        form = ReturnRejectForm(request.POST if "apply" in request.POST else None)
+        form = self.asking_form(request, ReturnRejectForm)
         if form.is_bound and form.is_valid():
             reason = form.cleaned_data["reason"]
             self._decide(
@@ -366,7 +344,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     @admin.action(description="Mark the selected returns received", permissions=["decide"])
     def receive_returns(self, request, queryset: QuerySet[ReturnRequest]):
         """First a page that asks whether the items can be sold again (their stock comes back if so)."""
-        form = ReturnReceiveForm(request.POST if "apply" in request.POST else None)
+        form = self.asking_form(request, ReturnReceiveForm)
         if form.is_bound and form.is_valid():
             resellable = form.cleaned_data["resellable"]
             self._decide(
@@ -393,18 +371,14 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
     def _confirmation(self, request, queryset, *, form, action: str, title: str, template: str):
         requests = list(queryset.select_related("item__order", "item__seller").order_by("pk"))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "subtitle": None,
-            "opts": self.model._meta,
-            "form": form,
-            "requests": requests,
-            "selected_ids": [return_request.pk for return_request in requests],
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action": action,
-        }
-        return TemplateResponse(request, f"admin/orders/returnrequest/{template}", context)
+        return self.asking_page(
+            request,
+            action=action,
+            title=title,
+            template=f"admin/orders/returnrequest/{template}",
+            form=form,
+            rows={"requests": requests},
+        )
 
     def _decide(self, request, queryset, *, to_status: str, act, log, done: str) -> None:
         """`act` on each selected request's item the staff may move to `to_status` now; the others are named."""

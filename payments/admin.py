@@ -8,13 +8,12 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpResponse
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from joycart.admin_actions import AskFirstActionsMixin, ReadOnlyAdmin
 from joycart.crypto import InvalidToken
 from joycart.errors import DomainError
 from joycart.spreadsheet import csv_cell
@@ -32,17 +31,6 @@ from payments.models import (
 from payments.services.captures import NOTE_LENGTH, capture_refund, capture_resolve, capture_review_allowed
 from payments.services.refunds import refund_retry
 from payments.services.returns import MAX_UTR_LENGTH, payout_account, payout_mark_failed, payout_mark_paid
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -241,7 +229,7 @@ class CaptureRefundInline(_ReadOnlyInline):
 
 
 @admin.register(GatewayCapture)
-class GatewayCaptureAdmin(ReadOnlyAdmin):
+class GatewayCaptureAdmin(AskFirstActionsMixin, ReadOnlyAdmin):
     """The capture ledger: every payment the gateway captured for one of our orders and what became of it
     (payments.services.captures). Staff settle the FLAGGED ones: refund them now, or mark them resolved."""
 
@@ -299,7 +287,7 @@ class GatewayCaptureAdmin(ReadOnlyAdmin):
     @admin.action(description="Mark resolved (with a note)", permissions=["review"])
     def mark_resolved(self, request, queryset: QuerySet[GatewayCapture]):
         """First a page that asks how the capture was settled; then each FLAGGED one is marked RESOLVED with it."""
-        form = CaptureResolveForm(request.POST if "apply" in request.POST else None)
+        form = self.asking_form(request, CaptureResolveForm)
         if form.is_bound and form.is_valid():
             note = form.cleaned_data["note"]
             self._review(
@@ -309,19 +297,14 @@ class GatewayCaptureAdmin(ReadOnlyAdmin):
                 act=lambda capture: self._resolve_one(request, capture, note),
             )
             return None
-        captures = list(queryset.select_related("payment__order").order_by("pk"))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Mark captures resolved",
-            "subtitle": None,
-            "opts": self.model._meta,
-            "form": form,
-            "captures": captures,
-            "selected_ids": [capture.pk for capture in captures],
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action": "mark_resolved",
-        }
-        return TemplateResponse(request, "admin/payments/gatewaycapture/resolve.html", context)
+        return self.asking_page(
+            request,
+            action="mark_resolved",
+            title="Mark captures resolved",
+            template="admin/payments/gatewaycapture/resolve.html",
+            form=form,
+            rows={"captures": list(queryset.select_related("payment__order").order_by("pk"))},
+        )
 
     def _refund_one(self, request, capture: GatewayCapture) -> None:
         capture_refund(capture_id=capture.pk, actor=request.user)
@@ -410,7 +393,7 @@ class PayoutFailedForm(forms.Form):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdmin):
+class PayoutAdmin(AskFirstActionsMixin, ReadOnlyAdmin):
     """The money of returned Cash on Delivery items, which staff pay from the bank (payments.services.returns).
 
     The list shows the account masked; the payout's own page and the bank export show it in full, only to
@@ -487,7 +470,7 @@ class PayoutAdmin(ReadOnlyAdmin):
         if not payouts:
             self.message_user(request, "None of the selected payouts is waiting to be paid.", messages.WARNING)
             return None
-        form = PayoutPaidForm(request.POST if "apply" in request.POST else None, payouts=payouts)
+        form = self.asking_form(request, PayoutPaidForm, payouts=payouts)
         if form.is_bound and form.is_valid():
             self._each(
                 request,
@@ -504,7 +487,7 @@ class PayoutAdmin(ReadOnlyAdmin):
         if not payouts:
             self.message_user(request, "None of the selected payouts is waiting to be paid.", messages.WARNING)
             return None
-        form = PayoutFailedForm(request.POST if "apply" in request.POST else None)
+        form = self.asking_form(request, PayoutFailedForm)
         if form.is_bound and form.is_valid():
             reason = form.cleaned_data["reason"]
             self._each(
@@ -556,18 +539,14 @@ class PayoutAdmin(ReadOnlyAdmin):
         self.log_change(request, payout, f"Marked failed: {reason}")
 
     def _confirmation(self, request, payouts: list[Payout], *, form, action: str, title: str):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "subtitle": None,
-            "opts": self.model._meta,
-            "form": form,
-            "payouts": payouts,
-            "selected_ids": [payout.pk for payout in payouts],
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action": action,
-        }
-        return TemplateResponse(request, f"admin/payments/payout/{action}.html", context)
+        return self.asking_page(
+            request,
+            action=action,
+            title=title,
+            template=f"admin/payments/payout/{action}.html",
+            form=form,
+            rows={"payouts": payouts},
+        )
 
     def _each(self, request, payouts: list[Payout], *, done_message: str, act: Callable[[Payout], None]) -> None:
         """`act` on each payout through its service; one refused (a UTR already used, paid meanwhile) changes nothing."""
