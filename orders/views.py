@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -324,21 +325,32 @@ def order_item_cancel_view(request, number: str, item_id: int):
 # --- Returns ----------------------------------------------------------------------------
 
 
+def _item_form_post(request, number: str, item, form, kind: str, act) -> HttpResponse:
+    """A buyer's form about one item: `act()` runs the service once the form is valid and returns what to tell
+    the buyer; the service's refusal becomes the form's error, shown on the order page beside the item."""
+    if form.is_valid():
+        try:
+            message = act()
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, message)
+            return redirect("orders:detail", number=number)
+    return _form_errors_page(request, number, kind, item, form)
+
+
 @login_required
 @require_POST
 def order_item_return_view(request, number: str, item_id: int):
     item = selectors.buyer_order_item_get(buyer=request.user, number=number, item_id=item_id)
     cod = item.order.payment_method == PaymentMethod.COD
     form = ReturnForm(request.POST, auto_id=f"return-{item.pk}-%s", needs_account=cod)
-    if form.is_valid():
-        try:
-            order_item_return_request(item_id=item.pk, buyer=request.user, **form.request_kwargs())
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, f"Return requested for “{item.title}”. {item.seller.name} will answer soon.")
-            return redirect("orders:detail", number=number)
-    return _form_errors_page(request, number, "return", item, form)
+
+    def request_return() -> str:
+        order_item_return_request(item_id=item.pk, buyer=request.user, **form.request_kwargs())
+        return f"Return requested for “{item.title}”. {item.seller.name} will answer soon."
+
+    return _item_form_post(request, number, item, form, "return", request_return)
 
 
 @login_required
@@ -359,15 +371,12 @@ def order_item_return_withdraw_view(request, number: str, item_id: int):
 def order_item_return_escalate_view(request, number: str, item_id: int):
     item = selectors.buyer_order_item_get(buyer=request.user, number=number, item_id=item_id)
     form = EscalateForm(request.POST, auto_id=f"escalate-{item.pk}-%s")
-    if form.is_valid():
-        try:
-            order_item_return_escalate(item_id=item.pk, buyer=request.user, comment=form.cleaned_data["comment"])
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, f"JoyCart support will review the return of “{item.title}”.")
-            return redirect("orders:detail", number=number)
-    return _form_errors_page(request, number, "escalate", item, form)
+
+    def escalate() -> str:
+        order_item_return_escalate(item_id=item.pk, buyer=request.user, comment=form.cleaned_data["comment"])
+        return f"JoyCart support will review the return of “{item.title}”."
+
+    return _item_form_post(request, number, item, form, "escalate", escalate)
 
 
 @login_required
@@ -376,12 +385,9 @@ def order_item_refund_account_view(request, number: str, item_id: int):
     """A failed Cash on Delivery payout: the buyer names another account, and staff pay it again."""
     item = selectors.buyer_order_item_get(buyer=request.user, number=number, item_id=item_id)
     form = RefundAccountForm(request.POST, auto_id=f"account-{item.pk}-%s")
-    if form.is_valid():
-        try:
-            payout = payout_account_replace(item_id=item.pk, buyer=request.user, refund_to=form.refund_account)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, f"Thank you. Your refund will be paid to {payout.refund_to_masked}.")
-            return redirect("orders:detail", number=number)
-    return _form_errors_page(request, number, "account", item, form)
+
+    def replace_account() -> str:
+        payout = payout_account_replace(item_id=item.pk, buyer=request.user, refund_to=form.refund_account)
+        return f"Thank you. Your refund will be paid to {payout.refund_to_masked}."
+
+    return _item_form_post(request, number, item, form, "account", replace_account)
