@@ -5,7 +5,7 @@ lives in `orders.services`. Another buyer's order and another seller's item answ
 """
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -208,125 +208,116 @@ class SellerOrderItemListApi(generics.ListAPIView):
         return selectors.seller_order_items(store=self.request.user.active_store, status=wanted or None)
 
 
+SELLER_ACTION_RESPONSES = {200: SellerOrderItemSerializer}
+
+
 class _SellerOrderItemActionApi(APIView):
     """One move of one of the seller's items, served at `seller/order-items/{id}/<SELLER_ACTIONS[to_status]>/`:
-    the path the item's `actions` list names, so the list and the routes cannot drift apart."""
+    the path the item's `actions` list names, so the list and the routes cannot drift apart. Each move's class
+    says what it takes (`input_serializer`, also in its schema), what it does (`act`), and, in its docstring,
+    what the API reference shows."""
 
     permission_classes = [IsSeller]
     to_status: str
+    input_serializer: type[serializers.Serializer] | None = None
+
+    def act(self, request, item: OrderItem, **data) -> None:
+        raise NotImplementedError
+
+    def post(self, request, item_id: int):
+        # No docstring: the operation's description is the action class's own.
+        item = self._item(request, item_id)
+        data = {}
+        if self.input_serializer is not None:
+            serializer = self.input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        self.act(request, item, **data)
+        return Response(SellerOrderItemSerializer(self._item(request, item_id)).data)
 
     def _item(self, request, item_id: int) -> OrderItem:
         return selectors.seller_order_item_get(store=request.user.active_store, item_id=item_id)
 
-    def _respond(self, request, item_id: int) -> Response:
-        return Response(SellerOrderItemSerializer(self._item(request, item_id)).data)
 
-
-SELLER_ACTION_RESPONSES = {200: SellerOrderItemSerializer}
-
-
+@extend_schema(request=None, responses=SELLER_ACTION_RESPONSES)
+@api_errors(*TRANSITION_ERRORS)
 class SellerOrderItemConfirmApi(_SellerOrderItemActionApi):
+    """Accept a placed item: you will ship it."""
+
     to_status = OrderItemStatus.CONFIRMED
 
-    @extend_schema(request=None, responses=SELLER_ACTION_RESPONSES)
-    @api_errors(*TRANSITION_ERRORS)
-    def post(self, request, item_id: int):
-        """Accept a placed item: you will ship it."""
-        item = self._item(request, item_id)
+    def act(self, request, item: OrderItem) -> None:
         order_item_confirm(item_id=item.pk, actor=request.user, role=ActorRole.SELLER)
-        return self._respond(request, item_id)
 
 
+@extend_schema(request=ShipInputSerializer, responses=SELLER_ACTION_RESPONSES)
+@api_errors(*TRANSITION_ERRORS, InvalidShipment)
 class SellerOrderItemShipApi(_SellerOrderItemActionApi):
+    """Mark a confirmed item shipped, with the carrier and tracking number if you have them."""
+
     to_status = OrderItemStatus.SHIPPED
+    input_serializer = ShipInputSerializer
 
-    @extend_schema(request=ShipInputSerializer, responses=SELLER_ACTION_RESPONSES)
-    @api_errors(*TRANSITION_ERRORS, InvalidShipment)
-    def post(self, request, item_id: int):
-        """Mark a confirmed item shipped, with the carrier and tracking number if you have them."""
-        item = self._item(request, item_id)
-        serializer = ShipInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        order_item_ship(item_id=item.pk, actor=request.user, role=ActorRole.SELLER, **serializer.validated_data)
-        return self._respond(request, item_id)
+    def act(self, request, item: OrderItem, **shipment) -> None:
+        order_item_ship(item_id=item.pk, actor=request.user, role=ActorRole.SELLER, **shipment)
 
 
+@extend_schema(request=None, responses=SELLER_ACTION_RESPONSES)
+@api_errors(*TRANSITION_ERRORS)
 class SellerOrderItemDeliverApi(_SellerOrderItemActionApi):
+    """Mark a shipped item delivered. For Cash on Delivery, the last delivery collects the payment."""
+
     to_status = OrderItemStatus.DELIVERED
 
-    @extend_schema(request=None, responses=SELLER_ACTION_RESPONSES)
-    @api_errors(*TRANSITION_ERRORS)
-    def post(self, request, item_id: int):
-        """Mark a shipped item delivered. For Cash on Delivery, the last delivery collects the payment."""
-        item = self._item(request, item_id)
+    def act(self, request, item: OrderItem) -> None:
         order_item_deliver(item_id=item.pk, actor=request.user, role=ActorRole.SELLER)
-        return self._respond(request, item_id)
 
 
+@extend_schema(request=CancelInputSerializer, responses=SELLER_ACTION_RESPONSES)
+@api_errors(*TRANSITION_ERRORS, ReasonRequired)
 class SellerOrderItemCancelApi(_SellerOrderItemActionApi):
+    """Cancel a placed or confirmed item, with a reason the buyer will see. Its stock comes back."""
+
     to_status = OrderItemStatus.CANCELLED
+    input_serializer = CancelInputSerializer
 
-    @extend_schema(
-        request=CancelInputSerializer,
-        responses=SELLER_ACTION_RESPONSES,
-    )
-    @api_errors(*TRANSITION_ERRORS, ReasonRequired)
-    def post(self, request, item_id: int):
-        """Cancel a placed or confirmed item, with a reason the buyer will see. Its stock comes back."""
-        item = self._item(request, item_id)
-        serializer = CancelInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        order_item_cancel(
-            item_id=item.pk, actor=request.user, role=ActorRole.SELLER, reason=serializer.validated_data["reason"]
-        )
-        return self._respond(request, item_id)
+    def act(self, request, item: OrderItem, *, reason: str) -> None:
+        order_item_cancel(item_id=item.pk, actor=request.user, role=ActorRole.SELLER, reason=reason)
 
 
+@extend_schema(request=None, responses=SELLER_ACTION_RESPONSES)
+@api_errors(*TRANSITION_ERRORS)
 class SellerOrderItemReturnApproveApi(_SellerOrderItemActionApi):
+    """Accept the buyer's return request: arrange the pickup, then mark it received."""
+
     to_status = OrderItemStatus.RETURN_APPROVED
 
-    @extend_schema(request=None, responses=SELLER_ACTION_RESPONSES)
-    @api_errors(*TRANSITION_ERRORS)
-    def post(self, request, item_id: int):
-        """Accept the buyer's return request: arrange the pickup, then mark it received."""
-        item = self._item(request, item_id)
+    def act(self, request, item: OrderItem) -> None:
         order_item_return_approve(item_id=item.pk, actor=request.user, role=ActorRole.SELLER)
-        return self._respond(request, item_id)
 
 
+@extend_schema(request=ReturnRejectInputSerializer, responses=SELLER_ACTION_RESPONSES)
+@api_errors(*TRANSITION_ERRORS, ReasonRequired)
 class SellerOrderItemReturnRejectApi(_SellerOrderItemActionApi):
+    """Refuse the buyer's return request, with a reason they will see. They may ask JoyCart to look again."""
+
     to_status = OrderItemStatus.RETURN_REJECTED
+    input_serializer = ReturnRejectInputSerializer
 
-    @extend_schema(request=ReturnRejectInputSerializer, responses=SELLER_ACTION_RESPONSES)
-    @api_errors(*TRANSITION_ERRORS, ReasonRequired)
-    def post(self, request, item_id: int):
-        """Refuse the buyer's return request, with a reason they will see. They may ask JoyCart to look again."""
-        item = self._item(request, item_id)
-        serializer = ReturnRejectInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        order_item_return_reject(
-            item_id=item.pk, actor=request.user, role=ActorRole.SELLER, reason=serializer.validated_data["reason"]
-        )
-        return self._respond(request, item_id)
+    def act(self, request, item: OrderItem, *, reason: str) -> None:
+        order_item_return_reject(item_id=item.pk, actor=request.user, role=ActorRole.SELLER, reason=reason)
 
 
+@extend_schema(request=ReturnReceiveInputSerializer, responses=SELLER_ACTION_RESPONSES)
+@api_errors(*TRANSITION_ERRORS, ItemAlreadyRefunded)
 class SellerOrderItemReturnReceiveApi(_SellerOrderItemActionApi):
-    to_status = OrderItemStatus.RETURN_RECEIVED
+    """The returned item is back with you. Resellable, its units go back on sale; the buyer's money goes back."""
 
-    @extend_schema(request=ReturnReceiveInputSerializer, responses=SELLER_ACTION_RESPONSES)
-    @api_errors(*TRANSITION_ERRORS, ItemAlreadyRefunded)
-    def post(self, request, item_id: int):
-        """The returned item is back with you. Resellable, its units go back on sale; the buyer's money goes back."""
-        item = self._item(request, item_id)
-        serializer = ReturnReceiveInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        order_item_return_receive(
-            item_id=item.pk,
-            actor=request.user,
-            role=ActorRole.SELLER,
-            resellable=serializer.validated_data["resellable"],
-        )
-        return self._respond(request, item_id)
+    to_status = OrderItemStatus.RETURN_RECEIVED
+    input_serializer = ReturnReceiveInputSerializer
+
+    def act(self, request, item: OrderItem, *, resellable: bool) -> None:
+        order_item_return_receive(item_id=item.pk, actor=request.user, role=ActorRole.SELLER, resellable=resellable)
 
 
 # Each seller action's view, by its path: every path an item's `actions` list can name.
