@@ -232,6 +232,7 @@ def _product_plan(number: int, *, stores: list[Store], categories: dict, created
             f"Sold by {store.name}."
         ),
         "category_id": categories[shelf.category].pk,
+        "top_category_id": categories[shelf.category].top_category_id,
         "brand": brand,
         "price": first["price"],
         "price_max": first["price"],
