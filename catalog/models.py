@@ -4,7 +4,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models, transaction
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Lower
 
 from accounts.models import Store
 from catalog.validators import validate_mrp, validate_mrp_not_below_price, validate_price, validate_sku
@@ -107,13 +107,9 @@ class ProductQuerySet(models.QuerySet):
 
     @staticmethod
     def _top_categories_set(products: list["Product"]) -> None:
-        tops = dict(
-            Category.objects.filter(pk__in={product.category_id for product in products}).values_list(
-                "pk", Coalesce("parent_id", "pk")
-            )
-        )
+        categories = Category.objects.only("parent_id").in_bulk({product.category_id for product in products})
         for product in products:
-            product.top_category_id = tops[product.category_id]
+            product.top_category_id = categories[product.category_id].top_category_id
 
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)

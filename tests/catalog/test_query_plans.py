@@ -30,6 +30,8 @@ CATALOG_TABLES = {"catalog_product", "catalog_productvariant"}
 # the category index and sorts those: the planner picks by how big the category is.
 NEWEST = "catalog_product_created_at_ea90ae72"
 TOP_CATEGORY_BY_PRICE = "catalog_prod_top_price"
+# Wider than an id and a rank (12 bytes in a plan), narrower than a listing's row (product, store, categories: hundreds).
+WHOLE_ROW_WIDTH = 100
 BY_PRICE = ("catalog_prod_by_price", "catalog_prod_active_cat_price")
 # Django makes two indexes on a unique slug: the constraint's, and one for LIKE.
 BY_SLUG = ("catalog_product_slug_key", "catalog_product_slug_f37848b0_like")
@@ -228,6 +230,21 @@ def test_search_in_a_category_and_price_range(large_catalog, client):
     # The matches are found in the search's indexes and intersected with the category's price range in its
     # top-category index, so only they are read from the table and ranked.
     assert_indexed(queries, uses=(TOP_CATEGORY_BY_PRICE, "catalog_product_search_gin", "catalog_product_title_trgm"))
+    assert_whole_rows_sorted_only_for_the_page(queries)
+
+
+def assert_whole_rows_sorted_only_for_the_page(queries: CaptureQueriesContext) -> None:
+    """Every match is ranked, by a sort of ids and ranks; the sort that carries whole rows (the product, its store
+    and categories) gets only the page's 24."""
+    with connection.cursor() as cursor:
+        for query in queries.captured_queries:
+            if '"variant_count"' not in query["sql"]:
+                continue
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {query['sql']}")
+            for node in _scans(cursor.fetchone()[0][0]["Plan"]):
+                if node["Node Type"] == "Sort" and node["Plan Width"] > WHOLE_ROW_WIDTH:
+                    sorted_rows = sum(child["Actual Rows"] * child["Actual Loops"] for child in node["Plans"])
+                    assert sorted_rows <= 24, f"{sorted_rows} whole rows sorted by:\n{query['sql']}"
 
 
 @pytest.mark.parametrize("term", ["Chikankari dupatta", "SCALE-4242-2", "earbu", "Ik"])
@@ -236,6 +253,14 @@ def test_search_by_words_sku_or_part_of_a_title(large_catalog, client, term):
     assert response.json()["count"] > 0
     queries = captured(lambda: client.get("/api/v1/products/", {"search": term, "page": "1"}))
     assert_indexed(queries, uses=("catalog_product_search_gin",))
+
+
+@pytest.mark.parametrize("ordering", ["", "price"])
+def test_a_search_page_sorts_whole_rows_only_for_the_page(large_catalog, client, ordering):
+    params = {"search": "Chikankari", **({"ordering": ordering} if ordering else {})}
+    client.get("/", params)  # the brand list and the categories, cached per listing version
+    queries = captured(lambda: client.get("/", {**params, "min_price": "1"}))
+    assert_whole_rows_sorted_only_for_the_page(queries)
 
 
 def test_listing_api_walks_the_created_at_index(large_catalog, client):

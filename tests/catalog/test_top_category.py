@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import caches
+from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.test import Client
 
@@ -139,3 +141,13 @@ def test_the_admin_keeps_one_level_of_sub_categories(admin_client, shelves):
     assert "This category has sub-categories, so it must stay top-level." in response.content.decode()
     assert Category.objects.get(slug="home").parent_id is None
     assert_every_top_category_exact()
+
+
+def test_a_sub_category_cannot_be_a_parent(shelves):
+    with pytest.raises(ValidationError, match="sub-categories have no sub-categories"):
+        Category(name="Silk", slug="silk-sarees", parent=shelves["sarees"]).full_clean()
+
+
+def test_an_update_that_computes_the_category_in_sql_is_refused(shelves):
+    with pytest.raises(ValueError, match="sets top_category too"):
+        Product.objects.update(category=F("top_category"))
