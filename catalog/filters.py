@@ -105,9 +105,16 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(found).annotate(rank=SearchRank(F("search_vector"), query))
 
     def filter_category(self, queryset, name, value):
-        # A parent category lists its sub-categories' products too. Their ids come first (a few rows), so
-        # the products are found through `category_id` and its indexes, not by joining every product's category.
-        shelves = Category.objects.filter(Q(slug=value) | Q(parent__slug=value)).values("pk")
+        """A top-level category lists its sub-categories' products too: those whose `top_category` it is, one
+        index range in price order. The category's id is read first, so the planner knows how many rows that is
+        (with a search, it then intersects that range with the search's indexes)."""
+        category = Category.objects.filter(slug=value).values("pk", "parent_id").first()
+        if category is None:
+            return queryset.none()
+        if category["parent_id"] is None:
+            return queryset.filter(top_category_id=category["pk"])
+        # A sub-category's products are found through `category_id` and its indexes.
+        shelves = Category.objects.filter(Q(pk=category["pk"]) | Q(parent_id=category["pk"])).values("pk")
         return queryset.filter(category__in=shelves)
 
     def filter_in_stock(self, queryset, name, value):

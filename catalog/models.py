@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 
 from accounts.models import Store
@@ -49,6 +49,28 @@ class Category(models.Model):
     def __str__(self) -> str:
         return f"{self.parent.name} / {self.name}" if self.parent_id and self.parent else self.name
 
+    def save(self, *args, **kwargs) -> None:
+        # A re-parented category moves its products to its new parent's page in the same transaction.
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            Product.objects.filter(category_id=self.pk).exclude(top_category_id=self.top_category_id).update(
+                top_category_id=self.top_category_id
+            )
+
+    def clean(self) -> None:
+        super().clean()
+        if self.parent_id is None:
+            return
+        if self.parent_id == self.pk or (self.parent is not None and self.parent.parent_id is not None):
+            raise ValidationError({"parent": "Choose a top-level category: sub-categories have no sub-categories."})
+        if self.pk is not None and Category.objects.filter(parent_id=self.pk).exists():
+            raise ValidationError({"parent": "This category has sub-categories, so it must stay top-level."})
+
+    @property
+    def top_category_id(self) -> int:
+        """The top-level category whose page lists this one's products: its parent, else itself."""
+        return self.parent_id or self.pk
+
     @property
     def effective_return_window_days(self) -> int:
         """Its own window, else its parent's, else the default (the parent must be loaded)."""
@@ -80,12 +102,52 @@ class StockAndPrice:
         return discount_percent(price=self.price, mrp=self.mrp)
 
 
+class ProductQuerySet(models.QuerySet):
+    """Writes in bulk keep `top_category` with `category`, as `Product.save` does."""
+
+    @staticmethod
+    def _top_categories_set(products: list["Product"]) -> None:
+        categories = Category.objects.only("parent_id").in_bulk({product.category_id for product in products})
+        for product in products:
+            product.top_category_id = categories[product.category_id].top_category_id
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        self._top_categories_set(objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if "category" in fields or "category_id" in fields:
+            self._top_categories_set(objs)
+            fields = [*fields, "top_category"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs):
+        moves = {"category", "category_id"} & set(kwargs)
+        if moves and not {"top_category", "top_category_id"} & set(kwargs):
+            category = kwargs.pop(moves.pop())
+            if not isinstance(category, Category | int):
+                raise ValueError("an update that moves products to a category computed in SQL sets top_category too")
+            if not isinstance(category, Category):
+                category = Category.objects.get(pk=category)
+            kwargs.update(category=category, top_category_id=category.top_category_id)
+        return super().update(**kwargs)
+
+    update.alters_data = True
+
+
 class Product(StockAndPrice, models.Model):
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="products")
     title = models.CharField(max_length=MAX_TITLE_LENGTH)
     slug = models.SlugField(max_length=220, unique=True)
     description = models.TextField(blank=True, max_length=MAX_DESCRIPTION_LENGTH)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    # Kept equal to `category.top_category_id` by every write (`save`, `ProductQuerySet`, `Category.save`), so a
+    # top-level category's page walks one index in price order where its shelves' rows would all be read and sorted.
+    top_category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+    )
     brand = models.CharField(max_length=MAX_BRAND_LENGTH, blank=True, db_index=True)
     # A summary of the variants, written only by `catalog.services.variants.product_summary_refresh`,
     # so the listing filters, sorts and indexes on one row per product: the cheapest active
@@ -101,6 +163,8 @@ class Product(StockAndPrice, models.Model):
     search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -129,10 +193,24 @@ class Product(StockAndPrice, models.Model):
             ),
             # The seller's list: their products, last edited first.
             models.Index(fields=["store", "updated_at", "id"], name="catalog_prod_store_updated"),
+            # A top-level category's page by price, and with a search, the shelf side of its bitmap.
+            models.Index(
+                fields=["top_category", "price", "id"],
+                condition=models.Q(is_active=True),
+                name="catalog_prod_top_price",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "category" in update_fields or "category_id" in update_fields:
+            self.top_category_id = self.category.top_category_id
+            if update_fields is not None:
+                kwargs["update_fields"] = [*update_fields, "top_category"]
+        super().save(*args, **kwargs)
 
     @property
     def has_price_range(self) -> bool:

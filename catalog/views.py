@@ -50,6 +50,7 @@ def _listing_fragment(request, *, category: Category | None) -> str:
     filterset = ProductFilter(params, queryset=selectors.product_listing())
     paginator = CappedCountPaginator(filterset.qs, PRODUCTS_PER_PAGE, count_cap=LISTING_COUNT_CAP)
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = selectors.listing_page_rows(page.object_list)
     query_without_page = params.copy()
     query_without_page.pop("page", None)
     return render_to_string(

@@ -78,6 +78,16 @@ def test_products_spread_over_ten_sellers_and_every_demo_shelf(seeded):
     assert set(Product.objects.values_list("category__slug", flat=True)) == leaves
 
 
+def test_each_product_is_listed_under_the_top_level_category_a_save_would_give_it(seeded):
+    stored = dict(Product.objects.values_list("pk", "top_category_id"))
+    for product in Product.objects.select_related("category"):
+        product.save(update_fields=["category"])
+
+    assert dict(Product.objects.values_list("pk", "top_category_id")) == stored
+    assert set(Product.objects.values_list("top_category__parent", flat=True)) == {None}
+    assert Product.objects.exclude(top_category_id=F("category_id")).exists(), "shelves under a parent"
+
+
 def test_summaries_and_search_documents_are_what_the_services_write(seeded):
     # Cases where the summary is not simply the first variant's, so a sloppy rewrite would show.
     active = ProductVariant.objects.filter(is_active=True)

@@ -401,3 +401,21 @@ def test_search_sql_uses_full_text_on_postgres(client, shelf, django_assert_num_
         assert "@@" in sql and "ts_rank" in sql
     else:
         assert "LIKE" in sql
+
+
+@pytest.mark.parametrize("ordering", ["", "price", "-rating_avg"])
+def test_a_search_page_shows_the_rows_and_order_the_api_gives(client, ordering):
+    """A search's page picks its rows by the ranking (or sort) alone, then reads them: the same products in the
+    same order as the API, which reads them in one query, on every page, ties included."""
+    store, category = StoreFactory(), CategoryFactory()
+    for n in range(30):
+        # The word in the title, the brand or the description ranks differently; prices and ratings tie in groups.
+        where = ("title", "brand", "description")[n % 3]
+        texts = {"title": f"Item {n}", "brand": "Acme", "description": "Plain.", where: f"Brass lamp {n}"}
+        ProductFactory(store=store, category=category, price=Decimal(100 + n % 4), rating_avg=Decimal(n % 5), **texts)
+    search_vector_refresh(Product.objects.all())
+    params = {"search": "lamp", **({"ordering": ordering} if ordering else {})}
+    for page in ("1", "2"):
+        api = api_slugs(client, **params, page=page)
+        assert len(api) == (24 if page == "1" else 6)
+        assert page_slugs(client, **params, page=page) == api

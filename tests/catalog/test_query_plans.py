@@ -29,6 +29,9 @@ CATALOG_TABLES = {"catalog_product", "catalog_productvariant"}
 # A category's page by price walks the price index and keeps its shelves' rows, or reads each shelf's rows from
 # the category index and sorts those: the planner picks by how big the category is.
 NEWEST = "catalog_product_created_at_ea90ae72"
+TOP_CATEGORY_BY_PRICE = "catalog_prod_top_price"
+# Wider than an id and a rank (12 bytes in a plan), narrower than a listing's row (product, store, categories: hundreds).
+WHOLE_ROW_WIDTH = 100
 BY_PRICE = ("catalog_prod_by_price", "catalog_prod_active_cat_price")
 # Django makes two indexes on a unique slug: the constraint's, and one for LIKE.
 BY_SLUG = ("catalog_product_slug_key", "catalog_product_slug_f37848b0_like")
@@ -61,7 +64,8 @@ FROM generate_series(1, {PARENT_CATEGORIES}) AS p, generate_series(1, {CHILDREN_
 WHERE parent.slug = 'scale-shelf-' || p;
 
 INSERT INTO catalog_product (title, slug, description, brand, price, price_max, mrp, stock, is_active, rating_avg,
-                             rating_count, created_at, updated_at, category_id, store_id, search_vector)
+                             rating_count, created_at, updated_at, category_id, top_category_id, store_id,
+                             search_vector)
 SELECT
     title, 'scale-product-' || n, description, brand,
     price,
@@ -74,6 +78,7 @@ SELECT
     now() - n * interval '1 minute',
     now() - (n % 997) * interval '1 minute',
     shelves.ids[1 + n % shelves.count],
+    shelves.parents[1 + n % shelves.count],
     stores.ids[1 + n % stores.count],
     -- What `search_vector_refresh` writes (the fixture checks a sample), without a second pass over the table.
     setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', brand), 'B')
@@ -95,8 +100,8 @@ FROM (
                'Ikkat House'])[1 + (n / 80) % 8] AS brand
     FROM generate_series(1, {PRODUCTS}) AS n
 ) AS numbered,
-    (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS count FROM catalog_category
-     WHERE parent_id IS NOT NULL AND slug LIKE 'scale-shelf-%') AS shelves,
+    (SELECT array_agg(id ORDER BY id) AS ids, array_agg(parent_id ORDER BY id) AS parents, count(*) AS count
+     FROM catalog_category WHERE parent_id IS NOT NULL AND slug LIKE 'scale-shelf-%') AS shelves,
     (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS count FROM accounts_store
      WHERE slug LIKE 'scale-store-%') AS stores;
 
@@ -200,9 +205,16 @@ def test_home_page_walks_the_created_at_index(large_catalog, client):
     assert_indexed(queries, uses=(NEWEST, "catalog_prod_brand_store"))
 
 
-def test_category_page_sorted_by_price(large_catalog, client):
-    queries = captured(lambda: client.get("/categories/scale-shelf-3/", {"ordering": "price"}))
-    assert_indexed(queries, uses=(BY_PRICE,))
+@pytest.mark.parametrize("ordering", ["price", "-price"])
+def test_top_level_category_page_sorted_by_price_walks_its_top_category_index(large_catalog, client, ordering):
+    """Its four shelves' 12,500 products are one range of `catalog_prod_top_price`, in price order: the page reads
+    a page of them, where reading each shelf's rows and sorting them all grew with the catalogue."""
+    client.get("/categories/scale-shelf-3/")  # the brand list and the categories, cached per listing version
+    queries = captured(lambda: client.get("/categories/scale-shelf-3/", {"ordering": ordering, "min_price": "1"}))
+    assert_indexed(queries, uses=(TOP_CATEGORY_BY_PRICE,))
+    for rows, sql in product_rows_read(queries):
+        if CAPPED_COUNT not in sql:
+            assert rows < 100, f"{rows} product rows read by:\n{sql}"
 
 
 def test_sub_category_page_sorted_by_price_down(large_catalog, client):
@@ -215,9 +227,24 @@ def test_search_in_a_category_and_price_range(large_catalog, client):
     response = client.get("/", params)
     assert response.context["page"].paginator.count > 0
     queries = captured(lambda: client.get("/", {**params, "page": "1"}))
-    # Few products are in the shelf and price range: the planner reads them from the category index, or
-    # intersects that with the search's indexes.
-    assert_indexed(queries, uses=(("catalog_prod_active_cat_price", "catalog_product_search_gin"),))
+    # The matches are found in the search's indexes and intersected with the category's price range in its
+    # top-category index, so only they are read from the table and ranked.
+    assert_indexed(queries, uses=(TOP_CATEGORY_BY_PRICE, "catalog_product_search_gin", "catalog_product_title_trgm"))
+    assert_whole_rows_sorted_only_for_the_page(queries)
+
+
+def assert_whole_rows_sorted_only_for_the_page(queries: CaptureQueriesContext) -> None:
+    """Every match is ranked, by a sort of ids and ranks; the sort that carries whole rows (the product, its store
+    and categories) gets only the page's 24."""
+    with connection.cursor() as cursor:
+        for query in queries.captured_queries:
+            if '"variant_count"' not in query["sql"]:
+                continue
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {query['sql']}")
+            for node in _scans(cursor.fetchone()[0][0]["Plan"]):
+                if node["Node Type"] == "Sort" and node["Plan Width"] > WHOLE_ROW_WIDTH:
+                    sorted_rows = sum(child["Actual Rows"] * child["Actual Loops"] for child in node["Plans"])
+                    assert sorted_rows <= 24, f"{sorted_rows} whole rows sorted by:\n{query['sql']}"
 
 
 @pytest.mark.parametrize("term", ["Chikankari dupatta", "SCALE-4242-2", "earbu", "Ik"])
@@ -226,6 +253,14 @@ def test_search_by_words_sku_or_part_of_a_title(large_catalog, client, term):
     assert response.json()["count"] > 0
     queries = captured(lambda: client.get("/api/v1/products/", {"search": term, "page": "1"}))
     assert_indexed(queries, uses=("catalog_product_search_gin",))
+
+
+@pytest.mark.parametrize("ordering", ["", "price"])
+def test_a_search_page_sorts_whole_rows_only_for_the_page(large_catalog, client, ordering):
+    params = {"search": "Chikankari", **({"ordering": ordering} if ordering else {})}
+    client.get("/", params)  # the brand list and the categories, cached per listing version
+    queries = captured(lambda: client.get("/", {**params, "min_price": "1"}))
+    assert_whole_rows_sorted_only_for_the_page(queries)
 
 
 def test_listing_api_walks_the_created_at_index(large_catalog, client):
