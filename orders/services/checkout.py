@@ -286,8 +286,10 @@ def _lines_locked(*, buyer: User, wanted: dict[int, int], source: str) -> list[C
 
     Lines come out in variant primary-key order, and every refusal is raised before any stock is taken.
     """
-    product_ids = ProductVariant.objects.filter(pk__in=list(wanted)).values_list("product_id", flat=True)
-    products = visible_products_lock(product_ids=sorted(set(product_ids)))
+    # A subquery, not a list: the products are found and locked in one round trip.
+    products = visible_products_lock(
+        product_ids=ProductVariant.objects.filter(pk__in=list(wanted)).values("product_id")
+    )
     variants = variants_lock(variant_ids=sorted(wanted))
     lines = []
     for variant_id in sorted(wanted):

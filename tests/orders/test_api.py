@@ -608,4 +608,4 @@ def test_a_buy_now_checkout_answers_without_reading_the_order_back(buyer_api, bu
     sqls = [query["sql"] for query in queries.captured_queries]
     last_write = max(index for index, sql in enumerate(sqls) if sql.startswith(("INSERT", "UPDATE")))
     assert not [sql for sql in sqls[last_write:] if sql.startswith("SELECT")]
-    assert len(sqls) <= 15, sqls
+    assert len(sqls) <= 14, sqls
