@@ -33,6 +33,7 @@ from catalog.cache import bump_after_commit
 from catalog.errors import VariantRequired
 from catalog.locks import variants_lock, visible_products_lock
 from catalog.models import MAX_AMOUNT, Product, ProductOption, ProductVariant, variant_label
+from catalog.selectors import page_stock_shown
 from catalog.services.summary import product_stock_taken
 from joycart.errors import DomainError
 from joycart.ids import is_valid_id
@@ -364,6 +365,13 @@ def _stock_take(*, lines: list[CheckoutLine]) -> bool:
     return any(product.stock == 0 for product in products.values())
 
 
+def _page_stock_changed(line: CheckoutLine) -> bool:
+    """Whether taking this line's stock changed what its product page shows (its stock is taken in hand)."""
+    has_options = bool(line.variant.option_values)
+    before = page_stock_shown(stock=line.variant.stock + line.quantity, has_options=has_options)
+    return before != page_stock_shown(stock=line.variant.stock, has_options=has_options)
+
+
 def _option_names(*, product_ids: list[int]) -> dict[int, list[str]]:
     """Each product's option names in order, for the items' "Size: XL" snapshot."""
     names: dict[int, list[str]] = {}
@@ -439,7 +447,11 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
     if cart is not None:
         CartItem.objects.filter(cart=cart, variant_id__in=list(wanted)).delete()
         cart.save(update_fields=["updated_at"])
-    bump_after_commit(product_ids=[line.product.pk for line in lines], listing=sold_out)
+    bump_after_commit(
+        product_ids=[line.product.pk for line in lines if _page_stock_changed(line)],
+        stock_counts_of=[line.product.pk for line in lines],
+        listing=sold_out,
+    )
     if item_status == OrderItemStatus.PLACED:
         notifications.order_placed_notify(order_id=order.pk)
     else:
