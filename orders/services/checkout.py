@@ -202,9 +202,9 @@ def checkout_place(
             return _gateway_order_ensured(existing), False
         raise
     if order.payment_method == PaymentMethod.ONLINE:
+        payment_gateway_order_ensure(payment_id=order.payment.pk)
         # The gateway order is stored after commit: the payment in hand would not show it.
-        payment = payment_gateway_order_ensure(payment_id=order.payment.pk)
-        payment.order = order
+        order.payment.refresh_from_db()
     return order, True
 
 
