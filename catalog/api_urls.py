@@ -2,7 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from catalog import api
-from catalog.response_cache import listing_response_key, product_response_key, shared_response_cache
+from catalog.response_cache import listing_response_key, product_exact_stock_response_key, shared_response_cache
 
 seller_router = SimpleRouter(use_regex_path=False)
 seller_router.register("seller/products", api.SellerProductViewSet, basename="seller-product")
@@ -11,7 +11,7 @@ urlpatterns = [
     path("products/", shared_response_cache(listing_response_key)(api.ProductListApi.as_view()), name="product-list"),
     path(
         "products/<int:pk>/",
-        shared_response_cache(product_response_key)(api.ProductDetailApi.as_view()),
+        shared_response_cache(product_exact_stock_response_key)(api.ProductDetailApi.as_view()),
         name="product-detail",
     ),
     path("categories/", api.CategoryListApi.as_view(), name="category-list"),

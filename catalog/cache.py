@@ -7,11 +7,14 @@
   its seller blocked, its store closed), its store's name, its category's name and parent
   (breadcrumbs) and return window. Rare changes: a sale never bumps it.
   (A new product needs no bump: a web address that names nothing is never cached.)
-- Each product also has its own version, bumped on every change to it (stock included) and to
-  its reviews, their authors' names too.
-- A listing is keyed on the listing version; a product page (its HTML, its API detail, its
-  reviews) on (structure version, its product version). So a sale, a sell-out, a restock or a
-  price change refreshes that product's page and the listings, never another product's page.
+- Each product also has its own version, bumped on every change to it and to its reviews, their
+  authors' names too, except a sale that leaves what its page shows of the stock as it was
+  (`catalog.selectors.page_stock_shown`: 1,999 left instead of 2,000 of a product without options).
+  Its stock version is bumped on every change of its stock, for what shows exact counts.
+- A listing is keyed on the listing version; a product page (its HTML) and its reviews on
+  (structure version, its product version); its API detail, which shows every variant's exact
+  stock, on (structure version, product version, stock version). So a sale, a sell-out, a restock
+  or a price change refreshes that product's pages and the listings, never another product's page.
 - Callers say what changed (`bump_after_commit`, `structure_changed`); which versions that moves
   is decided here alone. Services bump after commit.
 - What is stored under a version is read from the primary (joycart.db_router.primary_reads):
@@ -48,6 +51,10 @@ def _product_version_key(product_id: int) -> str:
     return f"catalog:product-version:{product_id}"
 
 
+def _stock_version_key(product_id: int) -> str:
+    return f"catalog:product-stock-version:{product_id}"
+
+
 def _bump(key: str) -> None:
     if version_feed.enabled():
         version_feed.bump(key, fresh_version=_fresh_version(), timeout=VERSION_TTL_SECONDS)
@@ -63,14 +70,27 @@ def _fresh_version() -> int:
     return time.time_ns()
 
 
-def bump_after_commit(*, product_ids: Iterable[int] = (), listing: bool = True, structure: bool = False) -> None:
+def bump_after_commit(
+    *,
+    product_ids: Iterable[int] = (),
+    stock_counts_of: Iterable[int] = (),
+    listing: bool = True,
+    structure: bool = False,
+) -> None:
     """Invalidate after the transaction commits, so no reader caches the old rows again.
 
-    What changed: the rows of `product_ids` (their pages); with `listing`, something a listing
-    shows (a title, a price, a first image, the in-stock state, a rating); with `structure`, something
-    every product page shares (see the module's docstring), which listings show as well.
+    What changed: the rows of `product_ids` (their pages); only exact stock counts of `stock_counts_of`,
+    none of what their product page shows (`catalog.selectors.page_stock_shown`); with `listing`,
+    something a listing shows (a title, a price, a first image, the in-stock state, a rating); with
+    `structure`, something every product page shares (see the module's docstring), which listings show as well.
     """
-    keys = [*_keys_for(listing=listing, structure=structure), *map(_product_version_key, product_ids)]
+    product_ids = set(product_ids)
+    keys = [
+        *_keys_for(listing=listing, structure=structure),
+        *map(_product_version_key, sorted(product_ids)),
+        # A product's own version covers its stock version's pages too.
+        *map(_stock_version_key, sorted(set(stock_counts_of) - product_ids)),
+    ]
     transaction.on_commit(lambda: _bump_all(keys))
 
 
@@ -122,10 +142,14 @@ def structure_version() -> int | None:
     return None if versions is None else versions[0]
 
 
-def product_versions(product_id: int) -> tuple[int, int] | None:
-    """(structure version, product version): what a product page is keyed on; None when the cache is unreachable."""
-    versions = _versions([STRUCTURE_VERSION_KEY, _product_version_key(product_id)])
-    return None if versions is None else (versions[0], versions[1])
+def product_versions(product_id: int, *, exact_stock: bool = False) -> tuple[int, ...] | None:
+    """(structure version, product version): what a product page is keyed on; with `exact_stock`, for what
+    shows exact stock counts, the stock version as well. None when the cache is unreachable."""
+    keys = [STRUCTURE_VERSION_KEY, _product_version_key(product_id)]
+    if exact_stock:
+        keys.append(_stock_version_key(product_id))
+    versions = _versions(keys)
+    return None if versions is None else tuple(versions)
 
 
 def local_then_shared_get(key: str) -> Any:

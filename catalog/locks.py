@@ -10,6 +10,8 @@ transaction at a time; the variants themselves are locked after their products, 
 
 from collections.abc import Iterable
 
+from django.db.models import QuerySet
+
 from catalog.models import Product, ProductVariant
 from catalog.selectors import visible_products
 
@@ -29,9 +31,9 @@ def products_lock(*, product_ids: Iterable[int]) -> set[int]:
     return set(rows.values_list("pk", flat=True))
 
 
-def visible_products_lock(*, product_ids: Iterable[int]) -> dict[int, Product]:
+def visible_products_lock(*, product_ids: Iterable[int] | QuerySet) -> dict[int, Product]:
     """Lock the products shoppers can see, in primary-key order, with their store and category (its return
-    window); the others are missing.
+    window); the others are missing. `product_ids` may be a subquery of ids.
 
     Only the product rows are locked (`of=("self",)`): a seller editing their store does not wait on checkouts.
     """
@@ -39,7 +41,7 @@ def visible_products_lock(*, product_ids: Iterable[int]) -> dict[int, Product]:
         visible_products()
         .select_related("store", "category__parent")
         .select_for_update(of=("self",))
-        .filter(pk__in=list(product_ids))
+        .filter(pk__in=product_ids if isinstance(product_ids, QuerySet) else list(product_ids))
         .order_by("pk")
     )
     return {product.pk: product for product in rows}

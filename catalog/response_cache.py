@@ -280,12 +280,17 @@ def listing_response_key(request: HttpRequest, query: QueryDict, **kwargs) -> st
 
 
 def product_response_key(
-    request: HttpRequest, query: QueryDict, *, slug: str | None = None, pk: int | None = None
+    request: HttpRequest, query: QueryDict, *, slug: str | None = None, pk: int | None = None, exact_stock=False
 ) -> str | None:
     product_id = pk
     if product_id is None:
         product_id = selectors.visible_product_id_for_slug(slug=slug, structure_version=structure_version())
-    versions = product_versions(product_id)
+    versions = product_versions(product_id, exact_stock=exact_stock)
     if versions is None:
         return None
-    return f"{_response_key_prefix()}:{versions[0]}-{versions[1]}:{_request_part(request, query)}"
+    return f"{_response_key_prefix()}:{'-'.join(map(str, versions))}:{_request_part(request, query)}"
+
+
+def product_exact_stock_response_key(request: HttpRequest, query: QueryDict, **kwargs) -> str | None:
+    """For a response that shows every variant's exact stock (the API's product detail)."""
+    return product_response_key(request, query, exact_stock=True, **kwargs)

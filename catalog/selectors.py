@@ -10,6 +10,20 @@ from catalog.cache import cached, listing_version
 from catalog.models import LOW_STOCK_THRESHOLD, Category, Product, ProductImage, ProductOption, ProductVariant
 from joycart.ids import is_valid_id
 
+# The cart takes at most this many of one line; a product page's quantity picker offers no more.
+MAX_QUANTITY_CHOICE = 10
+
+
+def page_stock_shown(*, stock: int, has_options: bool) -> int:
+    """All a product page (its HTML) shows of a variant's stock: a sale that leaves it as it was need not
+    refresh the page (`catalog.cache.bump_after_commit`'s `stock_counts_of`).
+
+    Without options the page says "Out of stock", "Only N left" (up to LOW_STOCK_THRESHOLD) or "In stock",
+    and offers up to MAX_QUANTITY_CHOICE in its quantity picker: min(stock, MAX_QUANTITY_CHOICE) decides
+    all of it. With options, the variant picker's data holds every variant's exact stock.
+    """
+    return stock if has_options else min(stock, MAX_QUANTITY_CHOICE)
+
 
 def visible_products() -> QuerySet[Product]:
     """What shoppers may see: active products of active stores whose sellers are not blocked."""

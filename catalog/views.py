@@ -107,8 +107,6 @@ def _reviews_fragments(product, *, page_number: str | None) -> dict[str, str]:
 
 
 OPTION_PARAMS = tuple(f"option{position}" for position in range(1, MAX_OPTIONS + 1))
-# The cart takes at most this many of one line; the quantity picker offers no more.
-MAX_QUANTITY_CHOICE = 10
 
 
 def _pick_state(variant) -> str:
@@ -193,7 +191,7 @@ def _product_page_data(
         "other_images": [image for image in images if image != main_image],
         "variants_data": {
             "variants": [_variant_data(v, images_by_id, images[0] if images else None) for v in variants],
-            "max_quantity": MAX_QUANTITY_CHOICE,
+            "max_quantity": selectors.MAX_QUANTITY_CHOICE,
         },
     }
     # The cart form comes back to the variant the shopper chose; a product without options has one URL.
@@ -247,7 +245,7 @@ def product_detail(request, slug: str):
             "product": product,
             "details": mark_safe(data["details"]),  # noqa: S308 - our own template's output
             "own_product": own_product,
-            "quantity_choices": range(1, min(product["stock"], MAX_QUANTITY_CHOICE) + 1),
+            "quantity_choices": range(1, min(product["stock"], selectors.MAX_QUANTITY_CHOICE) + 1),
             "reviews_summary": mark_safe(data["reviews_summary"]),  # noqa: S308 - our own template's output
             "reviews_list": mark_safe(data["reviews_list"]),  # noqa: S308 - our own template's output
             "review_standing": review_selectors.review_standing(

@@ -91,9 +91,11 @@ class CheckoutApi(APIView):
         if data["source"] == SOURCE_BUY_NOW:
             variant_id = variant_id_resolve(variant_id=variant_id, product_id=product_id)
         order, created = checkout_place(buyer=request.user, idempotency_key=key, variant_id=variant_id, **data)
-        return _order_response(
-            request, order_id=order.pk, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        if created:
+            # The new order comes with everything the detail shows: no need to read it back.
+            data = OrderDetailSerializer(order, context={"request": request}).data
+            return Response(data, status=status.HTTP_201_CREATED)
+        return _order_response(request, order_id=order.pk)
 
 
 class OrderListApi(generics.ListAPIView):

@@ -155,6 +155,11 @@ class OrderItem(models.Model):
         return self.unit_price * self.quantity
 
 
+# An item's return request and its payout, at most one each (reverse one-to-ones): the selectors join them
+# to the item, so they cost no query of their own.
+RETURN_RELATIONS = ("return_request", "payout")
+
+
 class ReturnReason(models.TextChoices):
     DAMAGED = "damaged", "Arrived damaged"
     WRONG_ITEM = "wrong_item", "Wrong item sent"

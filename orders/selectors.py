@@ -19,7 +19,7 @@ from catalog.selectors import visible_variants
 from joycart.errors import DomainError
 from joycart.ids import is_valid_id
 from orders.errors import CartEmpty, InvalidCheckout
-from orders.models import Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
+from orders.models import RETURN_RELATIONS, Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
 from orders.services.checkout import (
     SOURCE_BUY_NOW,
     SOURCE_CART,
@@ -42,10 +42,6 @@ def with_refund(items: QuerySet[OrderItem]) -> QuerySet[OrderItem]:
     return items.annotate(
         refund_status=Subquery(refund.values("status")[:1]), refund_amount=Subquery(refund.values("amount")[:1])
     )
-
-
-# An item's return request and its payout, at most one each: joined to the item, no query of their own.
-RETURN_RELATIONS = ("return_request", "payout")
 
 
 def buyer_orders(*, buyer: User) -> QuerySet[Order]:

@@ -4,7 +4,7 @@
   order, whatever order the cart lists them in, then their variants, also in primary-key order, so
   two checkouts of the same products queue up instead of deadlocking. Each variant's stock is then
   taken with a conditional UPDATE (`stock >= quantity`) as well, which keeps the rule true even where
-  row locks do not exist (SQLite), and the products' summaries are refreshed under their locks.
+  row locks do not exist (SQLite), and the products' summed stock is lowered by as much under their locks.
 - The request is idempotent per buyer and `Idempotency-Key`. A retry is recognised by the
   (buyer, key) unique constraint and the request's fingerprint: the same body returns the
   order already made, a different body is refused. When two identical requests race, the
@@ -33,7 +33,8 @@ from catalog.cache import bump_after_commit
 from catalog.errors import VariantRequired
 from catalog.locks import variants_lock, visible_products_lock
 from catalog.models import MAX_AMOUNT, Product, ProductOption, ProductVariant, variant_label
-from catalog.services.summary import product_summary_refresh
+from catalog.selectors import page_stock_shown
+from catalog.services.summary import product_stock_taken
 from joycart.errors import DomainError
 from joycart.ids import is_valid_id
 from joycart.money import format_inr
@@ -48,7 +49,7 @@ from orders.errors import (
     InvalidCheckout,
     PaymentMethodUnavailable,
 )
-from orders.models import ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
+from orders.models import RETURN_RELATIONS, ActorRole, Order, OrderEvent, OrderItem, OrderItemStatus, PaymentMethod
 from orders.services.lifecycle import order_status_derive
 from payments.gateway import MIN_ORDER_AMOUNT, below_order_minimum
 from payments.models import Payment, PaymentStatus
@@ -177,7 +178,8 @@ def checkout_place(
     An online order gets its gateway order after commit, outside the transaction; if the
     gateway fails, the order stays PENDING_PAYMENT without one, and the buyer retries
     (`payments.services.online.payment_attempt_prepare`). A replay makes sure it has one too.
-    Callers must not wrap this in a transaction of their own.
+    Callers must not wrap this in a transaction of their own. A new order comes with its payment,
+    items and events in hand, as `orders.selectors.buyer_order_get` would read them.
     """
     key = idempotency_key_clean(idempotency_key)
     request = checkout_request_clean(
@@ -199,7 +201,11 @@ def checkout_place(
         if existing is not None:
             return _gateway_order_ensured(existing), False
         raise
-    return _gateway_order_ensured(order), True
+    if order.payment_method == PaymentMethod.ONLINE:
+        payment_gateway_order_ensure(payment_id=order.payment.pk)
+        # The gateway order is stored after commit: the payment in hand would not show it.
+        order.payment.refresh_from_db()
+    return order, True
 
 
 def _gateway_order_ensured(order: Order) -> Order:
@@ -207,6 +213,29 @@ def _gateway_order_ensured(order: Order) -> Order:
         payment_id = Payment.objects.filter(order=order).values_list("pk", flat=True).get()
         payment_gateway_order_ensure(payment_id=payment_id)
     return order
+
+
+def _relations_in_hand(*, order: Order, items: list[OrderItem], payment: Payment, events: list[OrderEvent]) -> None:
+    """Give a new order the relations `orders.selectors.buyer_order_get` reads (its payment, its items with
+    their refund, return and payout, its events), from the rows just written: its 201 then costs no read.
+
+    A new item has no refund, no return request and no payout yet.
+    """
+    for item in items:
+        item.refund_status = item.refund_amount = None
+        for name in RETURN_RELATIONS:
+            OrderItem._meta.get_field(name).set_cached_value(item, None)
+    payment.order = order  # one-to-one: the order's `payment` is cached as well
+    _prefetched(order, "items", items)
+    _prefetched(order, "events", events)
+
+
+def _prefetched(instance, name: str, rows: list) -> None:
+    """Store `rows` as the prefetched value of `instance.<name>`, as `prefetch_related` would."""
+    queryset = getattr(instance, name).all()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
 
 
 def _address_get(*, buyer: User, address_id: int) -> Address:
@@ -258,8 +287,10 @@ def _lines_locked(*, buyer: User, wanted: dict[int, int], source: str) -> list[C
 
     Lines come out in variant primary-key order, and every refusal is raised before any stock is taken.
     """
-    product_ids = ProductVariant.objects.filter(pk__in=list(wanted)).values_list("product_id", flat=True)
-    products = visible_products_lock(product_ids=sorted(set(product_ids)))
+    # A subquery, not a list: the products are found and locked in one round trip.
+    products = visible_products_lock(
+        product_ids=ProductVariant.objects.filter(pk__in=list(wanted)).values("product_id")
+    )
     variants = variants_lock(variant_ids=sorted(wanted))
     lines = []
     for variant_id in sorted(wanted):
@@ -311,27 +342,41 @@ def payment_method_refusal(*, payment_method: str, total: Decimal) -> DomainErro
 
 
 def _stock_take(*, lines: list[CheckoutLine]) -> bool:
-    """Take each line's stock, in variant primary-key order, then refresh the products' summaries.
+    """Take each line's stock, in variant primary-key order, then lower the products' summaries by as much.
 
-    Returns whether a product sold out altogether (the listing shows it as out of stock).
+    Returns whether a product sold out altogether (the listing shows it as out of stock). The products
+    were read under their locks, so their stock in hand is current: no query is needed to tell.
     """
     now = timezone.now()
+    taken: dict[int, int] = {}
     for line in lines:
-        taken = ProductVariant.objects.filter(pk=line.variant.pk, stock__gte=line.quantity).update(
+        updated = ProductVariant.objects.filter(pk=line.variant.pk, stock__gte=line.quantity).update(
             stock=F("stock") - line.quantity, updated_at=now
         )
-        if not taken:
+        if not updated:
             stock = ProductVariant.objects.filter(pk=line.variant.pk).values_list("stock", flat=True).get()
             raise OutOfStock.for_stock(title=str(line.variant), stock=stock)
         line.variant.stock -= line.quantity
-    product_ids = {line.product.pk for line in lines}
-    product_summary_refresh(product_ids=product_ids)
-    return Product.objects.filter(pk__in=product_ids, stock=0).exists()
+        taken[line.product.pk] = taken.get(line.product.pk, 0) + line.quantity
+    product_stock_taken(taken=taken)
+    products = {line.product.pk: line.product for line in lines}
+    for product_id, product in products.items():
+        product.stock -= taken[product_id]
+    return any(product.stock == 0 for product in products.values())
+
+
+def _page_stock_changed(line: CheckoutLine) -> bool:
+    """Whether taking this line's stock changed what its product page shows (its stock is taken in hand)."""
+    has_options = bool(line.variant.option_values)
+    before = page_stock_shown(stock=line.variant.stock + line.quantity, has_options=has_options)
+    return before != page_stock_shown(stock=line.variant.stock, has_options=has_options)
 
 
 def _option_names(*, product_ids: list[int]) -> dict[int, list[str]]:
     """Each product's option names in order, for the items' "Size: XL" snapshot."""
     names: dict[int, list[str]] = {}
+    if not product_ids:
+        return names
     for product_id, name in ProductOption.objects.filter(product_id__in=product_ids).values_list("product_id", "name"):
         names.setdefault(product_id, []).append(name)
     return names
@@ -369,7 +414,8 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
     )
     order.number = f"JC-{order.pk:06d}"
     Order.objects.filter(pk=order.pk).update(number=order.number)
-    option_names = _option_names(product_ids=[line.product.pk for line in lines])
+    # A variant without option values is labelled "" whatever its product's options are called.
+    option_names = _option_names(product_ids=[line.product.pk for line in lines if line.variant.option_values])
     items = OrderItem.objects.bulk_create(
         [
             OrderItem(
@@ -388,17 +434,24 @@ def _order_place(*, buyer: User, request: CheckoutRequest, idempotency_key: str,
             for line in lines
         ]
     )
-    Payment.objects.create(order=order, method=request.payment_method, status=PaymentStatus.PENDING, amount=order.total)
-    OrderEvent.objects.bulk_create(
+    payment = Payment.objects.create(
+        order=order, method=request.payment_method, status=PaymentStatus.PENDING, amount=order.total
+    )
+    events = OrderEvent.objects.bulk_create(
         [
             OrderEvent(order=order, item=item, actor=buyer, actor_role=ActorRole.BUYER, to_status=item_status)
             for item in items
         ]
     )
+    _relations_in_hand(order=order, items=items, payment=payment, events=events)
     if cart is not None:
         CartItem.objects.filter(cart=cart, variant_id__in=list(wanted)).delete()
         cart.save(update_fields=["updated_at"])
-    bump_after_commit(product_ids=[line.product.pk for line in lines], listing=sold_out)
+    bump_after_commit(
+        product_ids=[line.product.pk for line in lines if _page_stock_changed(line)],
+        stock_counts_of=[line.product.pk for line in lines],
+        listing=sold_out,
+    )
     if item_status == OrderItemStatus.PLACED:
         notifications.order_placed_notify(order_id=order.pk)
     else:

@@ -5,6 +5,7 @@ shares (whether its seller is shown, its store's name, its category, which produ
 names) still shows on every page, and on the listings, on the very next request.
 """
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -12,10 +13,15 @@ from django.test import Client
 
 from accounts.services.stores import store_save
 from accounts.services.users import user_block, user_profile_update, user_unblock
+from catalog.cache import bump_after_commit
+from catalog.models import LOW_STOCK_THRESHOLD, ProductVariant
+from catalog.selectors import MAX_QUANTITY_CHOICE
 from catalog.services.products import product_create, product_delete, product_update
 from catalog.services.stock import product_stock_adjust, product_stock_set
+from catalog.services.summary import product_summary_refresh
 from reviews.models import Review
 from reviews.services import product_rating_recompute
+from tests.cart.helpers import product_in_sizes
 from tests.factories import CategoryFactory, StoreFactory, UserFactory
 from tests.orders.helpers import buy_now, make_buyer
 
@@ -194,3 +200,66 @@ def test_a_reviewer_renaming_themselves_shows_on_the_pages_of_what_they_reviewed
     user_profile_update(user=reviewer, first_name="Asha", last_name="Iyer", email=reviewer.email)
     assert "Asha I." in anonymous.get(f"/products/{planter.slug}/").content.decode()
     assert anonymous.get(f"/api/v1/products/{planter.pk}/reviews/").json()["results"][0]["author"] == "Asha I."
+
+
+# --- A sale refreshes a product page only when it changes what the page shows ---------------------------------
+
+
+def _quantity_choices(html: str) -> int:
+    picker = html[html.index('id="quantity"') : html.index("</select>", html.index('id="quantity"'))]
+    return picker.count("<option ")
+
+
+def _product_without_options(stock: int):
+    return _product("Clay pot", "CP-1", category=CategoryFactory(), stock=stock)
+
+
+def test_a_sale_that_leaves_the_page_as_it_was_keeps_it_cached_and_the_api_shows_the_exact_stock(anonymous):
+    pot = _product_without_options(50)
+    cached_now(anonymous, pages_of(pot))
+    buy_now(make_buyer(), pot, 1)
+    page, detail, reviews = (anonymous.get(path) for path in pages_of(pot))
+    assert (page["X-Cache"], reviews["X-Cache"]) == ("hit", "hit")
+    assert _quantity_choices(page.content.decode()) == 10
+    assert detail["X-Cache"] == "miss"
+    assert detail.json()["stock"] == 49 and detail.json()["variants"][0]["stock"] == 49
+
+
+@pytest.mark.parametrize(
+    ("stock", "bought", "choices", "says"),
+    [
+        (12, 3, 9, "In stock"),  # the quantity picker offers 9, not 10
+        (10, 1, 9, "In stock"),
+        (7, 2, 5, "Only 5 left"),
+        (5, 1, 4, "Only 4 left"),
+    ],
+)
+def test_a_sale_that_changes_what_the_page_shows_shows_on_the_next_request(anonymous, stock, bought, choices, says):
+    pot = _product_without_options(stock)
+    cached_now(anonymous, pages_of(pot))
+    buy_now(make_buyer(), pot, bought)
+    page = anonymous.get(f"/products/{pot.slug}/")
+    assert page["X-Cache"] == "miss"
+    assert _quantity_choices(page.content.decode()) == choices
+    assert says in page.content.decode()
+    assert anonymous.get(f"/api/v1/products/{pot.pk}/").json()["stock"] == stock - bought
+
+
+def test_any_sale_of_a_product_with_options_refreshes_its_page_whose_picker_holds_exact_stock(anonymous):
+    shirt, (small, large) = product_in_sizes("S", "L", title="Linen shirt")
+    ProductVariant.objects.filter(pk=large.pk).update(stock=2000)
+    product_summary_refresh(product_ids=[shirt.pk])
+    bump_after_commit(product_ids=[shirt.pk], listing=True)
+    cached_now(anonymous, [f"/products/{shirt.slug}/?variant={small.pk}"])
+    buy_now(make_buyer(), large, 1)
+    page = anonymous.get(f"/products/{shirt.slug}/?variant={small.pk}")
+    assert page["X-Cache"] == "miss"
+    picker = json.loads(
+        page.content.decode().split('id="variant-data" type="application/json">')[1].split("</script>")[0]
+    )
+    assert {variant["id"]: variant["stock"] for variant in picker["variants"]} == {small.pk: 10, large.pk: 1999}
+
+
+def test_the_page_shows_no_more_of_the_stock_than_page_stock_shown_keeps():
+    """The rule above relies on it: "Only N left" is shown below what the quantity picker offers."""
+    assert LOW_STOCK_THRESHOLD < MAX_QUANTITY_CHOICE

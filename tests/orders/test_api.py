@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from catalog.models import MAX_AMOUNT, Product
@@ -10,6 +12,7 @@ from catalog.validators import MAX_PRICE
 from orders.models import MAX_QUANTITY, Order, OrderItem, OrderItemStatus
 from orders.services.lifecycle import order_item_confirm
 from payments.models import Payment, PaymentStatus
+from tests.cart.helpers import product_in_sizes
 from tests.conftest import api_login, csrf_token
 from tests.factories import AddressFactory, ProductFactory, StoreFactory, UserFactory, as_variant, only_variant
 from tests.orders.helpers import (
@@ -140,6 +143,34 @@ class TestCheckout:
         assert response.json()["total"] == "649.00"
         assert sorted(i["product_id"] for i in response.json()["items"]) == sorted([product.pk, second.pk])
         assert buyer_api.get("/api/v1/cart/").json()["lines"] == []
+
+    def test_the_201_body_is_what_a_fresh_get_of_the_order_answers(self, buyer_api, buyer, product):
+        """The 201 is built from the order just written; it must read exactly like the order read back."""
+        _kurta, (_medium, large) = product_in_sizes("M", "L", title="Kurta")
+        put_in_cart(buyer, product, 2)
+        put_in_cart(buyer, large, 3)
+        response = checkout(buyer_api, {"source": "cart", "address_id": buyer.address.pk, "payment_method": "COD"})
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert [item["options"] for item in body["items"]] == ["", "Size: L"]
+        assert len(body["events"]) == 2
+        assert buyer_api.get(f"{ORDERS}{body['id']}/").json() == body
+
+    def test_an_online_201_body_is_what_a_fresh_get_answers_gateway_order_included(
+        self, buyer_api, buyer, product, sandbox_gateway
+    ):
+        response = checkout(buyer_api, buy_now_body(buyer, product, 2, payment_method="ONLINE"))
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert body["payment"]["razorpay"]["order_id"] == Payment.objects.get().gateway_order_id
+        assert buyer_api.get(f"{ORDERS}{body['id']}/").json() == body
+
+    def test_a_sale_lowers_the_products_shown_stock_by_the_units_sold(self, buyer_api, buyer):
+        sized, (medium, large) = product_in_sizes("M", "L")
+        checkout(buyer_api, buy_now_body(buyer, large, 4))
+        for row in (sized, medium, large):
+            row.refresh_from_db()
+        assert (sized.stock, large.stock, medium.stock) == (16, 6, 10)
 
     def test_a_sent_price_is_ignored(self, buyer_api, buyer, product):
         response = checkout(buyer_api, buy_now_body(buyer, product, unit_price="1.00", total="1.00"))
@@ -565,3 +596,16 @@ def test_the_schema_documents_the_order_endpoints(api_client):
         "/api/v1/seller/order-items/{item_id}/cancel/",
     ):
         assert path in paths, path
+
+
+def test_a_buy_now_checkout_answers_without_reading_the_order_back(buyer_api, buyer, product):
+    """The caller and the key; then, in the transaction, the address, the locked product and variant, the stock
+    taken, the order, its number, item, payment, event and mail task. The answer is built from those rows."""
+    body = buy_now_body(buyer, product)
+    with CaptureQueriesContext(connection) as queries:
+        response = checkout(buyer_api, body)
+    assert response.status_code == 201, response.content
+    sqls = [query["sql"] for query in queries.captured_queries]
+    last_write = max(index for index, sql in enumerate(sqls) if sql.startswith(("INSERT", "UPDATE")))
+    assert not [sql for sql in sqls[last_write:] if sql.startswith("SELECT")]
+    assert len(sqls) <= 14, sqls
