@@ -12,9 +12,9 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("addresses/", views.address_list, name="address_list"),
     path("addresses/new/", views.address_new, name="address_new"),
-    path("addresses/<int:address_id>/edit/", views.address_edit, name="address_edit"),
-    path("addresses/<int:address_id>/delete/", views.address_delete_view, name="address_delete"),
-    path("addresses/<int:address_id>/make-default/", views.address_make_default, name="address_make_default"),
+    path("addresses/<id:address_id>/edit/", views.address_edit, name="address_edit"),
+    path("addresses/<id:address_id>/delete/", views.address_delete_view, name="address_delete"),
+    path("addresses/<id:address_id>/make-default/", views.address_make_default, name="address_make_default"),
     path("become-a-seller/", views.store_create_view, name="store_create"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(

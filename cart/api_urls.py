@@ -5,5 +5,5 @@ from cart import api
 urlpatterns = [
     path("cart/", api.CartApi.as_view(), name="cart"),
     path("cart/items/", api.CartItemsApi.as_view(), name="cart-items"),
-    path("cart/items/<int:item_id>/", api.CartItemDetailApi.as_view(), name="cart-item-detail"),
+    path("cart/items/<id:item_id>/", api.CartItemDetailApi.as_view(), name="cart-item-detail"),
 ]

@@ -115,7 +115,7 @@ class SellerProductViewSet(
     serializer_class = SellerProductSerializer
     filter_backends = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    lookup_value_converter = "int"
+    lookup_value_converter = "id"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -175,7 +175,7 @@ class SellerProductViewSet(
         )
 
     @extend_schema(responses={204: None})
-    @action(detail=True, methods=["delete"], url_path="images/<int:image_id>")
+    @action(detail=True, methods=["delete"], url_path="images/<id:image_id>")
     def image_delete(self, request, pk=None, image_id=None):
         image = selectors.seller_image_get(store=request.user.store, product_id=int(pk), image_id=int(image_id))
         product_image_delete(image=image)

@@ -10,17 +10,17 @@ seller_router.register("seller/products", api.SellerProductViewSet, basename="se
 urlpatterns = [
     path("products/", shared_response_cache(listing_response_key)(api.ProductListApi.as_view()), name="product-list"),
     path(
-        "products/<int:pk>/",
+        "products/<id:pk>/",
         shared_response_cache(product_exact_stock_response_key)(api.ProductDetailApi.as_view()),
         name="product-detail",
     ),
     path("categories/", api.CategoryListApi.as_view(), name="category-list"),
     *seller_router.urls,
-    path("seller/products/<int:product_id>/variants/", api.SellerVariantListApi.as_view(), name="seller-variant-list"),
+    path("seller/products/<id:product_id>/variants/", api.SellerVariantListApi.as_view(), name="seller-variant-list"),
     path(
-        "seller/products/<int:product_id>/variants/<int:variant_id>/",
+        "seller/products/<id:product_id>/variants/<id:variant_id>/",
         api.SellerVariantDetailApi.as_view(),
         name="seller-variant-detail",
     ),
-    path("seller/variants/<int:variant_id>/stock/", api.SellerVariantStockApi.as_view(), name="seller-variant-stock"),
+    path("seller/variants/<id:variant_id>/stock/", api.SellerVariantStockApi.as_view(), name="seller-variant-stock"),
 ]

@@ -281,6 +281,8 @@ SPECTACULAR_SETTINGS = {
     "the CSRF token on unsafe requests; other clients use `Authorization: Bearer <access token>` "
     "from `/api/v1/auth/token/`.",
     "VERSION": "1.0.0",
+    # Ids in paths (`<id:…>`, joycart.ids.IdPathConverter) are integers, as `<int:…>` would say.
+    "PATH_CONVERTER_OVERRIDES": {"id": int},
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,

@@ -8,13 +8,13 @@ urlpatterns = [
     path("orders/", views.order_list, name="orders"),
     *(
         path(
-            f"orders/items/<int:item_id>/{action}/", views.order_item_action, {"action": action}, name=f"order_{action}"
+            f"orders/items/<id:item_id>/{action}/", views.order_item_action, {"action": action}, name=f"order_{action}"
         )
         for action in ("confirm", "ship", "deliver", "cancel")
     ),
     path("returns/", views.return_list, name="returns"),
     *(
-        path(f"returns/items/<int:item_id>/{action}/", views.return_action, {"action": action}, name=f"return_{action}")
+        path(f"returns/items/<id:item_id>/{action}/", views.return_action, {"action": action}, name=f"return_{action}")
         for action in ("approve", "reject", "receive")
     ),
 ]

@@ -6,9 +6,9 @@ from reviews import api
 urlpatterns = [
     # Anonymous reads are cached whole under the product's version, which every review write bumps.
     path(
-        "products/<int:pk>/reviews/",
+        "products/<id:pk>/reviews/",
         shared_response_cache(product_response_key)(api.ProductReviewListCreateApi.as_view()),
         name="product-reviews",
     ),
-    path("reviews/<int:review_id>/", api.ReviewDetailApi.as_view(), name="review-detail"),
+    path("reviews/<id:review_id>/", api.ReviewDetailApi.as_view(), name="review-detail"),
 ]

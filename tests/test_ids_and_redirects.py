@@ -139,3 +139,36 @@ class TestIdsInUrls:
         product = ProductFactory(stock=20)
         response = shopper.post("/checkout/buy-now/", {"product_id": product.pk, "quantity": posted})
         assert f"quantity={expected}" in response.url
+
+
+@pytest.mark.django_db
+class TestIdsInPaths:
+    """A path's id past what a row can have matches no route: 404, never the database's overflow (a 500 on SQLite,
+    where a foreign-key lookup with it cannot even be bound)."""
+
+    @pytest.fixture
+    def seller_client(self) -> tuple[Client, object]:
+        store = StoreFactory()
+        client = Client()
+        login = client.post("/accounts/login/", {"username": store.user.username, "password": TEST_PASSWORD})
+        assert login.status_code == 302
+        return client, ProductFactory(store=store)
+
+    @pytest.mark.parametrize("forged", [str(MAX_ID + 1), "9" * 19, "1" + "0" * 19])
+    def test_the_seller_api_answers_404(self, seller_client, forged):
+        client, product = seller_client
+        paths = [
+            f"/api/v1/seller/products/{forged}/images/1/",
+            f"/api/v1/seller/products/{product.pk}/images/{forged}/",
+            f"/api/v1/seller/products/{forged}/variants/",
+            f"/api/v1/seller/products/{forged}/",
+        ]
+        for path in paths:
+            assert client.delete(path).status_code == 404, path
+            assert client.get(path).status_code in (404, 405), path
+
+    def test_the_largest_id_still_routes(self, seller_client):
+        client, product = seller_client
+        response = client.delete(f"/api/v1/seller/products/{product.pk}/images/{MAX_ID}/")
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
