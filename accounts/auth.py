@@ -91,6 +91,29 @@ def user_from_access_token(token: Token, *, with_cart_count: bool = False):
     return authentication.get_user(token)
 
 
+class _OneUser:
+    """A user lookup for simplejwt that answers with a user already in hand (a cached snapshot), so
+    `user_checked` runs exactly the checks of the database path on it."""
+
+    DoesNotExist = get_user_model().DoesNotExist
+
+    def __init__(self, user) -> None:
+        self.objects = self
+        self.user = user
+
+    def get(self, **lookup):
+        if [str(value) for value in lookup.values()] != [str(self.user.pk)]:
+            raise self.DoesNotExist
+        return self.user
+
+
+def user_checked(token: Token, user):
+    """`user`, if this token may act as it (see user_from_access_token); else AuthenticationFailed."""
+    authentication = JWTCookieAuthentication()
+    authentication.user_model = _OneUser(user)
+    return authentication.get_user(token)
+
+
 def access_token_or_none(raw: str | None) -> AccessToken | None:
     if not raw:
         return None
