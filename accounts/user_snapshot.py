@@ -35,6 +35,16 @@ from joycart.ids import parse_id
 
 SNAPSHOT_TTL_SECONDS = 5 * 60
 GENERATION_TTL_SECONDS = 24 * 3600
+# Set on a user read under a generation: what a page rendered for them may be cached under.
+GENERATION_ATTRIBUTE = "snapshot_generation"
+
+
+def generation_of(user) -> str | None:
+    """The generation `user` was read under, or None (anonymous, or not read through page_user).
+
+    Anything cached for the user under it is as current as the user: forgetting them starts
+    another generation, so it is never read again."""
+    return getattr(user, GENERATION_ATTRIBUTE, None)
 
 
 @functools.cache
@@ -82,9 +92,12 @@ def page_user(token: Token, *, load, check):
     snapshot = found.get(snapshot_key)
     if generation is not None and snapshot is not None and snapshot["generation"] == generation:
         try:
-            return check(token, _user_from(snapshot))
+            user = check(token, _user_from(snapshot))
         except AuthenticationFailed:
             pass  # an older token, say: the database answers
+        else:
+            setattr(user, GENERATION_ATTRIBUTE, generation)
+            return user
     if generation is None:
         generation = secrets.token_hex(8)
         if not cache.add(generation_key, generation, timeout=GENERATION_TTL_SECONDS):
@@ -93,6 +106,7 @@ def page_user(token: Token, *, load, check):
         user = load(token)
     if generation is not None:
         cache.set(snapshot_key, _snapshot_of(user, generation=generation), timeout=SNAPSHOT_TTL_SECONDS)
+        setattr(user, GENERATION_ATTRIBUTE, generation)
     return user
 
 

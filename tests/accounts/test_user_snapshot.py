@@ -1,6 +1,7 @@
 """A logged-in page's user comes from a cached snapshot; every change to the user, their store or
 their cart shows on their very next page, whichever way it was written."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -23,6 +24,7 @@ from accounts.services.users import (
 from accounts.user_snapshot import forget_cached_users, page_user
 from cart import services as cart_services
 from cart.models import CartItem
+from catalog.response_cache import csrf_slot_marker
 from catalog.services.products import product_create
 from tests.accounts.helpers import superuser
 from tests.factories import CategoryFactory, StoreFactory, UserFactory, only_variant
@@ -196,3 +198,55 @@ def test_a_snapshot_read_before_a_concurrent_change_is_never_used(shopper):
 
 def test_forgetting_an_unknown_user_is_harmless():
     forget_cached_users([None, 123456789])
+
+
+# --- A logged-in shopper's own copy of a listing page (catalog.response_cache, per_user) ----
+
+
+def csrf_field_value(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def test_a_kept_logged_in_page_carries_a_working_csrf_token_for_the_logout_form(shopper):
+    client = logged_in(shopper)
+    client.handler.enforce_csrf_checks = True
+    home(client)
+    html = home(client)  # the kept copy
+    assert csrf_slot_marker() not in html
+    response = client.post("/accounts/logout/", {"csrfmiddlewaretoken": csrf_field_value(html)})
+    assert response.status_code == 302
+    assert 'data-testid="nav-user"' not in home(client)
+
+
+def test_a_flash_message_is_shown_not_a_kept_page_without_it(shopper, variant):
+    client = logged_in(shopper)
+    home(client)
+    client.post("/cart/add/", {"product_id": variant.product_id, "quantity": 1, "next": "/"})
+    html = home(client)
+    assert "to your cart." in html and badge(1) in html
+    assert "to your cart." not in home(client)  # shown once
+
+
+def test_a_catalog_change_shows_on_a_logged_in_shoppers_next_listing(
+    shopper, variant, django_capture_on_commit_callbacks
+):
+    client = logged_in(shopper)
+    assert "Terracotta planter" in home(client)
+    with django_capture_on_commit_callbacks(execute=True):  # the catalog's versions move after commit
+        product_create(
+            store=StoreFactory(),
+            title="Brass lamp",
+            category=CategoryFactory(),
+            sku="BL-1",
+            price=Decimal("900"),
+            stock=1,
+        )
+    assert "Brass lamp" in home(client)
+
+
+def test_a_search_page_is_kept_apart_from_the_home_page(shopper, variant):
+    client = logged_in(shopper)
+    home(client)
+    html = client.get("/?search=zzzz-nothing").content.decode()
+    assert "Terracotta planter" not in html
+    assert "Terracotta planter" in home(client)
