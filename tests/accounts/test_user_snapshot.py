@@ -2,10 +2,11 @@
 their cart shows on their very next page, whichever way it was written."""
 
 import re
+import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -250,3 +251,33 @@ def test_a_search_page_is_kept_apart_from_the_home_page(shopper, variant):
     html = client.get("/?search=zzzz-nothing").content.decode()
     assert "Terracotta planter" not in html
     assert "Terracotta planter" in home(client)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_page_read_while_a_block_is_uncommitted_is_not_served_once_it_commits():
+    """Real threads: a page read in the middle of the admin's transaction sees (and caches) the user
+    as they were; the forgetting after commit is what logs them out on the next page."""
+    shopper, admin = UserFactory(), superuser()
+    client = logged_in(shopper)
+    home(client)
+    uncommitted, page_read = threading.Event(), threading.Event()
+
+    def block_and_wait_before_commit() -> None:
+        try:
+            with transaction.atomic():
+                user_block(actor=admin, user=User.objects.get(pk=shopper.pk))
+                uncommitted.set()
+                page_read.wait(10)
+        finally:
+            connection.close()
+
+    admin_thread = threading.Thread(target=block_and_wait_before_commit)
+    admin_thread.start()
+    assert uncommitted.wait(10)
+    try:
+        assert 'data-testid="nav-user"' in home(client)  # the block is not committed yet
+    finally:
+        page_read.set()
+        admin_thread.join(10)
+    assert 'data-testid="nav-user"' not in home(client)
