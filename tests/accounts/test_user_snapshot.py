@@ -3,13 +3,16 @@ their cart shows on their very next page, whichever way it was written."""
 
 import re
 import threading
+from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.auth import set_auth_cookies
 from accounts.models import Store, User
@@ -281,3 +284,12 @@ def test_a_page_read_while_a_block_is_uncommitted_is_not_served_once_it_commits(
         page_read.set()
         admin_thread.join(10)
     assert 'data-testid="nav-user"' not in home(client)
+
+
+def test_an_access_cookie_verified_earlier_is_refused_once_it_expires(shopper):
+    client = Client()
+    client.cookies["jc_access"] = tokens_issue(user=shopper).access  # no refresh cookie to renew it
+    assert 'data-testid="nav-user"' in home(client)  # verified, and remembered by this process
+    later = timezone.now() + timedelta(minutes=11)
+    with mock.patch("accounts.auth.aware_utcnow", return_value=later):
+        assert 'data-testid="nav-user"' not in home(client)
