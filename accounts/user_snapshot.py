@@ -197,10 +197,27 @@ def connect_signals() -> None:
 
 
 def connect_owner_signals(model, *, owner_id) -> None:
-    """For another app's model a snapshot depends on: `owner_id(instance)` names the user to forget."""
+    """For another app's model a snapshot depends on: `owner_id(instance, origin)` names the user to
+    forget (`origin`: what started a delete, else None)."""
 
-    def forget(sender, instance, **kwargs) -> None:
-        forget_cached_users([owner_id(instance)])
+    def forget(sender, instance, origin=None, **kwargs) -> None:
+        user_id = owner_id(instance, origin)
+        # A delete of many rows (a cart emptied at checkout) forgets each owner once, not once a row.
+        forgotten = _memo_on(origin, "_user_snapshot_forgotten", set)
+        if user_id not in forgotten:
+            forgotten.add(user_id)
+            forget_cached_users([user_id])
 
     for signal in (models.signals.post_save, models.signals.post_delete):
         signal.connect(forget, sender=model, weak=False, dispatch_uid=f"user_snapshot_{model._meta.label_lower}")
+
+
+def _memo_on(origin, name: str, empty):
+    """A memo that lives as long as the delete `origin` started (a fresh one when there is none)."""
+    if origin is None:
+        return empty()
+    memo = getattr(origin, name, None)
+    if memo is None:
+        memo = empty()
+        setattr(origin, name, memo)
+    return memo

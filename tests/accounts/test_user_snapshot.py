@@ -293,3 +293,21 @@ def test_an_access_cookie_verified_earlier_is_refused_once_it_expires(shopper):
     later = timezone.now() + timedelta(minutes=11)
     with mock.patch("accounts.auth.aware_utcnow", return_value=later):
         assert 'data-testid="nav-user"' not in home(client)
+
+
+def test_emptying_a_cart_costs_the_same_queries_whatever_its_lines(shopper):
+    variants = []
+    for index in range(6):
+        product = product_create(
+            store=StoreFactory(), title=f"Pot {index}", category=CategoryFactory(), sku=f"P-{index}", price=1, stock=9
+        )
+        variants.append(only_variant(product))
+
+    def queries_to_empty(lines: int) -> int:
+        for variant in variants[:lines]:
+            cart_services.cart_item_add(user=shopper, variant_id=variant.pk, quantity=1)
+        with CaptureQueriesContext(connection) as captured:
+            cart_services.cart_clear(user=shopper)
+        return len(captured)
+
+    assert queries_to_empty(2) == queries_to_empty(6)
