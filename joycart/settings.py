@@ -211,7 +211,7 @@ CACHES["local"] = {
     "OPTIONS": {"MAX_ENTRIES": 500},
 }
 # Each process's copies of logged-in shoppers' listing pages (catalog.response_cache, per_user):
-# at most about 200 pages of ~30 KB per worker; a page whose shopper or catalog changed is never read.
+# at most 200 pages of ~25 KB per worker; a page whose shopper or catalog changed is never read again.
 CACHES["personal"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "joycart-personal",
