@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import schema  # noqa: F401 - registers the OpenAPI auth extension
+        from accounts.user_snapshot import connect_signals
+
+        connect_signals()

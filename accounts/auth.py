@@ -7,6 +7,7 @@
   refresh cookie, and makes `request.user` the cookie's user for pages.
 """
 
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from cart.selectors import NAV_CART_COUNT, cart_item_count_of
 
@@ -91,14 +93,55 @@ def user_from_access_token(token: Token, *, with_cart_count: bool = False):
     return authentication.get_user(token)
 
 
-def access_token_or_none(raw: str | None) -> AccessToken | None:
-    if not raw:
-        return None
+class _OneUser:
+    """A user lookup for simplejwt that answers with a user already in hand (a cached snapshot), so
+    `user_checked` runs exactly the checks of the database path on it."""
+
+    DoesNotExist = get_user_model().DoesNotExist
+
+    def __init__(self, user) -> None:
+        self.objects = self
+        self.user = user
+
+    def get(self, **lookup):
+        if [str(value) for value in lookup.values()] != [str(self.user.pk)]:
+            raise self.DoesNotExist
+        return self.user
+
+
+def user_checked(token: Token, user):
+    """`user`, if this token may act as it (see user_from_access_token); else AuthenticationFailed."""
+    authentication = JWTCookieAuthentication()
+    authentication.user_model = _OneUser(user)
+    return authentication.get_user(token)
+
+
+# Decoding and verifying a token cost as much CPU as the rest of a cached page. A token verified once
+# stays genuine (only its expiry can change; access tokens have no blacklist), so each process
+# remembers the last ones it verified and checks only their expiry again.
+VERIFIED_TOKENS_KEPT = 1024
+
+
+@functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def _verified_access_token(raw: str) -> AccessToken | None:
     try:
         return AccessToken(raw)
     except TokenError:
         # An undecodable, expired or wrong-type token simply means "no token".
         return None
+
+
+def access_token_or_none(raw: str | None) -> AccessToken | None:
+    if not raw:
+        return None
+    token = _verified_access_token(raw)
+    if token is None:
+        return None
+    try:
+        token.check_exp(current_time=aware_utcnow())
+    except TokenError:
+        return None
+    return token
 
 
 class JWTCookieAuthentication(JWTAuthentication):

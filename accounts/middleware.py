@@ -4,8 +4,16 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils.functional import SimpleLazyObject
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
-from accounts.auth import TokenPair, access_token_or_none, clear_auth_cookies, set_auth_cookies, user_from_access_token
+from accounts.auth import (
+    TokenPair,
+    access_token_or_none,
+    clear_auth_cookies,
+    set_auth_cookies,
+    user_checked,
+    user_from_access_token,
+)
 from accounts.services.sessions import RefreshRejected, tokens_rotate
+from accounts.user_snapshot import page_user
 
 ADMIN_PREFIX = "/admin/"
 
@@ -65,10 +73,17 @@ class JWTCookieMiddleware:
         if token is None:
             return AnonymousUser()
         try:
-            # A safe request changes no cart, so the nav's badge can come with the user's row.
-            return user_from_access_token(token, with_cart_count=request.method in ("GET", "HEAD"))
+            if request.method in ("GET", "HEAD"):
+                # A safe request changes no cart, so the nav's badge comes with the user, from a
+                # snapshot every change to them forgets; a request that writes starts from the rows.
+                return page_user(token, load=_user_with_cart_count, check=user_checked)
+            return user_from_access_token(token)
         except AuthenticationFailed as exc:
             request.jwt_clear = True
             if exc.get_codes() == "account_blocked":
                 messages.error(request, "Your account is blocked, so you have been logged out.", fail_silently=True)
             return AnonymousUser()
+
+
+def _user_with_cart_count(token):
+    return user_from_access_token(token, with_cart_count=True)

@@ -3,6 +3,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts.user_snapshot import ForgetsCachedUsersQuerySet
 from accounts.validators import validate_indian_mobile, validate_pincode
 
 
@@ -45,7 +46,11 @@ class IndianState(models.TextChoices):
     WEST_BENGAL = "WB", "West Bengal"
 
 
-class JoyCartUserManager(UserManager):
+class UserQuerySet(ForgetsCachedUsersQuerySet):
+    user_id_lookup = "pk"
+
+
+class JoyCartUserManager(UserManager.from_queryset(UserQuerySet)):
     def get_by_natural_key(self, username):
         # Usernames are unique regardless of case, so look them up that way too.
         return self.get(username__iexact=username)
@@ -97,6 +102,9 @@ class Store(models.Model):
     description = models.TextField(blank=True, max_length=2000)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Its owner's cached page user carries the store (accounts.user_snapshot).
+    objects = ForgetsCachedUsersQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("name"), name="accounts_store_name_ci_unique")]

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from accounts.user_snapshot import ForgetsCachedUsersQuerySet
 from catalog.models import ProductVariant
 
 MIN_QUANTITY = 1
@@ -16,8 +17,18 @@ class Cart(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The owner's cached page user carries the nav's cart count (accounts.user_snapshot).
+    objects = ForgetsCachedUsersQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"Cart of {self.user}"
+
+
+class CartItemQuerySet(ForgetsCachedUsersQuerySet):
+    user_id_lookup = "cart__user_id"
+
+    def user_ids_of(self, objs) -> set[int]:
+        return set(Cart.objects.filter(pk__in={item.cart_id for item in objs}).values_list("user_id", flat=True))
 
 
 class CartItem(models.Model):
@@ -28,6 +39,8 @@ class CartItem(models.Model):
     quantity = models.PositiveSmallIntegerField()
     added_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CartItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["added_at", "id"]

@@ -15,6 +15,12 @@ left as a slot (`{% csrf_slot %}`) and filled on every HTML response, hit or mis
 Such a response says which it was in `X-Cache: hit` or `miss` (as CDNs do), so an operator or
 the benchmark can count the hit rate from outside; a personal response carries no such header.
 
+A listing page for a logged-in shopper differs from the shared one only by its nav (name, cart
+badge, seller and admin links), all read from the shopper's cached snapshot (accounts.user_snapshot).
+So each process also keeps such pages in its own memory (`per_user=True`), keyed on the shared
+page's key and the generation of the snapshot they were rendered from: a change to the catalog
+or to the shopper misses them. A request with a flash message is rendered as ever.
+
 Hits are answered before most of the middleware by catalog.middleware.SharedResponseMiddleware;
 this module holds what it and the views share: which requests are shareable, the keys, what
 is stored and how a stored response is replayed.
@@ -27,6 +33,8 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.middleware.csp import get_nonce
@@ -38,6 +46,7 @@ from rest_framework.mixins import ListModelMixin
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.settings import api_settings
 
+from accounts.user_snapshot import SNAPSHOT_TTL_SECONDS, generation_of
 from catalog import selectors
 from catalog.cache import (
     canonical_query,
@@ -213,19 +222,60 @@ def _cached_response(response: HttpResponse) -> CachedResponse:
     return response.content, response.get("Content-Type", ""), headers
 
 
-def shared_response_replay(request: HttpRequest, hit: CachedResponse, *, cache_status: str = "hit") -> HttpResponse:
+def shared_response_replay(
+    request: HttpRequest, hit: CachedResponse, *, cache_status: str | None = "hit"
+) -> HttpResponse:
     """The stored response, with this visitor's CSRF token in its slot; `cache_status` is "miss" when it
-    was stored by this very request."""
+    was stored by this very request, None for a personal page (no X-Cache header)."""
     content, content_type, headers = hit
     response = HttpResponse(_fill_csrf_slot(request, content, content_type=content_type), content_type=content_type)
     for name, value in headers:
         response[name] = value
-    response[CACHE_STATUS_HEADER] = cache_status
+    if cache_status is not None:
+        response[CACHE_STATUS_HEADER] = cache_status
     return response
 
 
-def shared_response_cache(key_for: Callable[..., str | None]):
+# Each process's copies of logged-in shoppers' pages (settings CACHES["personal"], bounded).
+personal_cache = caches["personal"]
+
+
+def _personal_key(request: HttpRequest, shared_key: str) -> str | None:
+    """Where this logged-in shopper's copy of the page is kept; None when it must be rendered."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    generation = generation_of(request.user)
+    if generation is None or len(messages.get_messages(request)):
+        return None
+    return f"{shared_key}:user:{request.user.pk}:{generation}"
+
+
+def _personal_response(request: HttpRequest, view, shared: "SharedView", args, kwargs) -> HttpResponse:
+    _show_only(request, shared.params_read)
+    shared_key = shared.key(request, request.GET, kwargs)
+    key = None if shared_key is None else _personal_key(request, shared_key)
+    if key is None:
+        return view(request, *args, **kwargs)
+    hit = personal_cache.get(key)
+    if hit is None:
+        request.csrf_token_as_slot = True
+        response = view(request, *args, **kwargs)
+        if hasattr(response, "render"):
+            response.render()
+        content_type = response.get("Content-Type", "")
+        if not _replayable(request, response):
+            response.content = _fill_csrf_slot(request, response.content, content_type=content_type)
+            return response
+        hit = _cached_response(response)
+        personal_cache.set(key, hit, timeout=SNAPSHOT_TTL_SECONDS)
+    return shared_response_replay(request, hit, cache_status=None)
+
+
+def shared_response_cache(key_for: Callable[..., str | None], *, per_user: bool = False):
     """Cache a view's 200 responses for shareable requests under `key_for(request, query, **kwargs)`.
+
+    With `per_user`, a logged-in shopper's page is kept too, in this process (see the module's
+    docstring): only for a view whose page reads nothing of its visitor but the cached snapshot.
 
     `key_for` returns None when the catalog version is unknown (cache down): no caching then.
     On a shareable request the view sees only the query parameters it reads, canonically
@@ -241,6 +291,8 @@ def shared_response_cache(key_for: Callable[..., str | None]):
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs):
             if not is_shareable(request):
+                if per_user:
+                    return _personal_response(request, view, shared, args, kwargs)
                 return view(request, *args, **kwargs)
             _show_only(request, shared.params_read)
             key = shared.key(request, request.GET, kwargs)

@@ -210,6 +210,13 @@ CACHES["local"] = {
     "LOCATION": "joycart-local",
     "OPTIONS": {"MAX_ENTRIES": 500},
 }
+# Each process's copies of logged-in shoppers' listing pages (catalog.response_cache, per_user):
+# at most 200 pages of ~25 KB per worker; a page whose shopper or catalog changed is never read again.
+CACHES["personal"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "joycart-personal",
+    "OPTIONS": {"MAX_ENTRIES": 200},
+}
 
 # --- Authentication -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

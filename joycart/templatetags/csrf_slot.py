@@ -10,7 +10,7 @@ register = template.Library()
 class CsrfSlotNode(template.Node):
     def render(self, context) -> str:
         request = context.get("request")
-        if getattr(request, "response_is_shared", False):
+        if getattr(request, "response_is_shared", False) or getattr(request, "csrf_token_as_slot", False):
             # Filled with this visitor's token by catalog.response_cache on every response.
             return mark_safe(csrf_slot_marker())  # noqa: S308 - our own constant, no user text
         return CsrfTokenNode().render(context)
