@@ -9,12 +9,10 @@ from unittest import mock
 
 import pytest
 from django.db import connection, transaction
-from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.auth import set_auth_cookies
 from accounts.models import Store, User
 from accounts.services.sessions import tokens_issue
 from accounts.services.stores import store_create
@@ -31,18 +29,10 @@ from cart.models import CartItem
 from catalog.response_cache import csrf_slot_marker
 from catalog.services.products import product_create
 from tests.accounts.helpers import superuser
+from tests.catalog.test_logged_in_pages import logged_in
 from tests.factories import CategoryFactory, StoreFactory, UserFactory, only_variant
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    response = HttpResponse()
-    set_auth_cookies(response, tokens_issue(user=user))
-    for name, morsel in response.cookies.items():
-        client.cookies[name] = morsel.value
-    return client
 
 
 def home(client) -> str:
