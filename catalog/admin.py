@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from catalog.cache import bump_after_commit
 from catalog.models import Category, Product, ProductImage, ProductVariant
-from catalog.services.products import product_update
+from catalog.services.products import product_delete, product_update
 
 
 @admin.register(Category)
@@ -79,13 +79,11 @@ class ProductAdmin(admin.ModelAdmin):
         # The form has validated the constraints; the service saves, reindexes and refreshes caches.
         product_update(product=obj, **{name: form.cleaned_data[name] for name in form.changed_data})
 
-    # Only a product that never sold can be deleted (orders protect theirs); its web address is free then.
+    # Only a product that never sold reaches these (the admin refuses what orders protect). The service
+    # deletes it as the seller's portal does: its pictures' files once the row is gone, the shop's pages after.
     def delete_model(self, request, obj):
-        product_id = obj.pk
-        super().delete_model(request, obj)
-        bump_after_commit(product_ids=[product_id], structure=True)
+        product_delete(product=obj)
 
     def delete_queryset(self, request, queryset):
-        product_ids = list(queryset.values_list("pk", flat=True))
-        super().delete_queryset(request, queryset)
-        bump_after_commit(product_ids=product_ids, structure=True)
+        for product in queryset:
+            product_delete(product=product)

@@ -1,7 +1,11 @@
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from catalog.models import Product
+from catalog.services.images import product_image_add
+from tests.catalog.test_images import picture
 from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +70,39 @@ def test_product_admin_lists_with_flat_queries(admin_client, assert_flat_query_c
     assert_flat_query_count(
         lambda: admin_client.get("/admin/catalog/product/"), lambda: ProductFactory.create_batch(20), max_queries=12
     )
+
+
+class TestStaffDeleteAProduct:
+    """Deleting from the admin is the portal's delete: the pictures' files go with the row."""
+
+    def test_one_product_takes_its_picture_files_with_it(
+        self, admin_client, django_capture_on_commit_callbacks, settings, tmp_path
+    ):
+        settings.MEDIA_ROOT = tmp_path
+        product = ProductFactory()
+        image = product_image_add(product=product, upload=picture())
+        files = [Path(image.image.path), Path(image.thumbnail.path)]
+        assert all(path.exists() for path in files)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(f"/admin/catalog/product/{product.pk}/delete/", {"post": "yes"})
+        assert response.status_code == 302
+        assert not Product.objects.filter(pk=product.pk).exists()
+        assert not any(path.exists() for path in files)
+
+    def test_the_bulk_action_takes_every_products_files(
+        self, admin_client, django_capture_on_commit_callbacks, settings, tmp_path
+    ):
+        settings.MEDIA_ROOT = tmp_path
+        products = [ProductFactory(), ProductFactory()]
+        files = []
+        for product in products:
+            image = product_image_add(product=product, upload=picture())
+            files += [Path(image.image.path), Path(image.thumbnail.path)]
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(
+                "/admin/catalog/product/",
+                {"action": "delete_selected", "_selected_action": [p.pk for p in products], "post": "yes"},
+            )
+        assert response.status_code == 302
+        assert not Product.objects.filter(pk__in=[p.pk for p in products]).exists()
+        assert not any(path.exists() for path in files)
