@@ -9,7 +9,7 @@
   (A new product needs no bump: a web address that names nothing is never cached.)
 - Each product also has its own version, bumped on every change to it and to its reviews, their
   authors' names too, except a sale that leaves what its page shows of the stock as it was
-  (`catalog.selectors.page_stock_shown`: 1,999 left instead of 2,000 of a product without options).
+  (`catalog.selectors.page_stock_shown`: 1,999 left instead of 2,000).
   Its stock version is bumped on every change of its stock, for what shows exact counts.
 - A listing is keyed on the listing version; a product page (its HTML) and its reviews on
   (structure version, its product version); its API detail, which shows every variant's exact

@@ -14,15 +14,16 @@ from joycart.ids import is_valid_id
 MAX_QUANTITY_CHOICE = 10
 
 
-def page_stock_shown(*, stock: int, has_options: bool) -> int:
+def page_stock_shown(stock: int) -> int:
     """All a product page (its HTML) shows of a variant's stock: a sale that leaves it as it was need not
     refresh the page (`catalog.cache.bump_after_commit`'s `stock_counts_of`).
 
-    Without options the page says "Out of stock", "Only N left" (up to LOW_STOCK_THRESHOLD) or "In stock",
-    and offers up to MAX_QUANTITY_CHOICE in its quantity picker: min(stock, MAX_QUANTITY_CHOICE) decides
-    all of it. With options, the variant picker's data holds every variant's exact stock.
+    The page says "Out of stock", "Only N left" (up to LOW_STOCK_THRESHOLD) or "In stock", and offers up to
+    MAX_QUANTITY_CHOICE in its quantity picker; the variant picker's data does the same for each variant in
+    the browser. min(stock, MAX_QUANTITY_CHOICE) decides all of it, so that is all the page is given: the
+    exact count is the API detail's, which keys on a stock version of its own.
     """
-    return stock if has_options else min(stock, MAX_QUANTITY_CHOICE)
+    return min(stock, MAX_QUANTITY_CHOICE)
 
 
 def visible_products() -> QuerySet[Product]:

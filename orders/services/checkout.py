@@ -367,9 +367,7 @@ def _stock_take(*, lines: list[CheckoutLine]) -> bool:
 
 def _page_stock_changed(line: CheckoutLine) -> bool:
     """Whether taking this line's stock changed what its product page shows (its stock is taken in hand)."""
-    has_options = bool(line.variant.option_values)
-    before = page_stock_shown(stock=line.variant.stock + line.quantity, has_options=has_options)
-    return before != page_stock_shown(stock=line.variant.stock, has_options=has_options)
+    return page_stock_shown(line.variant.stock + line.quantity) != page_stock_shown(line.variant.stock)
 
 
 def _option_names(*, product_ids: list[int]) -> dict[int, list[str]]:

@@ -245,19 +245,40 @@ def test_a_sale_that_changes_what_the_page_shows_shows_on_the_next_request(anony
     assert anonymous.get(f"/api/v1/products/{pot.pk}/").json()["stock"] == stock - bought
 
 
-def test_any_sale_of_a_product_with_options_refreshes_its_page_whose_picker_holds_exact_stock(anonymous):
+def _variant_picker_stock(html: str) -> dict[int, int]:
+    data = json.loads(html.split('id="variant-data" type="application/json">')[1].split("</script>")[0])
+    return {variant["id"]: variant["stock"] for variant in data["variants"]}
+
+
+def test_the_variant_picker_holds_no_more_of_each_variants_stock_than_the_quantity_picker_offers(anonymous):
     shirt, (small, large) = product_in_sizes("S", "L", title="Linen shirt")
     ProductVariant.objects.filter(pk=large.pk).update(stock=2000)
+    ProductVariant.objects.filter(pk=small.pk).update(stock=4)
     product_summary_refresh(product_ids=[shirt.pk])
     bump_after_commit(product_ids=[shirt.pk], listing=True)
-    cached_now(anonymous, [f"/products/{shirt.slug}/?variant={small.pk}"])
-    buy_now(make_buyer(), large, 1)
     page = anonymous.get(f"/products/{shirt.slug}/?variant={small.pk}")
+    assert _variant_picker_stock(page.content.decode()) == {small.pk: 4, large.pk: MAX_QUANTITY_CHOICE}
+    assert "Only 4 left" in page.content.decode()
+    assert anonymous.get(f"/api/v1/products/{shirt.pk}/").json()["stock"] == 2004  # the API's count is exact
+
+
+def test_a_sale_of_a_product_with_options_refreshes_its_page_only_when_the_page_changes(anonymous):
+    shirt, (small, large) = product_in_sizes("S", "L", title="Linen shirt")
+    ProductVariant.objects.filter(pk=large.pk).update(stock=2000)
+    ProductVariant.objects.filter(pk=small.pk).update(stock=11)
+    product_summary_refresh(product_ids=[shirt.pk])
+    bump_after_commit(product_ids=[shirt.pk], listing=True)
+    path = f"/products/{shirt.slug}/?variant={small.pk}"
+    cached_now(anonymous, [path])
+    buy_now(make_buyer(), large, 1)  # 1,999 left: the page shows 10 as before
+    assert anonymous.get(path)["X-Cache"] == "hit"
+    buy_now(make_buyer(), small, 1)  # 10 left: still 10
+    assert anonymous.get(path)["X-Cache"] == "hit"
+    buy_now(make_buyer(), small, 1)  # 9 left: the quantity picker offers 9
+    page = anonymous.get(path)
     assert page["X-Cache"] == "miss"
-    picker = json.loads(
-        page.content.decode().split('id="variant-data" type="application/json">')[1].split("</script>")[0]
-    )
-    assert {variant["id"]: variant["stock"] for variant in picker["variants"]} == {small.pk: 10, large.pk: 1999}
+    assert _variant_picker_stock(page.content.decode()) == {small.pk: 9, large.pk: MAX_QUANTITY_CHOICE}
+    assert _quantity_choices(page.content.decode()) == 9
 
 
 def test_the_page_shows_no_more_of_the_stock_than_page_stock_shown_keeps():
