@@ -203,7 +203,7 @@ def connect_owner_signals(model, *, owner_id) -> None:
     def forget(sender, instance, origin=None, **kwargs) -> None:
         user_id = owner_id(instance, origin)
         # A delete of many rows (a cart emptied at checkout) forgets each owner once, not once a row.
-        forgotten = _memo_on(origin, "_user_snapshot_forgotten", set)
+        forgotten = delete_memo(origin, "_user_snapshot_forgotten", set)
         if user_id not in forgotten:
             forgotten.add(user_id)
             forget_cached_users([user_id])
@@ -212,8 +212,9 @@ def connect_owner_signals(model, *, owner_id) -> None:
         signal.connect(forget, sender=model, weak=False, dispatch_uid=f"user_snapshot_{model._meta.label_lower}")
 
 
-def _memo_on(origin, name: str, empty):
-    """A memo that lives as long as the delete `origin` started (a fresh one when there is none)."""
+def delete_memo(origin, name: str, empty):
+    """A memo that lives as long as the delete `origin` started (a fresh one when there is none): what the
+    receivers of a delete of many rows look up once rather than once a row."""
     if origin is None:
         return empty()
     memo = getattr(origin, name, None)

@@ -15,16 +15,14 @@ class CartConfig(AppConfig):
 
 
 def _cart_owner_id(item, origin) -> int | None:
-    from cart.models import Cart, CartItem
+    from accounts.user_snapshot import delete_memo
+    from cart.models import CartItem
+    from cart.selectors import cart_owner_id
 
     if CartItem.cart.is_cached(item):
         return item.cart.user_id
     # Lines deleted together (checkout, an emptied cart) look their cart's owner up once.
-    owners = getattr(origin, "_cart_owners", None)
-    if owners is None:
-        owners = {}
-        if origin is not None:
-            origin._cart_owners = owners
+    owners = delete_memo(origin, "_cart_owners", dict)
     if item.cart_id not in owners:
-        owners[item.cart_id] = Cart.objects.filter(pk=item.cart_id).values_list("user_id", flat=True).first()
+        owners[item.cart_id] = cart_owner_id(cart_id=item.cart_id)
     return owners[item.cart_id]

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from accounts.models import User
-from cart.models import CartItem
+from cart.models import Cart, CartItem
 from catalog.models import Product, ProductImage, ProductVariant, variant_label
 from catalog.selectors import visible_products, visible_variants
 from joycart.ids import is_valid_id
@@ -118,6 +118,11 @@ def cart_item_count(*, user: User) -> int:
     if counted is not None:
         return counted
     return user_cart_items(user=user).aggregate(total=Sum("quantity"))["total"] or 0
+
+
+def cart_owner_id(*, cart_id: int) -> int | None:
+    """Whose cart this is (None once the cart is gone)."""
+    return Cart.objects.filter(pk=cart_id).values_list("user_id", flat=True).first()
 
 
 # The attribute a user row loaded with `cart_item_count_of` carries the nav badge in.

@@ -245,7 +245,7 @@ def product_detail(request, slug: str):
             "product": product,
             "details": mark_safe(data["details"]),  # noqa: S308 - our own template's output
             "own_product": own_product,
-            "quantity_choices": range(1, min(product["stock"], selectors.MAX_QUANTITY_CHOICE) + 1),
+            "quantity_choices": range(1, product["stock"] + 1),  # page_stock_shown: at most MAX_QUANTITY_CHOICE
             "reviews_summary": mark_safe(data["reviews_summary"]),  # noqa: S308 - our own template's output
             "reviews_list": mark_safe(data["reviews_list"]),  # noqa: S308 - our own template's output
             "review_standing": review_selectors.review_standing(

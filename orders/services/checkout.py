@@ -201,17 +201,18 @@ def checkout_place(
         if existing is not None:
             return _gateway_order_ensured(existing), False
         raise
-    if order.payment_method == PaymentMethod.ONLINE:
-        payment_gateway_order_ensure(payment_id=order.payment.pk)
-        # The gateway order is stored after commit: the payment in hand would not show it.
-        order.payment.refresh_from_db()
-    return order, True
+    return _gateway_order_ensured(order), True
 
 
 def _gateway_order_ensured(order: Order) -> Order:
-    if order.payment_method == PaymentMethod.ONLINE:
-        payment_id = Payment.objects.filter(order=order).values_list("pk", flat=True).get()
-        payment_gateway_order_ensure(payment_id=payment_id)
+    if order.payment_method != PaymentMethod.ONLINE:
+        return order
+    in_hand = Order.payment.is_cached(order)
+    payment_id = order.payment.pk if in_hand else Payment.objects.filter(order=order).values_list("pk", flat=True).get()
+    payment_gateway_order_ensure(payment_id=payment_id)
+    if in_hand:
+        # The gateway order is stored after commit: the payment in hand would not show it.
+        order.payment.refresh_from_db()
     return order
 
 

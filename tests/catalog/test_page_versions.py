@@ -250,12 +250,18 @@ def _variant_picker_stock(html: str) -> dict[int, int]:
     return {variant["id"]: variant["stock"] for variant in data["variants"]}
 
 
-def test_the_variant_picker_holds_no_more_of_each_variants_stock_than_the_quantity_picker_offers(anonymous):
+def _shirt_in_sizes(*, small_stock: int, large_stock: int):
+    """A product with options: sizes S and L with these stocks."""
     shirt, (small, large) = product_in_sizes("S", "L", title="Linen shirt")
-    ProductVariant.objects.filter(pk=large.pk).update(stock=2000)
-    ProductVariant.objects.filter(pk=small.pk).update(stock=4)
+    ProductVariant.objects.filter(pk=small.pk).update(stock=small_stock)
+    ProductVariant.objects.filter(pk=large.pk).update(stock=large_stock)
     product_summary_refresh(product_ids=[shirt.pk])
     bump_after_commit(product_ids=[shirt.pk], listing=True)
+    return shirt, small, large
+
+
+def test_the_variant_picker_holds_no_more_of_each_variants_stock_than_the_quantity_picker_offers(anonymous):
+    shirt, small, large = _shirt_in_sizes(small_stock=4, large_stock=2000)
     page = anonymous.get(f"/products/{shirt.slug}/?variant={small.pk}")
     assert _variant_picker_stock(page.content.decode()) == {small.pk: 4, large.pk: MAX_QUANTITY_CHOICE}
     assert "Only 4 left" in page.content.decode()
@@ -263,11 +269,7 @@ def test_the_variant_picker_holds_no_more_of_each_variants_stock_than_the_quanti
 
 
 def test_a_sale_of_a_product_with_options_refreshes_its_page_only_when_the_page_changes(anonymous):
-    shirt, (small, large) = product_in_sizes("S", "L", title="Linen shirt")
-    ProductVariant.objects.filter(pk=large.pk).update(stock=2000)
-    ProductVariant.objects.filter(pk=small.pk).update(stock=11)
-    product_summary_refresh(product_ids=[shirt.pk])
-    bump_after_commit(product_ids=[shirt.pk], listing=True)
+    shirt, small, large = _shirt_in_sizes(small_stock=11, large_stock=2000)
     path = f"/products/{shirt.slug}/?variant={small.pk}"
     cached_now(anonymous, [path])
     buy_now(make_buyer(), large, 1)  # 1,999 left: the page shows 10 as before
